@@ -1,0 +1,25 @@
+/*
+ * Small, portable, seedable hashes. Everything that must come out the same on
+ * every machine and every run (UUIDs, RNG stream seeds, placement, force-move
+ * selection) is built on these two functions, never on a library's hash.
+ */
+#ifndef HASH_H
+#define HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The splitmix64 finaliser: a bijective 64-bit mix with full avalanche. */
+uint64_t hash_mix64(uint64_t x);
+
+/* FNV-1a over bytes, then mixed, so that short keys still spread. The seed
+ * lets callers derive independent hash families from one function. */
+uint64_t hash_bytes64(uint64_t seed, const void *data, size_t len);
+
+/* hash_bytes64 over a NUL-terminated string. */
+uint64_t hash_str64(uint64_t seed, const char *s);
+
+/* Steps a splitmix64 state and returns the next output. */
+uint64_t hash_splitmix_next(uint64_t *state);
+
+#endif
