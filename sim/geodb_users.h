@@ -1,0 +1,88 @@
+/*
+ * The GeoDB's per-user tables: user locations (the routing record and the
+ * preferred site), recorded move requests, and the proxies' per-destination
+ * statistics and site reachability.
+ *
+ * The simulator keeps users in flat arrays and writes them here in batches
+ * (one transaction per flush); doveadm reads and writes single users.
+ */
+#ifndef GEODB_USERS_H
+#define GEODB_USERS_H
+
+#include "core/cluster.h"
+#include "sim/geodb.h"
+
+#define GEODB_MOVING_SIZE 16
+#define GEODB_MOVE_DEST_SIZE (CLUSTER_FM_DEST_MAX * CLUSTER_ID_SIZE)
+
+/* A user's routing record (one cell) and preferred site (another cell).
+ * moving is "" when no move is pending, otherwise the move's reason, and
+ * alt_backend_id is then the destination; otherwise it is the precomputed
+ * failover target. last_moved_s is -1 for a user never moved. */
+struct geodb_user {
+    char username[CLUSTER_USERNAME_SIZE];
+    char site_id[CLUSTER_ID_SIZE];
+    char backend_id[CLUSTER_ID_SIZE];
+    char alt_backend_id[CLUSTER_ID_SIZE];
+    char moving[GEODB_MOVING_SIZE];
+    char dest_site_id[CLUSTER_ID_SIZE];
+    int64_t last_moved_s;
+    char preferred_site_id[CLUSTER_ID_SIZE];
+    int64_t route_ts_us; /* when the routing record was written (read only) */
+};
+
+enum geodb_move_state {
+    MOVE_QUEUED = 0,
+    MOVE_RUNNING,
+    MOVE_DONE,
+    MOVE_STOPPED,
+    MOVE_FAILED,
+    MOVE_STATE_COUNT
+};
+
+/* A move request recorded by `user move` or `user batch move`; the
+ * simulator carries it out and updates its state. dest_backends is a
+ * comma-separated id list (empty for site moves). */
+struct geodb_move {
+    char id[CLUSTER_ID_SIZE];
+    bool batch;
+    char username[CLUSTER_USERNAME_SIZE];
+    char src_backend_id[CLUSTER_ID_SIZE];
+    char dest_backends[GEODB_MOVE_DEST_SIZE];
+    char dest_site_id[CLUSTER_ID_SIZE];
+    int count;
+    int64_t min_last_moved_s; /* -1 when not given */
+    int64_t req_ts_us;
+    enum geodb_move_state state;
+    int moved;
+};
+
+const char *geodb_move_state_name(enum geodb_move_state state);
+
+int geodb_user_get(struct geodb *db, const char *username, struct geodb_user *out);
+/* Writes the routing record cell (and creates the row when needed). */
+int geodb_user_put_route(struct geodb *db, const struct geodb_user *user);
+int geodb_user_put_preferred(struct geodb *db, const char *username, const char *site_id);
+int geodb_user_delete(struct geodb *db, const char *username);
+/* Live users per backend id, ordered by backend id; fn is called per group. */
+int geodb_user_count_by_backend(struct geodb *db,
+                                void (*fn)(void *ctx, const char *backend_id, int64_t users),
+                                void *ctx);
+/* Every live user, ordered by username. fn returns nonzero to stop. */
+int geodb_user_each(struct geodb *db, int (*fn)(void *ctx, const struct geodb_user *user),
+                    void *ctx);
+
+int geodb_move_add(struct geodb *db, const struct geodb_move *move);
+int geodb_move_set_state(struct geodb *db, const char *id, enum geodb_move_state state,
+                         int moved);
+/* Requests in the order they were made (timestamp, then id). With
+ * unfinished_only, only queued and running ones. */
+int geodb_move_list(struct geodb *db, bool unfinished_only, struct geodb_move *out, int max,
+                    int *count);
+
+int geodb_proxy_stats_put(struct geodb *db, const char *proxy, const char *dest_host,
+                          int64_t ok, int64_t fail, int64_t redirect);
+int geodb_reachability_put(struct geodb *db, const char *src_site_id, const char *dest_site_id,
+                           bool reachable);
+
+#endif
