@@ -1,0 +1,23 @@
+/*
+ * `doveadm cluster ...`: the per-user-era Palomar command set (tags, sites,
+ * backends, users, GeoDB) plus clustersim's feature-flag commands.
+ */
+#ifndef DOVEADM_CLUSTER_H
+#define DOVEADM_CLUSTER_H
+
+#include "sim/doveadm.h"
+
+struct geodb_site;
+struct geodb_backend;
+
+extern const struct doveadm_cmd doveadm_cluster_cmds[];
+extern const int doveadm_cluster_ncmds;
+
+/* Look a site or backend up by name, printing doveadm's error (64 for an
+ * invalid name, 68 when it does not exist) and returning the exit code. */
+int doveadm_site_find(struct doveadm_ctx *ctx, const char *name, struct geodb_site *out);
+int doveadm_backend_find(struct doveadm_ctx *ctx, const char *name, struct geodb_backend *out);
+/* A percentage or load factor: digits only, 0..100. Returns 0 or -1. */
+int doveadm_parse_pct(const char *text, int *out);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * clustersim: one binary, several subcommands. Each subcommand lives in its
+ * own module; main() only dispatches, so that tests can call the same
+ * entry points in-process.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/doveadm.h"
+
+#define CLUSTERSIM_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: clustersim <command> [args]\n"
+            "\n"
+            "commands:\n"
+            "  doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster ...\n"
+            "                      run doveadm cluster commands against a GeoDB file\n"
+            "  version             print the version\n"
+            "  help                this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 64;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "doveadm") == 0)
+        return doveadm_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("clustersim %s\n", CLUSTERSIM_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "clustersim: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 64;
+}
