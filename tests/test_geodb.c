@@ -1,0 +1,381 @@
+/*
+ * GeoDB emulation: file identity and versions, deterministic UUIDs, and the
+ * per-cell last-write-wins rule with tombstones that split-brain merges
+ * depend on. Each test works on a fresh file in a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "sim/geodb.h"
+#include "sim/geodb_topo.h"
+#include "sim/geodb_users.h"
+#include "tests/testlib.h"
+
+#define SITE_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define SITE_B "bbbbbbbb-0000-4000-8000-000000000002"
+
+struct fixture {
+    struct tl_dir dir;
+    char path[TL_PATH_SIZE * 2];
+    struct geodb *db;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(tl_dir_make(&f->dir), 0);
+    tl_path(&f->dir, "geodb.sqlite", f->path, sizeof(f->path));
+    struct geodb_options opts = {.create = true, .uuid_seed = 7};
+    char err[GEODB_ERRMSG_SIZE];
+    assert_int_equal(geodb_open(f->path, &opts, &f->db, err, sizeof(err)), GEODB_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    geodb_close(f->db);
+    tl_dir_remove(&f->dir);
+    free(f);
+    return 0;
+}
+
+/* Begins a transaction writing at ts as site_id. */
+static void tx_at(struct geodb *db, int64_t ts, const char *site_id)
+{
+    assert_int_equal(geodb_tx_begin(db), GEODB_OK);
+    geodb_clock_set(db, ts);
+    assert_int_equal(geodb_writer_set(db, site_id), GEODB_OK);
+}
+
+static void test_new_file_is_stamped(void **state)
+{
+    struct fixture *f = *state;
+    char out[256];
+    assert_int_equal(tl_shell(out, sizeof(out),
+                              "sqlite3 '%s' 'PRAGMA application_id; PRAGMA user_version; "
+                              "PRAGMA journal_mode'",
+                              f->path),
+                     0);
+    char expected[64];
+    snprintf(expected, sizeof(expected), "%d\n%d\nwal\n", GEODB_APPLICATION_ID,
+             GEODB_SCHEMA_VERSION);
+    assert_string_equal(out, expected);
+    assert_true(geodb_has_settings_table(f->db));
+}
+
+static void test_reopen_keeps_counter(void **state)
+{
+    struct fixture *f = *state;
+    char first[CLUSTER_ID_SIZE], second[CLUSTER_ID_SIZE];
+    tx_at(f->db, 1, NULL);
+    assert_int_equal(geodb_uuid_new(f->db, first), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    geodb_close(f->db);
+    struct geodb_options opts = {.create = false};
+    char err[GEODB_ERRMSG_SIZE];
+    assert_int_equal(geodb_open(f->path, &opts, &f->db, err, sizeof(err)), GEODB_OK);
+    tx_at(f->db, 2, NULL);
+    assert_int_equal(geodb_uuid_new(f->db, second), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_string_not_equal(first, second);
+    assert_true(geodb_uuid_valid(first));
+    assert_true(geodb_uuid_valid(second));
+    assert_int_equal(first[14], '4'); /* version 4 layout */
+}
+
+static void test_uuid_stream_is_seeded(void **state)
+{
+    struct fixture *f = *state;
+    /* A second file with the same seed yields the same ids, a third with
+     * another seed different ones. */
+    char path2[TL_PATH_SIZE * 2], path3[TL_PATH_SIZE * 2];
+    tl_path(&f->dir, "same.sqlite", path2, sizeof(path2));
+    tl_path(&f->dir, "other.sqlite", path3, sizeof(path3));
+    struct geodb *same = NULL, *other = NULL;
+    char err[GEODB_ERRMSG_SIZE];
+    struct geodb_options opts = {.create = true, .uuid_seed = 7};
+    assert_int_equal(geodb_open(path2, &opts, &same, err, sizeof(err)), GEODB_OK);
+    opts.uuid_seed = 8;
+    assert_int_equal(geodb_open(path3, &opts, &other, err, sizeof(err)), GEODB_OK);
+    char a[4][CLUSTER_ID_SIZE], b[4][CLUSTER_ID_SIZE], c[4][CLUSTER_ID_SIZE];
+    tx_at(f->db, 1, NULL);
+    tx_at(same, 1, NULL);
+    tx_at(other, 1, NULL);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(geodb_uuid_new(f->db, a[i]), GEODB_OK);
+        assert_int_equal(geodb_uuid_new(same, b[i]), GEODB_OK);
+        assert_int_equal(geodb_uuid_new(other, c[i]), GEODB_OK);
+        assert_string_equal(a[i], b[i]);
+        assert_string_not_equal(a[i], c[i]);
+        for (int j = 0; j < i; j++) {
+            assert_string_not_equal(a[i], a[j]);
+            /* No shared half between ids of one stream. */
+            assert_memory_not_equal(a[i] + 19, a[j] + 19, 17);
+            assert_memory_not_equal(a[i], a[j], 18);
+        }
+    }
+    geodb_tx_rollback(f->db);
+    geodb_tx_rollback(same);
+    geodb_tx_rollback(other);
+    geodb_close(same);
+    geodb_close(other);
+}
+
+static void expect_open_fails(const char *path, int rc_expected, const char *needle)
+{
+    struct geodb *db = NULL;
+    char err[GEODB_ERRMSG_SIZE];
+    struct geodb_options opts = {.create = true};
+    assert_int_equal(geodb_open(path, &opts, &db, err, sizeof(err)), rc_expected);
+    assert_null(db);
+    assert_non_null(strstr(err, needle));
+    assert_non_null(strstr(err, path));
+}
+
+static void test_foreign_files_are_left_alone(void **state)
+{
+    struct fixture *f = *state;
+    char text[TL_PATH_SIZE * 2], other[TL_PATH_SIZE * 2], future[TL_PATH_SIZE * 2];
+    tl_path(&f->dir, "notes.txt", text, sizeof(text));
+    tl_path(&f->dir, "other.sqlite", other, sizeof(other));
+    tl_path(&f->dir, "future.sqlite", future, sizeof(future));
+    assert_int_equal(tl_file_write(text, "this is not a database, just some text\n"), 0);
+    char out[64];
+    assert_int_equal(tl_shell(out, sizeof(out), "sqlite3 '%s' 'CREATE TABLE t(x)'", other), 0);
+    /* Closing checkpoints the WAL, so that the copy below holds the schema. */
+    geodb_close(f->db);
+    f->db = NULL;
+    assert_int_equal(tl_shell(out, sizeof(out),
+                              "cp '%s' '%s' && sqlite3 '%s' 'PRAGMA user_version=99'", f->path,
+                              future, future),
+                     0);
+    size_t len_before = 0, len_after = 0;
+    unsigned char *before = tl_file_read(other, &len_before);
+    expect_open_fails(text, GEODB_NOTGEODB, "not a GeoDB file");
+    expect_open_fails(other, GEODB_NOTGEODB, "another application");
+    expect_open_fails(future, GEODB_VERSION, "schema version 99");
+    unsigned char *after = tl_file_read(other, &len_after);
+    assert_int_equal(len_before, len_after);
+    assert_memory_equal(before, after, len_before);
+    free(before);
+    free(after);
+}
+
+static void test_missing_file_not_created_readonly(void **state)
+{
+    struct fixture *f = *state;
+    char path[TL_PATH_SIZE * 2];
+    tl_path(&f->dir, "missing.sqlite", path, sizeof(path));
+    struct geodb *db = NULL;
+    char err[GEODB_ERRMSG_SIZE];
+    struct geodb_options opts = {.readonly = true};
+    assert_int_equal(geodb_open(path, &opts, &db, err, sizeof(err)), GEODB_NOTFOUND);
+    assert_false(tl_file_exists(path));
+}
+
+static void add_site(struct geodb *db, const char *id, const char *name)
+{
+    struct geodb_site site = {.status = SITE_ONLINE};
+    snprintf(site.id, sizeof(site.id), "%s", id);
+    snprintf(site.name, sizeof(site.name), "%s", name);
+    assert_int_equal(geodb_site_add(db, &site), GEODB_OK);
+}
+
+static enum site_status site_status_of(struct geodb *db, const char *name)
+{
+    struct geodb_site site;
+    assert_int_equal(geodb_site_get(db, name, &site), GEODB_OK);
+    return site.status;
+}
+
+static void test_last_write_wins_per_cell(void **state)
+{
+    struct fixture *f = *state;
+    tx_at(f->db, 100, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    geodb_site_set_status(f->db, SITE_A, SITE_STANDBY);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    /* An older write loses. */
+    tx_at(f->db, 50, SITE_B);
+    geodb_site_set_status(f->db, SITE_A, SITE_OFFLINE);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(site_status_of(f->db, "DC1"), SITE_STANDBY);
+    /* Equal timestamps: the larger writer id wins (B > A). */
+    tx_at(f->db, 100, SITE_B);
+    geodb_site_set_status(f->db, SITE_A, SITE_EVACUATE);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(site_status_of(f->db, "DC1"), SITE_EVACUATE);
+    tx_at(f->db, 100, SITE_A);
+    geodb_site_set_status(f->db, SITE_A, SITE_ONLINE);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(site_status_of(f->db, "DC1"), SITE_EVACUATE);
+    /* Another cell of the same row is independent: a new load balancer at
+     * an old timestamp still applies, because that cell was older. */
+    tx_at(f->db, 60, SITE_B);
+    geodb_site_set_load_balancer(f->db, SITE_A, "lb.example.com");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    struct geodb_site site;
+    assert_int_equal(geodb_site_get(f->db, "DC1", &site), GEODB_OK);
+    assert_string_equal(site.load_balancer, "");
+    tx_at(f->db, 160, SITE_B);
+    geodb_site_set_load_balancer(f->db, SITE_A, "lb.example.com");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_site_get(f->db, "DC1", &site), GEODB_OK);
+    assert_string_equal(site.load_balancer, "lb.example.com");
+    assert_int_equal(site.status, SITE_EVACUATE);
+}
+
+static void test_tombstone_shadows_older_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct geodb_site site;
+    tx_at(f->db, 100, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    tx_at(f->db, 200, SITE_A);
+    assert_int_equal(geodb_site_remove(f->db, SITE_A), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_site_get(f->db, "DC1", &site), GEODB_NOTFOUND);
+    /* A re-add older than the tombstone (a lagging replica) stays dead. */
+    tx_at(f->db, 150, SITE_B);
+    add_site(f->db, SITE_A, "DC1");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_site_get(f->db, "DC1", &site), GEODB_NOTFOUND);
+    /* A newer re-add with the same id revives the site. */
+    tx_at(f->db, 300, SITE_B);
+    add_site(f->db, SITE_A, "DC1");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_site_get_by_id(f->db, SITE_A, &site), GEODB_OK);
+    assert_string_equal(site.name, "DC1");
+}
+
+static void test_status_change_clears_force_move(void **state)
+{
+    struct fixture *f = *state;
+    struct geodb_site site;
+    struct geodb_fm fm = {.active = true, .pct = 25, .ndest = 1};
+    snprintf(fm.id, sizeof(fm.id), "%s", SITE_B);
+    snprintf(fm.dest[0], sizeof(fm.dest[0]), "%s", SITE_B);
+    tx_at(f->db, 100, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    add_site(f->db, SITE_B, "DC2");
+    assert_int_equal(geodb_site_set_fm(f->db, SITE_A, &fm), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_site_get(f->db, "DC1", &site), GEODB_OK);
+    assert_true(site.fm.active);
+    assert_int_equal(site.fm.pct, 25);
+    assert_int_equal(site.fm.ndest, 1);
+    assert_string_equal(site.fm.dest[0], SITE_B);
+    tx_at(f->db, 101, SITE_A);
+    assert_int_equal(geodb_site_set_status(f->db, SITE_A, SITE_ONLINE), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_site_get(f->db, "DC1", &site), GEODB_OK);
+    assert_false(site.fm.active);
+}
+
+static void put_user(struct geodb *db, const char *name, const char *backend, const char *moving)
+{
+    struct geodb_user user = {.last_moved_s = -1};
+    snprintf(user.username, sizeof(user.username), "%s", name);
+    snprintf(user.site_id, sizeof(user.site_id), "%s", SITE_A);
+    snprintf(user.backend_id, sizeof(user.backend_id), "%s", backend);
+    snprintf(user.moving, sizeof(user.moving), "%s", moving);
+    assert_int_equal(geodb_user_put_route(db, &user), GEODB_OK);
+}
+
+static int collect_user(void *ctx, const struct geodb_user *user)
+{
+    char *names = ctx;
+    strcat(names, user->username);
+    strcat(names, ",");
+    return 0;
+}
+
+static void test_users_route_and_tombstone(void **state)
+{
+    struct fixture *f = *state;
+    tx_at(f->db, 100, SITE_A);
+    put_user(f->db, "bob@example.com", "b1", "");
+    put_user(f->db, "alice@example.com", "b1", "");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    /* The older move from the other side loses as a whole record. */
+    tx_at(f->db, 90, SITE_B);
+    put_user(f->db, "bob@example.com", "b2", "balance");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    struct geodb_user user;
+    assert_int_equal(geodb_user_get(f->db, "bob@example.com", &user), GEODB_OK);
+    assert_string_equal(user.backend_id, "b1");
+    assert_string_equal(user.moving, "");
+    assert_int_equal(user.last_moved_s, -1);
+    char names[256] = "";
+    assert_int_equal(geodb_user_each(f->db, collect_user, names), GEODB_OK);
+    assert_string_equal(names, "alice@example.com,bob@example.com,");
+    tx_at(f->db, 110, SITE_B);
+    assert_int_equal(geodb_user_delete(f->db, "alice@example.com"), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_user_get(f->db, "alice@example.com", &user), GEODB_NOTFOUND);
+    names[0] = '\0';
+    assert_int_equal(geodb_user_each(f->db, collect_user, names), GEODB_OK);
+    assert_string_equal(names, "bob@example.com,");
+}
+
+static void test_settings_rows(void **state)
+{
+    struct fixture *f = *state;
+    tx_at(f->db, 100, SITE_A);
+    geodb_setting_put(f->db, SCOPE_SITE, SITE_A, FEATURE_BALANCING, FEATURE_DRYRUN);
+    geodb_setting_put(f->db, SCOPE_GLOBAL, "", FEATURE_HEALTH, FEATURE_ON);
+    geodb_setting_put(f->db, SCOPE_GLOBAL, "", FEATURE_METRICS_EXPORT, FEATURE_ON);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    struct geodb_setting rows[8];
+    int n = 0;
+    assert_int_equal(geodb_setting_list(f->db, rows, 8, &n), GEODB_OK);
+    assert_int_equal(n, 3);
+    /* Ordered global before site, then by feature name. */
+    assert_int_equal(rows[0].scope, SCOPE_GLOBAL);
+    assert_int_equal(rows[0].feature, FEATURE_HEALTH);
+    assert_int_equal(rows[1].feature, FEATURE_METRICS_EXPORT);
+    assert_int_equal(rows[2].scope, SCOPE_SITE);
+    assert_int_equal(rows[2].state, FEATURE_DRYRUN);
+    tx_at(f->db, 101, SITE_A);
+    geodb_setting_put(f->db, SCOPE_GLOBAL, "", FEATURE_HEALTH, -1);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_setting_list(f->db, rows, 8, &n), GEODB_OK);
+    assert_int_equal(n, 2);
+}
+
+static void test_writer_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(geodb_writer_key(NULL), 0);
+    assert_int_equal(geodb_writer_key(GEODB_ADMIN_SITE_ID), 0);
+    assert_true(geodb_writer_key(SITE_A) < geodb_writer_key(SITE_B));
+    assert_int_equal(geodb_writer_key("00000000-0000-0000-0000-0000000000ff"), 0);
+    assert_int_equal(geodb_writer_key("00000000-0000-0010-0000-000000000000"), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_new_file_is_stamped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_counter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uuid_stream_is_seeded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_files_are_left_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_not_created_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_write_wins_per_cell, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tombstone_shadows_older_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_change_clears_force_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users_route_and_tombstone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settings_rows, setup, teardown),
+        cmocka_unit_test(test_writer_keys),
+    };
+    return cmocka_run_group_tests_name("geodb", tests, NULL, NULL);
+}
