@@ -1,0 +1,87 @@
+/*
+ * Defaults of the simulator's settings, each with the reason it has the
+ * value it has. The model constants are chosen so that a default cluster
+ * sits at 40-60% CPU at the diurnal peak, where balancing matters.
+ */
+#include "sim/params.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const placement_words[] = {"hrw", "least_users", NULL};
+
+#define SIM(field) offsetof(struct sim_params, field)
+
+const struct setting_def sim_params_table[] = {
+    {"PLACEMENT_RULE", SETTING_ENUM, SIM(placement_rule), PLACEMENT_HRW, 0, 1, placement_words,
+     "", "How a proxy places a user who has no location yet.",
+     "Undocumented for the per-user era; a load-factor-weighted rendezvous hash over the "
+     "site's online backends is deterministic, needs no coordination between proxies, and "
+     "moves only 1/(n+1) of new placements when a backend is added."},
+    {"USER_MOVE_DURATION_MS", SETTING_INT, SIM(move_duration_ms), 2000, 0, 600000, NULL, "ms",
+     "Time the source backend needs to finish a move once the user is accessed.",
+     "Undocumented; a metacache flush of one user takes seconds."},
+    {"MOVE_REFERRAL_MEMORY_SECS", SETTING_INT, SIM(move_memory_s), 3600, 0, 86400, NULL, "s",
+     "How long a source backend keeps referring a moved user.",
+     "Documented: the source remembers a finished move for up to one hour."},
+    {"GEODB_FLUSH_INTERVAL_MS", SETTING_INT, SIM(flush_interval_ms), 5000, 100, 3600000, NULL,
+     "ms", "How often the in-memory user cache is written to the GeoDB file (one transaction).",
+     "Batching keeps SQLite off the hot path; five seconds matches the controller's fastest "
+     "task."},
+    {"BACKEND_NOISE_RATIO", SETTING_RATIO, SIM(noise_ppm), 20000, 0, 1000000, NULL, "ratio",
+     "Relative standard deviation of the noise on CPU, memory and metacache samples.",
+     "2% is the jitter of a steady host's utilisation."},
+    {"PROMETHEUS_RETENTION_SECS", SETTING_INT, SIM(prom_retention_s), 1800, 60, 86400, NULL, "s",
+     "History the synthetic Prometheus keeps per series (sample counts are kept forever).",
+     "Longer than every window the controller reads."},
+    {"WORKLOAD_TICK_MS", SETTING_INT, SIM(workload_tick_ms), 1000, 10, 60000, NULL, "ms",
+     "Granularity at which login and delivery arrivals are drawn (arrival times keep "
+     "millisecond precision inside a tick).",
+     "One second keeps per-tick work tiny while the diurnal curve is smooth."},
+    {"SESSIONS_PER_USER_MAX", SETTING_INT, SIM(sessions_per_user_max), 8, 1, 64, NULL,
+     "sessions", "Concurrent IMAP sessions one user may hold; a login beyond it replaces the "
+     "oldest.",
+     "Mail clients keep a few connections per user; bounds the session pool."},
+    {"MODEL_CPU_BASE_CORES", SETTING_RATIO, SIM(cpu_base_ppm), 500000, 0, 1000 * 1000000LL, NULL,
+     "cores", "CPU an idle backend uses.", "Daemons, index maintenance: half a core."},
+    {"MODEL_CPU_CORES_PER_SESSION", SETTING_RATIO, SIM(cpu_session_ppm), 4000, 0, 1000000,
+     NULL, "cores",
+     "CPU per active IMAP session.",
+     "Mostly idle IMAP IDLE connections; puts a default backend near 50% CPU at the daily "
+     "peak."},
+    {"MODEL_CPU_CORES_PER_DELIVERY_PER_SEC", SETTING_RATIO, SIM(cpu_delivery_ppm), 50000, 0,
+     100 * 1000000LL, NULL, "cores", "CPU per LMTP delivery per second.",
+     "About 50 ms of CPU per delivery."},
+    {"MODEL_MEMORY_BASE_MB", SETTING_INT, SIM(mem_base_mb), 4096, 0, 1 << 24, NULL, "MB",
+     "Memory an idle backend uses.", "Page cache and daemons."},
+    {"MODEL_MEMORY_MB_PER_SESSION", SETTING_INT, SIM(mem_session_mb), 8, 0, 1 << 20, NULL, "MB",
+     "Memory per active IMAP session.", "An imap process with its indexes mapped."},
+    {"MODEL_MEMORY_MB_PER_USER", SETTING_RATIO, SIM(mem_user_ppm), 500000, 0, 1000 * 1000000LL,
+     NULL, "MB", "Memory per user whose metacache lives on the backend.",
+     "Cached index headers."},
+    {"MODEL_METACACHE_MB_PER_USER", SETTING_RATIO, SIM(metacache_user_ppm), 10 * 1000000LL, 0,
+     100000 * 1000000LL, NULL, "MB",
+     "Metacache per user living on the backend, scaled by the user's activity weight.",
+     "Active users keep more index data hot; 10 MB at mean activity."},
+};
+
+const int sim_params_count = (int)(sizeof(sim_params_table) / sizeof(sim_params_table[0]));
+
+int params_known(const char *name)
+{
+    return settings_find(ctl_settings_table, ctl_settings_count, name) != NULL ||
+           settings_find(sim_params_table, sim_params_count, name) != NULL;
+}
+
+int params_set(struct ctl_settings *ctl, struct sim_params *sim, const char *name,
+               const char *text, char *err, size_t err_size)
+{
+    const struct setting_def *def = settings_find(ctl_settings_table, ctl_settings_count, name);
+    if (def != NULL)
+        return settings_apply(def, ctl, text, err, err_size);
+    def = settings_find(sim_params_table, sim_params_count, name);
+    if (def != NULL)
+        return settings_apply(def, sim, text, err, err_size);
+    snprintf(err, err_size, "unknown setting '%s' (see the settings table in README.md)", name);
+    return -1;
+}
