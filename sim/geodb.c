@@ -453,23 +453,28 @@ int64_t geodb_writer_key(const char *site_id)
     return (int64_t)key;
 }
 
+int geodb_writer_register(struct geodb *db, const char *site_id)
+{
+    assert(db->in_tx);
+    assert(geodb_uuid_valid(site_id));
+    static const char sql[] = "INSERT INTO writers (w, site_id) VALUES (?1, ?2) "
+                              "ON CONFLICT DO NOTHING";
+    sqlite3_stmt *stmt = geodb__stmt(db, sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_int64(stmt, 1, geodb_writer_key(site_id));
+    sqlite3_bind_text(stmt, 2, site_id, -1, SQLITE_STATIC);
+    return geodb__step_done(db, stmt, "record writer");
+}
+
 int geodb_writer_set(struct geodb *db, const char *site_id)
 {
     const char *id = (site_id == NULL || site_id[0] == '\0') ? GEODB_ADMIN_SITE_ID : site_id;
     assert(geodb_uuid_valid(id));
     /* Recording the writer is a write: only inside a command's transaction,
      * so that a rejected command leaves the file untouched. */
-    assert(db->in_tx);
-    static const char sql[] = "INSERT INTO writers (w, site_id) VALUES (?1, ?2) "
-                              "ON CONFLICT DO NOTHING";
-    int64_t key = geodb_writer_key(id);
-    db->writer = key;
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_int64(stmt, 1, key);
-    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-    return geodb__step_done(db, stmt, "record writer");
+    db->writer = geodb_writer_key(id);
+    return geodb_writer_register(db, id);
 }
 
 int64_t geodb_writer(const struct geodb *db)

@@ -18,12 +18,12 @@ static const char user_get_one_sql[] =
     "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
     " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
     " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
-    " route_ts FROM users WHERE route_ts > del_ts AND username = ?1";
+    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts AND username = ?1";
 static const char user_each_sql[] =
     "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
     " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
     " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
-    " route_ts FROM users WHERE route_ts > del_ts ORDER BY username";
+    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts ORDER BY username";
 static const char user_route_sql[] =
     "INSERT INTO users (username, site_id, backend_id, alt_backend_id, moving, dest_site_id,"
     " last_moved, route_ts, route_w) VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?2)"
@@ -38,6 +38,34 @@ static const char user_pref_sql[] =
     " ON CONFLICT (username) DO UPDATE SET preferred_site_id = excluded.preferred_site_id,"
     " pref_ts = excluded.pref_ts, pref_w = excluded.pref_w"
     " WHERE (pref_ts, pref_w) <= (excluded.pref_ts, excluded.pref_w)";
+#define ROUTE_NEWER "(route_ts, route_w) <= (excluded.route_ts, excluded.route_w)"
+#define PREF_NEWER "(pref_ts, pref_w) <= (excluded.pref_ts, excluded.pref_w)"
+#define IF_ROUTE(col) col " = CASE WHEN " ROUTE_NEWER " THEN excluded." col " ELSE " col " END"
+#define IF_PREF(col) col " = CASE WHEN " PREF_NEWER " THEN excluded." col " ELSE " col " END"
+#define CELLS_INSERT                                                                     \
+    "INSERT INTO users (username, site_id, backend_id, alt_backend_id, moving, dest_site_id," \
+    " last_moved, route_ts, route_w, preferred_site_id, pref_ts, pref_w) VALUES "
+#define CELLS_UPSERT                                                                        \
+    " ON CONFLICT (username) DO UPDATE SET " IF_ROUTE("site_id") ", " IF_ROUTE("backend_id") \
+    ", " IF_ROUTE("alt_backend_id") ", " IF_ROUTE("moving") ", " IF_ROUTE("dest_site_id")    \
+    ", " IF_ROUTE("last_moved") ", " IF_PREF("preferred_site_id") ", " IF_PREF("pref_w")    \
+    ", " IF_PREF("pref_ts") ", " IF_ROUTE("route_w") ", " IF_ROUTE("route_ts")
+#define ROW1 "(?,?,?,?,?,?,?,?,?,?,?,?)"
+#define ROW2 ROW1 "," ROW1
+#define ROW4 ROW2 "," ROW2
+#define ROW8 ROW4 "," ROW4
+#define ROW16 ROW8 "," ROW8
+#define ROW32 ROW16 "," ROW16
+#define CELLS_PARAMS 12
+static const char user_cells_sql[] = CELLS_INSERT ROW1 CELLS_UPSERT;
+static const char user_cells_batch_sql[] = CELLS_INSERT ROW32 CELLS_UPSERT;
+_Static_assert(GEODB_CELLS_BATCH == 32, "ROW32 must match the batch size");
+static const char user_at_sql[] =
+    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
+    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
+    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
+    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts = ?1 OR pref_ts = ?1 OR del_ts = ?1"
+    " ORDER BY username";
 static const char user_del_sql[] =
     "UPDATE users SET del_ts = ?1, del_w = ?2 WHERE username = ?3"
     " AND (del_ts, del_w) <= (?1, ?2)";
@@ -108,6 +136,8 @@ static void user_read(sqlite3_stmt *stmt, struct geodb_user *out)
     out->last_moved_s = sqlite3_column_int64(stmt, 6);
     copy_text(out->preferred_site_id, sizeof(out->preferred_site_id), stmt, 7);
     out->route_ts_us = sqlite3_column_int64(stmt, 8);
+    out->del_ts_us = sqlite3_column_int64(stmt, 9);
+    out->deleted = sqlite3_column_int(stmt, 10) != 0;
 }
 
 int geodb_user_get(struct geodb *db, const char *username, struct geodb_user *out)
@@ -150,6 +180,62 @@ int geodb_user_put_preferred(struct geodb *db, const char *username, const char 
     sqlite3_bind_text(stmt, 3, username, -1, SQLITE_STATIC);
     bind_opt_text(stmt, 4, site_id);
     return geodb__step_done(db, stmt, "write preferred site");
+}
+
+static void bind_cells(sqlite3_stmt *stmt, int base, const struct geodb_route_cells *c)
+{
+    sqlite3_bind_text(stmt, base + 1, c->username, -1, SQLITE_STATIC);
+    bind_opt_text(stmt, base + 2, c->site_id);
+    bind_opt_text(stmt, base + 3, c->backend_id);
+    bind_opt_text(stmt, base + 4, c->alt_backend_id);
+    bind_opt_text(stmt, base + 5, c->moving);
+    bind_opt_text(stmt, base + 6, c->dest_site_id);
+    if (c->last_moved_s >= 0)
+        sqlite3_bind_int64(stmt, base + 7, c->last_moved_s);
+    sqlite3_bind_int64(stmt, base + 8, c->route_ts);
+    sqlite3_bind_int64(stmt, base + 9, c->route_w);
+    bind_opt_text(stmt, base + 10, c->preferred_site_id);
+    sqlite3_bind_int64(stmt, base + 11, c->pref_ts);
+    sqlite3_bind_int64(stmt, base + 12, c->pref_w);
+}
+
+int geodb_user_put_cells(struct geodb *db, const struct geodb_route_cells *c)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_cells_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    bind_cells(stmt, 0, c);
+    return geodb__step_done(db, stmt, "write user");
+}
+
+int geodb_user_put_cells_batch(struct geodb *db, const struct geodb_route_cells *cells)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_cells_batch_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    for (int i = 0; i < GEODB_CELLS_BATCH; i++)
+        bind_cells(stmt, i * CELLS_PARAMS, &cells[i]);
+    return geodb__step_done(db, stmt, "write users");
+}
+
+int geodb_user_each_at(struct geodb *db, int64_t ts,
+                       int (*fn)(void *ctx, const struct geodb_user *user), void *ctx)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_at_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_int64(stmt, 1, ts);
+    struct geodb_user user;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        user_read(stmt, &user);
+        if (fn(ctx, &user) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "read users");
 }
 
 int geodb_user_delete(struct geodb *db, const char *username)

@@ -29,6 +29,8 @@ struct geodb_user {
     int64_t last_moved_s;
     char preferred_site_id[CLUSTER_ID_SIZE];
     int64_t route_ts_us; /* when the routing record was written (read only) */
+    int64_t del_ts_us;   /* the tombstone's timestamp, 0 if none (read only) */
+    bool deleted;        /* the tombstone is newer than the record (read only) */
 };
 
 enum geodb_move_state {
@@ -63,6 +65,32 @@ int geodb_user_get(struct geodb *db, const char *username, struct geodb_user *ou
 /* Writes the routing record cell (and creates the row when needed). */
 int geodb_user_put_route(struct geodb *db, const struct geodb_user *user);
 int geodb_user_put_preferred(struct geodb *db, const char *username, const char *site_id);
+
+/* The simulator's flush: both cells of one user in one statement, each
+ * with its own timestamp and writer key and its own last-write-wins guard.
+ * Strings are bound without copying and must outlive the call; NULL or ""
+ * stores NULL. pref_ts 0 leaves the preferred-site cell alone. */
+struct geodb_route_cells {
+    const char *username;
+    const char *site_id;
+    const char *backend_id;
+    const char *alt_backend_id;
+    const char *moving;
+    const char *dest_site_id;
+    int64_t last_moved_s; /* -1: NULL */
+    int64_t route_ts;
+    int64_t route_w;
+    const char *preferred_site_id;
+    int64_t pref_ts;
+    int64_t pref_w;
+};
+int geodb_user_put_cells(struct geodb *db, const struct geodb_route_cells *cells);
+/* The same for GEODB_CELLS_BATCH users in one statement (a bulk flush). */
+#define GEODB_CELLS_BATCH 32
+int geodb_user_put_cells_batch(struct geodb *db, const struct geodb_route_cells *cells);
+/* Users any of whose cells (or tombstone) was written at exactly ts. */
+int geodb_user_each_at(struct geodb *db, int64_t ts,
+                       int (*fn)(void *ctx, const struct geodb_user *user), void *ctx);
 int geodb_user_delete(struct geodb *db, const char *username);
 /* Live users per backend id, ordered by backend id; fn is called per group. */
 int geodb_user_count_by_backend(struct geodb *db,
