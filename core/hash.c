@@ -46,3 +46,69 @@ uint64_t hash_splitmix_next(uint64_t *state)
     *state += SPLITMIX_GAMMA;
     return hash_mix64(*state);
 }
+
+#define P1 0x9e3779b185ebca87ULL
+#define P2 0xc2b2ae3d27d4eb4fULL
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+/* Little-endian load, so that the digest is the same on every host. */
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--)
+        x = (x << 8) | p[i];
+    return x;
+}
+
+static void stream_block(struct hash_stream *h, const uint8_t *block)
+{
+    for (int i = 0; i < 4; i++)
+        h->lanes[i] = rotl64(h->lanes[i] + load64(block + 8 * i) * P2, 31) * P1;
+}
+
+void hash_stream_init(struct hash_stream *h, uint64_t seed)
+{
+    memset(h, 0, sizeof(*h));
+    for (int i = 0; i < 4; i++)
+        h->lanes[i] = hash_mix64(seed + (uint64_t)i * SPLITMIX_GAMMA);
+}
+
+void hash_stream_update(struct hash_stream *h, const void *data, size_t len)
+{
+    assert(data != NULL || len == 0);
+    const uint8_t *p = data;
+    h->total += len;
+    if (h->buffered > 0) {
+        while (len > 0 && h->buffered < 32) {
+            h->buf[h->buffered++] = *p++;
+            len--;
+        }
+        if (h->buffered < 32)
+            return;
+        stream_block(h, h->buf);
+        h->buffered = 0;
+    }
+    for (; len >= 32; p += 32, len -= 32)
+        stream_block(h, p);
+    memcpy(h->buf, p, len);
+    h->buffered = (uint32_t)len;
+}
+
+void hash_stream_final(struct hash_stream *h, uint8_t out[16])
+{
+    uint64_t a = rotl64(h->lanes[0], 1) + rotl64(h->lanes[1], 7) + rotl64(h->lanes[2], 12) +
+                 rotl64(h->lanes[3], 18);
+    for (uint32_t i = 0; i < h->buffered; i++)
+        a = rotl64(a ^ (h->buf[i] * P1), 11) * P2;
+    a ^= h->total;
+    uint64_t hi = hash_mix64(a);
+    uint64_t lo = hash_mix64(a ^ h->lanes[0] ^ rotl64(h->lanes[2], 29));
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(hi >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+    }
+}

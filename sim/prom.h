@@ -1,0 +1,72 @@
+/*
+ * A synthetic Prometheus: scrapes every backend's gauges (CPU, memory,
+ * metacache, from the backend's exporter) and the proxies' per-destination
+ * counters (proxy_session_*, lmtp_rcpt_finished_*, redirects) every scrape
+ * interval, keeps a bounded history per backend, and answers what the
+ * controller asks: an average or last value over a window, the increase of
+ * a counter over a window, and the number of samples a series has.
+ */
+#ifndef PROM_H
+#define PROM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cluster.h"
+
+enum prom_gauge {
+    GAUGE_CPU = 0,
+    GAUGE_MEMORY,
+    GAUGE_METACACHE,
+    GAUGE_COUNT
+};
+
+enum prom_counter {
+    COUNTER_LOGIN_OK = 0,   /* proxy_session_success */
+    COUNTER_LOGIN_FAIL,     /* proxy_session_failure */
+    COUNTER_DELIVERY_OK,    /* lmtp_rcpt_finished_success */
+    COUNTER_DELIVERY_FAIL,  /* lmtp_rcpt_finished_failure */
+    COUNTER_REDIRECT,       /* proxy_dest_redirected: not failures */
+    COUNTER_COUNT
+};
+
+struct prom_sample {
+    int64_t time_ms;
+    bool gauges_valid; /* false when the backend's exporter did not answer */
+    double gauges[GAUGE_COUNT];
+    int64_t counters[COUNTER_COUNT];
+};
+
+struct prom_series {
+    uint32_t head;          /* index of the next write */
+    uint32_t len;           /* samples held, <= capacity */
+    uint64_t gauge_samples; /* valid gauge samples ever scraped */
+    struct prom_sample *ring;
+};
+
+struct prom {
+    uint32_t capacity; /* samples per backend */
+    int nbackends;
+    struct prom_series series[CLUSTER_BACKENDS_MAX];
+};
+
+int prom_init(struct prom *p, uint32_t capacity);
+void prom_free(struct prom *p);
+/* Starts series for backends [0, n). Returns 0 or -1 out of memory. */
+int prom_grow(struct prom *p, int n);
+
+void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample);
+
+/* Mean of the valid gauge samples in (now - window, now]. Returns the
+ * number of samples averaged (0: *out untouched). */
+int prom_gauge_avg(const struct prom *p, int backend, enum prom_gauge gauge, int64_t now_ms,
+                   int64_t window_ms, double *out);
+/* The last valid gauge sample. Returns false when there is none. */
+bool prom_gauge_last(const struct prom *p, int backend, enum prom_gauge gauge, double *out);
+/* Increase of a counter over (now - window, now]: the last sample minus the
+ * newest sample at or before the window start (or the oldest held). */
+int64_t prom_increase(const struct prom *p, int backend, enum prom_counter counter,
+                      int64_t now_ms, int64_t window_ms);
+uint64_t prom_samples(const struct prom *p, int backend);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * Active IMAP sessions: a bounded pool, a timing wheel of session ends, a
+ * list of sessions per user (so a move or a kick finds them), and session
+ * counts per backend (an input of the backends' load). A session stays on
+ * the backend it was opened on until it ends, is kicked, or its user's move
+ * completes, because status changes do not kick connections in Palomar.
+ *
+ * Ends are ordered by (end time, opening order). The wheel has one bucket
+ * per second; a bucket is sorted when its second comes due, so that opening
+ * or removing a session is O(1) and ending one costs about two cache misses
+ * (a binary heap over a million sessions misses cache at every level).
+ */
+#ifndef SESSIONS_H
+#define SESSIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cluster.h"
+
+struct session {
+    int64_t end_ms;
+    uint64_t seq;          /* opening order: the tie-break of equal end times */
+    uint32_t user;
+    uint32_t next_of_user; /* also the free list link */
+    uint32_t bucket_next;  /* doubly linked wheel bucket */
+    uint32_t bucket_prev;
+    uint16_t backend;
+    bool live;
+    bool ready; /* moved from its bucket to the sorted list of due ends */
+};
+
+struct session_user {
+    uint32_t head; /* first pool index of the user's sessions */
+    uint32_t count;
+};
+
+/* A due end: a session index and its sequence, so that a slot reused after
+ * the session was removed is recognised as stale. */
+struct session_due {
+    int64_t end_ms;
+    uint64_t seq;
+    uint32_t idx;
+};
+
+struct sessions {
+    uint32_t capacity;
+    uint32_t used;
+    uint32_t free_head;
+    struct session *pool;
+    uint32_t nusers;
+    struct session_user *users;
+    uint64_t next_seq;
+    /* the wheel: bucket i holds the sessions ending in a second s with
+     * s % nbuckets == i; sessions never last longer than the wheel */
+    uint32_t nbuckets;
+    uint32_t *bucket_head;
+    int64_t due_s; /* the last second moved into the due list */
+    struct session_due *due;
+    uint32_t ndue;
+    uint32_t due_pos;
+    uint32_t per_backend[CLUSTER_BACKENDS_MAX];
+};
+
+/* max_length_ms bounds every session's length (the wheel's span). */
+int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_t max_length_ms);
+void sessions_free(struct sessions *s);
+
+/* Opens a session ending at end_ms (after the last expiry time, and within
+ * max_length_ms of it). Returns 0, or -1 when the pool is full. */
+int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t end_ms);
+
+/* Ends the user's session that ends first (the client's oldest idle
+ * connection), if any. */
+void sessions_close_first(struct sessions *s, uint32_t user);
+
+/* Ends the earliest session if it ends at or before now_ms; returns false
+ * when none does. Calls must come with non-decreasing now_ms. */
+bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user,
+                         uint16_t *backend);
+
+/* Moves every session of the user to backend (clients reconnect there
+ * after a move). Returns how many moved. */
+uint32_t sessions_move_user(struct sessions *s, uint32_t user, uint16_t backend);
+
+/* Ends every session of the user. Returns how many ended. */
+uint32_t sessions_kick_user(struct sessions *s, uint32_t user);
+
+static inline uint32_t sessions_of_user(const struct sessions *s, uint32_t user)
+{
+    return s->users[user].count;
+}
+
+#endif

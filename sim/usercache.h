@@ -1,0 +1,107 @@
+/*
+ * The in-memory user cache of one GeoDB replica (what Palomar calls the
+ * LocalDB): each user's routing record in a flat array, indexed by user
+ * number, with the same last-write-wins rule as the GeoDB file, a list of
+ * users per backend (so the controller's batch moves find users without
+ * scanning a million records), and a dirty list that the simulator writes
+ * to the file in one transaction per flush, never a row per user per tick.
+ */
+#ifndef USERCACHE_H
+#define USERCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cluster.h"
+
+#define UC_NO_BACKEND 0xffffu
+#define UC_NO_SITE 0xffu
+#define UC_NO_USER 0xffffffffu
+/* The writer index of commands run without a site. */
+#define UC_WRITER_ADMIN 0xfeu
+
+/* Why a user is moving or moved. 0 means not moving. */
+enum move_reason {
+    REASON_NONE = 0,
+    REASON_BALANCE,            /* rebalance_sites */
+    REASON_CRITICAL,           /* check_backend_health, > critical ratio */
+    REASON_DEGRADED,           /* check_backend_health, > HOST_FAILURE_RATIO */
+    REASON_DRAIN,              /* evacuate_zero_load_factor_hosts */
+    REASON_MANUAL,             /* doveadm cluster user move */
+    REASON_BATCH,              /* doveadm cluster user batch move */
+    REASON_SITE_FORCE_MOVE,    /* site force-move at login */
+    REASON_BACKEND_FORCE_MOVE, /* backend force-move at login */
+    REASON_RECOVER,            /* site recover at login */
+    REASON_FAILOVER,           /* proxy failover to alt_backend_id */
+    REASON_SITE_EVACUATE,      /* site status evacuate */
+    REASON_COUNT
+};
+
+const char *move_reason_name(enum move_reason reason);
+
+/* A user's routing record: the GeoDB `route` cell. 24 bytes, so that one
+ * lookup touches one cache line. */
+struct uc_route {
+    int64_t ts_us;         /* cell timestamp */
+    int32_t last_moved_s;  /* -1: never moved */
+    uint16_t backend;      /* UC_NO_BACKEND: not placed (or deleted) */
+    uint16_t alt;          /* failover target, or move destination when moving */
+    uint8_t site;          /* UC_NO_SITE when not placed */
+    uint8_t dest_site;     /* move destination site, UC_NO_SITE if none */
+    uint8_t moving;        /* enum move_reason; REASON_NONE when not moving */
+    uint8_t writer;        /* site index of the writer, or UC_WRITER_ADMIN */
+};
+
+struct usercache {
+    uint32_t nusers;
+    struct uc_route *routes;
+    uint8_t *pref_site;
+    int64_t *pref_ts_us;
+    uint8_t *pref_writer;
+    /* Per-backend doubly linked membership lists, in order of arrival. */
+    uint32_t *next;
+    uint32_t *prev;
+    uint32_t head[CLUSTER_BACKENDS_MAX];
+    uint32_t tail[CLUSTER_BACKENDS_MAX];
+    uint32_t count[CLUSTER_BACKENDS_MAX];
+    uint32_t placed; /* users with a backend */
+    /* Users changed since the last flush. */
+    uint8_t *dirty;
+    uint32_t *dirty_list;
+    uint32_t ndirty;
+    /* writer index -> GeoDB writer key, for the last-write-wins tie-break */
+    int64_t writer_keys[256];
+};
+
+/* Returns 0, or -1 out of memory. Every user starts unplaced. */
+int usercache_init(struct usercache *uc, uint32_t nusers);
+void usercache_free(struct usercache *uc);
+
+static inline const struct uc_route *usercache_route(const struct usercache *uc, uint32_t user)
+{
+    return &uc->routes[user];
+}
+
+/* Writes a routing record if (ts, writer) is at least the stored pair, as
+ * the GeoDB does. Keeps backend lists and counts and marks the user dirty.
+ * Returns true when applied. */
+bool usercache_put(struct usercache *uc, uint32_t user, const struct uc_route *route);
+bool usercache_put_pref(struct usercache *uc, uint32_t user, uint8_t site, int64_t ts_us,
+                        uint8_t writer);
+
+/* Iteration over the users of a backend, oldest arrival first. */
+static inline uint32_t usercache_first(const struct usercache *uc, uint16_t backend)
+{
+    return uc->head[backend];
+}
+
+static inline uint32_t usercache_next(const struct usercache *uc, uint32_t user)
+{
+    return uc->next[user];
+}
+
+/* Hands the dirty users to fn in order of first change and clears the
+ * list. fn returns nonzero to abort (the rest stay dirty). */
+int usercache_flush(struct usercache *uc, int (*fn)(void *ctx, uint32_t user), void *ctx);
+
+#endif
