@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sim/doveadm.h"
+#include "sim/run.h"
 
 #define CLUSTERSIM_VERSION "0.1.0"
 
@@ -16,6 +17,8 @@ static void usage(FILE *out)
             "usage: clustersim <command> [args]\n"
             "\n"
             "commands:\n"
+            "  run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... [--stats]\n"
+            "                      simulate a scenario file and write its report\n"
             "  doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster ...\n"
             "                      run doveadm cluster commands against a GeoDB file\n"
             "  version             print the version\n"
@@ -29,6 +32,8 @@ int main(int argc, char **argv)
         return 64;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0)
+        return run_main(argc - 2, argv + 2);
     if (strcmp(cmd, "doveadm") == 0)
         return doveadm_main(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

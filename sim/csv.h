@@ -1,0 +1,31 @@
+/*
+ * RFC 4180 CSV: fields quoted when they contain a comma, a quote, CR or LF
+ * (quotes doubled), records ended by CRLF, numbers formatted in the C locale
+ * with a fixed number of decimals, so that reports diff cleanly and two runs
+ * of the same scenario and seed are byte-identical.
+ */
+#ifndef CSV_H
+#define CSV_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct csv {
+    FILE *f;
+    int ncols;
+    int col;
+    int64_t rows;
+    int error;
+};
+
+/* Writes the header row. ncols is the width every row must have. */
+int csv_start(struct csv *c, FILE *f, int ncols, const char *const *titles);
+void csv_str(struct csv *c, const char *value);
+void csv_int(struct csv *c, int64_t value);
+/* A finite double with `decimals` digits after the point; -0 prints as 0. */
+void csv_fixed(struct csv *c, double value, int decimals);
+/* Milliseconds as seconds with three decimals ("12.345"). */
+void csv_time_ms(struct csv *c, int64_t ms);
+void csv_end_row(struct csv *c);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * Report files. The CSV writers share one struct csv each; the summary is
+ * written at the end. Temporary names start with a dot so that a directory
+ * listing of a killed run shows no report file at all.
+ */
+#include "sim/report.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/hash.h"
+#include "sim/csv.h"
+
+#define PATH_SIZE 1024
+
+enum report_csv {
+    CSV_TIMESERIES = 0,
+    CSV_MOVES,
+    CSV_EVENTS,
+    CSV_EXPECTATIONS,
+    CSV_SUMMARY,
+    CSV_COUNT
+};
+
+static const char *const csv_names[CSV_COUNT] = {
+    "timeseries.csv", "moves.csv", "events.csv", "expectations.csv", "summary.csv",
+};
+
+static const char *const timeseries_titles[] = {
+    "time_s",  "site",       "backend",   "status",         "load_factor",       "users",
+    "sessions", "resident",  "cpu",       "memory",         "metacache",         "logins_ok",
+    "logins_failed", "deliveries_ok", "deliveries_failed", "redirects", "moves_in", "moves_out",
+};
+static const char *const moves_titles[] = {
+    "time_s",  "user",       "reason",     "from_site", "from_backend",
+    "to_site", "to_backend", "completion", "requested_s",
+};
+static const char *const events_titles[] = {
+    "time_s", "site", "source", "kind", "subject", "detail",
+};
+static const char *const expectations_titles[] = {
+    "time_s", "line", "subject", "assertion", "expected", "actual", "result",
+};
+
+struct report {
+    char dir[PATH_SIZE];
+    int nfiles;
+    char names[REPORT_FILES_MAX][64];
+    FILE *files[CSV_COUNT];
+    struct csv csv[CSV_COUNT];
+    bool summary_written;
+};
+
+static void tmp_path(const struct report *r, const char *name, char *out, size_t size)
+{
+    snprintf(out, size, "%s/.%s.tmp", r->dir, name);
+}
+
+static int mkdir_p(const char *dir)
+{
+    char path[PATH_SIZE];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return (mkdir(path, 0777) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+static int open_csv(struct report *r, enum report_csv which, int ncols,
+                    const char *const *titles)
+{
+    char path[4 * PATH_SIZE];
+    tmp_path(r, csv_names[which], path, sizeof(path));
+    r->files[which] = fopen(path, "wb");
+    if (r->files[which] == NULL)
+        return -1;
+    snprintf(r->names[r->nfiles++], sizeof(r->names[0]), "%s", csv_names[which]);
+    if (titles != NULL)
+        csv_start(&r->csv[which], r->files[which], ncols, titles);
+    return 0;
+}
+
+struct report *report_open(const char *dir, char *err, size_t err_size)
+{
+    struct report *r = calloc(1, sizeof(*r));
+    if (r == NULL || strlen(dir) >= sizeof(r->dir) - 80) {
+        snprintf(err, err_size, "%s: cannot use as a report directory", dir);
+        free(r);
+        return NULL;
+    }
+    snprintf(r->dir, sizeof(r->dir), "%s", dir);
+    if (mkdir_p(dir) != 0) {
+        snprintf(err, err_size, "%s: cannot create: %s", dir, strerror(errno));
+        free(r);
+        return NULL;
+    }
+#define N(t) (int)(sizeof(t) / sizeof(t[0]))
+    if (open_csv(r, CSV_TIMESERIES, N(timeseries_titles), timeseries_titles) != 0 ||
+        open_csv(r, CSV_MOVES, N(moves_titles), moves_titles) != 0 ||
+        open_csv(r, CSV_EVENTS, N(events_titles), events_titles) != 0 ||
+        open_csv(r, CSV_EXPECTATIONS, N(expectations_titles), expectations_titles) != 0 ||
+        open_csv(r, CSV_SUMMARY, 0, NULL) != 0) {
+        snprintf(err, err_size, "%s: cannot write: %s", dir, strerror(errno));
+        report_abort(r);
+        return NULL;
+    }
+#undef N
+    return r;
+}
+
+int report_register(struct report *r, const char *name, char *path, size_t size)
+{
+    if (r->nfiles >= REPORT_FILES_MAX)
+        return -1;
+    snprintf(r->names[r->nfiles++], sizeof(r->names[0]), "%s", name);
+    tmp_path(r, name, path, size);
+    return 0;
+}
+
+static void close_files(struct report *r)
+{
+    for (int i = 0; i < CSV_COUNT; i++) {
+        if (r->files[i] != NULL && fclose(r->files[i]) != 0)
+            r->csv[i].error = -1;
+        r->files[i] = NULL;
+    }
+}
+
+void report_abort(struct report *r)
+{
+    if (r == NULL)
+        return;
+    close_files(r);
+    char path[2 * PATH_SIZE], extra[3 * PATH_SIZE];
+    for (int i = 0; i < r->nfiles; i++) {
+        tmp_path(r, r->names[i], path, sizeof(path));
+        unlink(path);
+        /* SQLite's companions of a GeoDB written under its temporary name */
+        snprintf(extra, sizeof(extra), "%s-wal", path);
+        unlink(extra);
+        snprintf(extra, sizeof(extra), "%s-shm", path);
+        unlink(extra);
+    }
+    free(r);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* A digest of every file, names and bytes, in name order. */
+static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
+{
+    char names[REPORT_FILES_MAX][64];
+    memcpy(names, r->names, sizeof(names));
+    qsort(names, (size_t)r->nfiles, sizeof(names[0]), name_cmp);
+    struct hash_stream ctx;
+    hash_stream_init(&ctx, 0);
+    unsigned char buf[65536];
+    for (int i = 0; i < r->nfiles; i++) {
+        char path[4 * PATH_SIZE];
+        snprintf(path, sizeof(path), "%s/%s", r->dir, names[i]);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL)
+            return -1;
+        hash_stream_update(&ctx, names[i], strlen(names[i]) + 1);
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+            hash_stream_update(&ctx, buf, n);
+        fclose(f);
+    }
+    uint8_t out[16];
+    hash_stream_final(&ctx, out);
+    for (int i = 0; i < 16; i++)
+        snprintf(digest + 2 * i, 3, "%02x", out[i]);
+    return 0;
+}
+
+int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
+{
+    close_files(r);
+    for (int i = 0; i < CSV_COUNT; i++) {
+        if (r->csv[i].error != 0) {
+            snprintf(err, err_size, "%s/%s: write failed", r->dir, csv_names[i]);
+            report_abort(r);
+            return -1;
+        }
+    }
+    char from[2 * PATH_SIZE], to[2 * PATH_SIZE];
+    for (int i = 0; i < r->nfiles; i++) {
+        tmp_path(r, r->names[i], from, sizeof(from));
+        snprintf(to, sizeof(to), "%s/%s", r->dir, r->names[i]);
+        if (rename(from, to) != 0) {
+            snprintf(err, err_size, "%s: cannot rename: %s", to, strerror(errno));
+            report_abort(r);
+            return -1;
+        }
+    }
+    int rc = digest_files(r, digest);
+    if (rc != 0)
+        snprintf(err, err_size, "%s: cannot read back the report", r->dir);
+    free(r);
+    return rc;
+}
+
+void report_backend(struct report *r, const struct report_backend_row *x)
+{
+    struct csv *c = &r->csv[CSV_TIMESERIES];
+    csv_int(c, x->time_ms / 1000);
+    csv_str(c, x->site);
+    csv_str(c, x->backend);
+    csv_str(c, x->status);
+    csv_int(c, x->load_factor);
+    csv_int(c, x->users);
+    csv_int(c, x->sessions);
+    csv_int(c, x->resident);
+    csv_fixed(c, x->cpu, 2);
+    csv_fixed(c, x->memory, 2);
+    csv_fixed(c, x->metacache, 2);
+    csv_int(c, x->logins_ok);
+    csv_int(c, x->logins_failed);
+    csv_int(c, x->deliveries_ok);
+    csv_int(c, x->deliveries_failed);
+    csv_int(c, x->redirects);
+    csv_int(c, x->moves_in);
+    csv_int(c, x->moves_out);
+    csv_end_row(c);
+}
+
+void report_event(struct report *r, int64_t time_ms, const char *site, const char *source,
+                  const char *kind, const char *subject, const char *detail)
+{
+    struct csv *c = &r->csv[CSV_EVENTS];
+    csv_time_ms(c, time_ms);
+    csv_str(c, site);
+    csv_str(c, source);
+    csv_str(c, kind);
+    csv_str(c, subject);
+    csv_str(c, detail);
+    csv_end_row(c);
+}
+
+void report_move(struct report *r, int64_t time_ms, const char *user, const char *reason,
+                 const char *from_site, const char *from_backend, const char *to_site,
+                 const char *to_backend, const char *completion, int64_t requested_s)
+{
+    struct csv *c = &r->csv[CSV_MOVES];
+    csv_time_ms(c, time_ms);
+    csv_str(c, user);
+    csv_str(c, reason);
+    csv_str(c, from_site);
+    csv_str(c, from_backend);
+    csv_str(c, to_site);
+    csv_str(c, to_backend);
+    csv_str(c, completion);
+    csv_int(c, requested_s);
+    csv_end_row(c);
+}
+
+void report_expectation(struct report *r, int64_t time_ms, int line, const char *subject,
+                        const char *assertion, const char *expected, const char *actual,
+                        bool ok)
+{
+    struct csv *c = &r->csv[CSV_EXPECTATIONS];
+    csv_time_ms(c, time_ms);
+    csv_int(c, line);
+    csv_str(c, subject);
+    csv_str(c, assertion);
+    csv_str(c, expected);
+    csv_str(c, actual);
+    csv_str(c, ok ? "pass" : "fail");
+    csv_end_row(c);
+}
+
+void report_summary(struct report *r, int n, const char *const *names,
+                    const char *const *values)
+{
+    assert(!r->summary_written);
+    struct csv *c = &r->csv[CSV_SUMMARY];
+    csv_start(c, r->files[CSV_SUMMARY], n, names);
+    for (int i = 0; i < n; i++)
+        csv_str(c, values[i]);
+    csv_end_row(c);
+    r->summary_written = true;
+}

@@ -1,0 +1,69 @@
+/*
+ * A run's report directory: timeseries.csv, moves.csv, events.csv,
+ * expectations.csv, summary.csv and the final GeoDB file(s). Everything is
+ * written under a temporary name (".NAME.tmp") and renamed only when the
+ * run finishes, so a killed or failed run never leaves a report that looks
+ * complete. report_finish computes a digest of everything written.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REPORT_FILES_MAX 32
+#define REPORT_DIGEST_SIZE 33
+
+struct report;
+
+struct report *report_open(const char *dir, char *err, size_t err_size);
+/* Closes and deletes every temporary file (a run that did not finish). */
+void report_abort(struct report *r);
+/* Closes, renames every file to its final name, and writes the digest of all
+ * files (names and bytes, in name order) as hex into digest. Frees r.
+ * Returns 0, or -1 with err set (r is then aborted). */
+int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err,
+                  size_t err_size);
+
+/* A file another module writes at report_tmp_path(name) (the GeoDB), to be
+ * renamed to name by report_finish. */
+int report_register(struct report *r, const char *name, char *tmp_path, size_t size);
+
+/* One row per backend per sample interval. */
+struct report_backend_row {
+    int64_t time_ms;
+    const char *site;
+    const char *backend;
+    const char *status;
+    int load_factor;
+    int64_t users;
+    int64_t sessions;
+    int64_t resident;
+    double cpu;
+    double memory;
+    double metacache;
+    int64_t logins_ok;
+    int64_t logins_failed;
+    int64_t deliveries_ok;
+    int64_t deliveries_failed;
+    int64_t redirects;
+    int64_t moves_in;
+    int64_t moves_out;
+};
+void report_backend(struct report *r, const struct report_backend_row *row);
+
+void report_event(struct report *r, int64_t time_ms, const char *site, const char *source,
+                  const char *kind, const char *subject, const char *detail);
+void report_move(struct report *r, int64_t time_ms, const char *user, const char *reason,
+                 const char *from_site, const char *from_backend, const char *to_site,
+                 const char *to_backend, const char *completion, int64_t requested_s);
+void report_expectation(struct report *r, int64_t time_ms, int line, const char *subject,
+                        const char *assertion, const char *expected, const char *actual,
+                        bool ok);
+
+/* The one-row summary: parallel arrays of column names and values. */
+void report_summary(struct report *r, int n, const char *const *names,
+                    const char *const *values);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * `clustersim run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]...`
+ *
+ * Prints the seed and every derived parameter first (so any run can be
+ * replayed from its output), runs the world, and prints each failed
+ * expectation with a one-line replay command and, last, a digest of every
+ * file written. Exit codes: 0 every expectation held, 1 one failed, 2 bad
+ * input (or a run that could not complete). This is the only place that
+ * reads a wall clock: for the progress line and the performance figures,
+ * never for the model.
+ */
+#include "sim/run.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/settings.h"
+#include "sim/params.h"
+#include "sim/report.h"
+#include "sim/scenario.h"
+#include "sim/summary.h"
+#include "sim/world.h"
+
+#define RUN_SETS_MAX 64
+#define EXIT_PASS 0
+#define EXIT_FAIL 1
+#define EXIT_BAD_INPUT 2
+
+struct run_args {
+    const char *scenario;
+    const char *out_dir;
+    bool seed_given;
+    uint64_t seed;
+    int nsets;
+    const char *sets[RUN_SETS_MAX];
+    bool stats;
+};
+
+struct progress {
+    bool enabled;
+    double started_s;
+    double last_s;
+};
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: clustersim run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... "
+                 "[--stats]\n");
+}
+
+/* A decimal seed, 0x-prefixed hex, or a 40-hex git commit (its first 16
+ * hex digits), so that CI can use the commit as the seed. */
+static int parse_seed(const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    size_t len = strlen(text);
+    if (len == 40 && strspn(text, "0123456789abcdefABCDEF") == 40) {
+        char head[17];
+        memcpy(head, text, 16);
+        head[16] = '\0';
+        *out = strtoull(head, NULL, 16);
+        return 0;
+    }
+    int base = (len > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) ? 16 : 10;
+    if (len == 0 || text[0] == '-')
+        return -1;
+    *out = strtoull(text, &end, base);
+    return (end != NULL && *end == '\0') ? 0 : -1;
+}
+
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(arg, "--stats") == 0) {
+            a->stats = true;
+        } else if (strcmp(arg, "--seed") == 0 && has_value) {
+            if (parse_seed(argv[++i], &a->seed) != 0) {
+                fprintf(stderr, "clustersim run: --seed %s: expected an integer\n", argv[i]);
+                return -1;
+            }
+            a->seed_given = true;
+        } else if (strcmp(arg, "--out") == 0 && has_value) {
+            a->out_dir = argv[++i];
+        } else if (strcmp(arg, "--set") == 0 && has_value) {
+            if (a->nsets >= RUN_SETS_MAX) {
+                fprintf(stderr, "clustersim run: at most %d --set options\n", RUN_SETS_MAX);
+                return -1;
+            }
+            a->sets[a->nsets++] = argv[++i];
+        } else if (arg[0] != '-' && a->scenario == NULL) {
+            a->scenario = arg;
+        } else {
+            fprintf(stderr, "clustersim run: unexpected argument '%s'\n", arg);
+            return -1;
+        }
+    }
+    if (a->scenario == NULL) {
+        fprintf(stderr, "clustersim run: no scenario file given\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The scenario's settings, then --set ones (later wins). */
+static int apply_settings(const struct scenario *scn, const struct run_args *a,
+                          struct ctl_settings *ctl, struct sim_params *sim)
+{
+    settings_defaults(ctl_settings_table, ctl_settings_count, ctl);
+    settings_defaults(sim_params_table, sim_params_count, sim);
+    char err[256];
+    for (int i = 0; i < scn->nsettings; i++) {
+        const struct scn_setting *s = &scn->settings[i];
+        if (params_set(ctl, sim, s->name, s->value, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s:%d:%d: %s\n", scn->path, s->pos.line, s->pos.column, err);
+            return -1;
+        }
+    }
+    for (int i = 0; i < a->nsets; i++) {
+        char name[SCN_SETTING_NAME_SIZE];
+        const char *eq = strchr(a->sets[i], '=');
+        size_t len = eq ? (size_t)(eq - a->sets[i]) : 0;
+        if (eq == NULL || len == 0 || len >= sizeof(name)) {
+            fprintf(stderr, "clustersim run: --set %s: expected KEY=VALUE\n", a->sets[i]);
+            return -1;
+        }
+        memcpy(name, a->sets[i], len);
+        name[len] = '\0';
+        if (params_set(ctl, sim, name, eq + 1, err, sizeof(err)) != 0) {
+            fprintf(stderr, "clustersim run: --set %s: %s\n", a->sets[i], err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Filter values (move reasons, event kinds) are checked here, where the
+ * simulator's vocabularies are known. */
+static int check_filters(const struct scenario *scn)
+{
+    for (int i = 0; i < scn->nentries; i++) {
+        const struct scn_entry *e = &scn->entries[i];
+        if (e->kind != SCN_EXPECT || e->expect.filter[0] == '\0')
+            continue;
+        bool events = false, moves = false;
+        for (int c = 0; c < e->expect.nchecks; c++) {
+            int m = e->expect.checks[c].metric;
+            events |= m == EM_EVENTS;
+            moves |= m == EM_MOVES || m == EM_MOVES_IN || m == EM_MOVES_OUT;
+        }
+        bool known = false;
+        if (events)
+            known = event_kind_parse(e->expect.filter) >= 0;
+        for (int r = 1; moves && r < REASON_COUNT; r++)
+            known |= strcmp(move_reason_name((enum move_reason)r), e->expect.filter) == 0;
+        if (!known) {
+            fprintf(stderr, "%s:%d:%d: unknown %s '%s'\n", scn->path, e->pos.line, e->pos.column,
+                    events ? "event kind" : "move reason", e->expect.filter);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void print_settings(const struct setting_def *table, int n, const void *base)
+{
+    char value[64];
+    for (int i = 0; i < n; i++) {
+        settings_format(&table[i], base, value, sizeof(value));
+        printf("param %s=%s\n", table[i].name, value);
+    }
+}
+
+static void print_header(const struct scenario *scn, uint64_t seed, const char *out_dir,
+                         const struct ctl_settings *ctl, const struct sim_params *sim)
+{
+    printf("clustersim run %s\n", scn->path);
+    printf("seed=%" PRIu64 "\n", seed);
+    printf("scenario=%s duration_s=%" PRId64 " sites=%d users=%" PRId64
+           " scrape_interval_s=%" PRId64 " sample_interval_s=%" PRId64 "\n",
+           scn->name, scn->duration_ms / 1000, scn->nsites, scn->users.count,
+           scn->scrape_interval_ms / 1000, scn->sample_interval_ms / 1000);
+    printf("out=%s\n", out_dir);
+    print_settings(ctl_settings_table, ctl_settings_count, ctl);
+    print_settings(sim_params_table, sim_params_count, sim);
+    static const char *const streams[] = {"users.activity", "workload.arrivals",
+                                          "workload.sessions", "faults"};
+    for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
+        printf("stream %s seed=%" PRIu64 "\n", streams[i], rng_stream_seed(seed, streams[i]));
+    fflush(stdout);
+}
+
+static void replay_command(const struct run_args *a, uint64_t seed, const char *out_dir)
+{
+    printf("replay: clustersim run %s --seed %" PRIu64 " --out %s", a->scenario, seed, out_dir);
+    for (int i = 0; i < a->nsets; i++)
+        printf(" --set %s", a->sets[i]);
+    printf("\n");
+}
+
+static void on_progress(void *arg, int64_t now_ms, int64_t end_ms)
+{
+    struct progress *p = arg;
+    double now = wall_s();
+    if (!p->enabled || now - p->last_s < 1.0)
+        return;
+    p->last_s = now;
+    fprintf(stderr, "\r%5.1f%% simulated %" PRId64 "/%" PRId64 " s  wall %.0f s ",
+            100.0 * now_ms / end_ms, now_ms / 1000, end_ms / 1000, now - p->started_s);
+}
+
+static void print_stats(const struct world *w, double wall)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double sim_s = w->scn->duration_ms / 1000.0;
+    double events = (double)w->engine.dispatched + w->stats.logins + w->stats.deliveries;
+    fprintf(stderr,
+            "stats: wall_s=%.2f simulated_s=%.0f sim_s_per_wall_s=%.0f events=%.0f "
+            "events_per_s=%.0f peak_rss_mib=%.1f\n",
+            wall, sim_s, sim_s / wall, events, events / wall, ru.ru_maxrss / 1024.0);
+}
+
+/* Runs the world into the report; returns an exit code. */
+static int simulate(const struct scenario *scn, const struct run_args *a, uint64_t seed,
+                    const char *out_dir, const struct ctl_settings *ctl,
+                    const struct sim_params *sim)
+{
+    char err[1024];
+    struct report *report = report_open(out_dir, err, sizeof(err));
+    if (report == NULL) {
+        fprintf(stderr, "clustersim run: %s\n", err);
+        return EXIT_BAD_INPUT;
+    }
+    struct world *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        report_abort(report);
+        fprintf(stderr, "clustersim run: out of memory\n");
+        return EXIT_BAD_INPUT;
+    }
+    struct progress progress = {.enabled = isatty(STDERR_FILENO), .started_s = wall_s()};
+    progress.last_s = progress.started_s;
+    int rc = world_init(w, scn, seed, ctl, sim, out_dir, report);
+    w->progress = on_progress;
+    w->progress_ctx = &progress;
+    if (rc == 0)
+        rc = world_run(w);
+    if (progress.enabled)
+        fprintf(stderr, "\r%60s\r", "");
+    if (rc == 0)
+        summary_write(w);
+    int failed = w->failed_expectations, expectations = w->expectations;
+    for (int i = 0; i < w->nfailures; i++)
+        printf("FAIL %s\n", w->failures[i]);
+    if (rc != 0)
+        fprintf(stderr, "clustersim run: %s\n", w->error);
+    if (a->stats && rc == 0)
+        print_stats(w, wall_s() - progress.started_s);
+    world_free(w);
+    free(w);
+    if (rc != 0) {
+        report_abort(report);
+        replay_command(a, seed, out_dir);
+        return EXIT_BAD_INPUT;
+    }
+    char digest[REPORT_DIGEST_SIZE];
+    if (report_finish(report, digest, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clustersim run: %s\n", err);
+        return EXIT_BAD_INPUT;
+    }
+    printf("result: %s (%d expectations, %d failed)\n", failed ? "FAIL" : "PASS", expectations,
+           failed);
+    if (failed)
+        replay_command(a, seed, out_dir);
+    printf("report: %s\n", out_dir);
+    printf("digest: %s\n", digest);
+    return failed ? EXIT_FAIL : EXIT_PASS;
+}
+
+int run_main(int argc, char **argv)
+{
+    struct run_args a;
+    if (parse_args(argc, argv, &a) != 0) {
+        usage(stderr);
+        return EXIT_BAD_INPUT;
+    }
+    struct scenario *scn = calloc(1, sizeof(*scn));
+    char err[1024];
+    if (scn == NULL || scenario_load(a.scenario, scn, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", scn ? err : "clustersim run: out of memory");
+        if (scn != NULL)
+            scenario_free(scn);
+        free(scn);
+        return EXIT_BAD_INPUT;
+    }
+    uint64_t seed = a.seed_given ? a.seed : scn->seed;
+    struct ctl_settings ctl;
+    struct sim_params sim;
+    char out_dir[600];
+    snprintf(out_dir, sizeof(out_dir), "%s", a.out_dir ? a.out_dir : "");
+    if (a.out_dir == NULL)
+        snprintf(out_dir, sizeof(out_dir), "reports/%s", scn->name);
+    int rc = EXIT_BAD_INPUT;
+    if (apply_settings(scn, &a, &ctl, &sim) == 0 && check_filters(scn) == 0) {
+        print_header(scn, seed, out_dir, &ctl, &sim);
+        rc = simulate(scn, &a, seed, out_dir, &ctl, &sim);
+    }
+    scenario_free(scn);
+    free(scn);
+    return rc;
+}

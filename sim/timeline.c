@@ -1,0 +1,239 @@
+/*
+ * Running timeline entries. A doveadm command sees the replica as the
+ * operator would: the user cache is flushed to the file first, and the
+ * caches are refreshed from the file after, according to what the command
+ * says it changed.
+ */
+#include "sim/timeline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/settings.h"
+#include "sim/checks.h"
+#include "sim/doveadm.h"
+#include "sim/geodb.h"
+#include "sim/geodb_users.h"
+#include "sim/report.h"
+#include "sim/world_topo.h"
+
+#define DOVEADM_OUT_SIZE 65536
+#define DOVEADM_ERR_SIZE 1024
+
+struct reload_ctx {
+    struct world *w;
+    struct usercache *uc;
+    int writer;
+    int unknown;
+};
+
+/* The simulated user called name, by its key (doveadm user commands name
+ * users; the cache indexes them). */
+static int64_t user_index(const struct world *w, const char *name)
+{
+    uint64_t key = placement_key(name);
+    char candidate[CLUSTER_USERNAME_SIZE];
+    for (uint32_t u = 0; u < w->users.n; u++) {
+        if (w->users.key[u] != key)
+            continue;
+        world_username(w, u, candidate, sizeof(candidate));
+        if (strcmp(candidate, name) == 0)
+            return u;
+    }
+    return -1;
+}
+
+static enum move_reason reason_parse(const char *text)
+{
+    if (text[0] == '\0')
+        return REASON_NONE;
+    for (int r = 1; r < REASON_COUNT; r++) {
+        if (strcmp(move_reason_name((enum move_reason)r), text) == 0)
+            return (enum move_reason)r;
+    }
+    return REASON_MANUAL;
+}
+
+static int reload_user(void *arg, const struct geodb_user *gu)
+{
+    struct reload_ctx *ctx = arg;
+    const struct world *w = ctx->w;
+    int64_t u = user_index(w, gu->username);
+    if (u < 0) {
+        ctx->unknown++;
+        return 0;
+    }
+    int site = gu->site_id[0] ? world_site_by_id(w, gu->site_id) : -1;
+    int backend = gu->backend_id[0] ? world_backend_by_id(w, gu->backend_id) : -1;
+    int alt = gu->alt_backend_id[0] ? world_backend_by_id(w, gu->alt_backend_id) : -1;
+    int dest = gu->dest_site_id[0] ? world_site_by_id(w, gu->dest_site_id) : -1;
+    struct uc_route route = {
+        .ts_us = gu->deleted ? gu->del_ts_us : gu->route_ts_us,
+        .last_moved_s = (int32_t)gu->last_moved_s,
+        .backend = (backend >= 0 && !gu->deleted) ? (uint16_t)backend : UC_NO_BACKEND,
+        .alt = alt >= 0 ? (uint16_t)alt : UC_NO_BACKEND,
+        .site = (site >= 0 && !gu->deleted) ? (uint8_t)site : UC_NO_SITE,
+        .dest_site = dest >= 0 ? (uint8_t)dest : UC_NO_SITE,
+        .moving = gu->deleted ? REASON_NONE : (uint8_t)reason_parse(gu->moving),
+        .writer = (uint8_t)ctx->writer};
+    if (usercache_put(ctx->uc, (uint32_t)u, &route) && route.moving != REASON_NONE)
+        ctx->w->users.requested_s[u] = (int32_t)(ctx->w->engine.now_ms / 1000);
+    return 0;
+}
+
+int timeline_reload_users(struct world *w, int r, int64_t ts, int writer_site)
+{
+    struct reload_ctx ctx = {.w = w, .uc = &w->replicas[r].users, .writer = writer_site};
+    if (geodb_user_each_at(w->replicas[r].db, ts, reload_user, &ctx) != GEODB_OK) {
+        world_fail(w, "%s", geodb_errmsg(w->replicas[r].db));
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies what a command changed to the caches of replica r. */
+static void refresh_after(struct world *w, int r, unsigned changed, int64_t ts, int site)
+{
+    if (changed & (DOVEADM_CHANGED_TOPOLOGY | DOVEADM_CHANGED_REFRESH))
+        topo_reload(w, r);
+    if (changed & (DOVEADM_CHANGED_SETTINGS | DOVEADM_CHANGED_REFRESH))
+        topo_reload_settings(w, r);
+    if (changed & (DOVEADM_CHANGED_USERS | DOVEADM_CHANGED_MOVES))
+        timeline_reload_users(w, r, ts, site);
+}
+
+static void first_line(char *text)
+{
+    text[strcspn(text, "\n")] = '\0';
+}
+
+static void run_doveadm(struct world *w, const struct scn_entry *e)
+{
+    int site = e->site[0] ? world_site_by_name(w, e->site) : 0;
+    if (site < 0) {
+        world_fail(w, "%s:%d: no site %s", w->scn->path, e->pos.line, e->site);
+        return;
+    }
+    int r = w->sites[site].replica;
+    if (world_flush(w, r) != 0)
+        return;
+    char out[DOVEADM_OUT_SIZE];
+    char err[DOVEADM_ERR_SIZE] = "";
+    struct doveadm_ctx ctx;
+    doveadm_ctx_init(&ctx);
+    ctx.db = w->replicas[r].db;
+    ctx.now_us = world_ts_us(w, site);
+    snprintf(ctx.writer_site_id, sizeof(ctx.writer_site_id), "%s", w->sites[site].id);
+    ctx.out = fmemopen(out, sizeof(out) - 1, "w");
+    ctx.err = fmemopen(err, sizeof(err) - 1, "w");
+    if (ctx.out == NULL || ctx.err == NULL) {
+        world_fail(w, "cannot capture doveadm output");
+        return;
+    }
+    int rc = doveadm_run_line(&ctx, e->text);
+    fclose(ctx.out);
+    fclose(ctx.err);
+    first_line(err);
+    char detail[SCN_TEXT_SIZE + DOVEADM_ERR_SIZE + 32];
+    snprintf(detail, sizeof(detail), "%s -> exit %d%s%s", e->text, rc, err[0] ? ": " : "", err);
+    world_event(w, site, -1, EVK_DOVEADM, "timeline", w->sites[site].name, detail);
+    if (rc != e->expect_rc) {
+        world_event(w, site, -1, EVK_DOVEADM_FAILED, "timeline", w->sites[site].name, detail);
+        checks_record(w, e, "doveadm", e->text, e->expect_rc, rc, err);
+    }
+    if (rc == DOVEADM_EX_OK)
+        refresh_after(w, r, ctx.changed, ctx.now_us, site);
+}
+
+static void apply_fault(struct world_backend *b, const struct scn_fault *f)
+{
+    if (f->recover) {
+        b->login_fail_ppm = 0;
+        b->delivery_fail_ppm = 0;
+        b->crashed = false;
+        b->slow = 1.0;
+    }
+    if (f->login_failure_ppm >= 0)
+        b->login_fail_ppm = f->login_failure_ppm;
+    if (f->delivery_failure_ppm >= 0)
+        b->delivery_fail_ppm = f->delivery_failure_ppm;
+    if (f->crash >= 0)
+        b->crashed = f->crash != 0;
+    if (f->slow > 0)
+        b->slow = f->slow;
+}
+
+static void describe_fault(const struct scn_fault *f, char *out, size_t size)
+{
+    char login[24] = "", delivery[24] = "";
+    const struct setting_def ratio = {.type = SETTING_RATIO};
+    if (f->login_failure_ppm >= 0)
+        settings_format_value(&ratio, f->login_failure_ppm, login, sizeof(login));
+    if (f->delivery_failure_ppm >= 0)
+        settings_format_value(&ratio, f->delivery_failure_ppm, delivery, sizeof(delivery));
+    snprintf(out, size, "%s%s%s%s%s%s%s", f->recover ? "recover " : "",
+             login[0] ? "login_failure_ratio=" : "", login,
+             delivery[0] ? " delivery_failure_ratio=" : "", delivery,
+             f->crash < 0 ? "" : (f->crash ? " crash" : " uncrash"), f->slow > 0 ? " slow" : "");
+}
+
+static void run_fault(struct world *w, const struct scn_entry *e)
+{
+    const struct scn_fault *f = &e->fault;
+    char detail[256];
+    describe_fault(f, detail, sizeof(detail));
+    if (f->backend[0] != '\0') {
+        int b = world_backend_by_name(w, f->backend);
+        if (b < 0) {
+            world_fail(w, "%s:%d: fault on backend %s, which does not exist at %lld ms",
+                       w->scn->path, e->pos.line, f->backend, (long long)w->engine.now_ms);
+            return;
+        }
+        apply_fault(&w->backends[b], f);
+        world_event(w, w->backends[b].site, b, EVK_FAULT, "timeline", f->backend, detail);
+        return;
+    }
+    int site = world_site_by_name(w, f->site);
+    for (int b = 0; site >= 0 && b < w->nbackends; b++) {
+        if (w->backends[b].site == site)
+            apply_fault(&w->backends[b], f);
+    }
+    world_event(w, site, -1, EVK_FAULT, "timeline", f->site, detail);
+}
+
+static void run_entry(struct world *w, const struct scn_entry *e)
+{
+    switch (e->kind) {
+    case SCN_DOVEADM:
+        run_doveadm(w, e);
+        break;
+    case SCN_FAULT:
+        run_fault(w, e);
+        break;
+    case SCN_EXPECT:
+        checks_run(w, e);
+        break;
+    case SCN_NOTE:
+        world_event(w, -1, -1, EVK_NOTE, "timeline", "", e->text);
+        break;
+    case SCN_PARTITION:
+    case SCN_HEAL:
+        world_fail(w, "%s:%d: partitions need one GeoDB replica per site (not available in this "
+                      "build)",
+                   w->scn->path, e->pos.line);
+        break;
+    }
+}
+
+void timeline_run_entry(struct world *w, int i)
+{
+    run_entry(w, &w->scn->entries[i]);
+}
+
+void timeline_run_end(struct world *w)
+{
+    for (int i = 0; i < w->scn->nentries && !w->error[0]; i++) {
+        if (w->scn->entries[i].at_ms == SCN_AT_END)
+            run_entry(w, &w->scn->entries[i]);
+    }
+}

@@ -1,0 +1,19 @@
+/*
+ * Timeline entries: doveadm commands run through the same interpreter as
+ * `clustersim doveadm` against the replica of the site named in the entry,
+ * faults on backends, notes, and expectations.
+ */
+#ifndef TIMELINE_H
+#define TIMELINE_H
+
+#include "sim/world.h"
+
+/* Runs timeline entry i (EV_TIMELINE). */
+void timeline_run_entry(struct world *w, int i);
+/* Runs the entries whose time is "end", in file order. */
+void timeline_run_end(struct world *w);
+/* Reloads the users of replica r written at exactly ts (after a doveadm
+ * command touched users). */
+int timeline_reload_users(struct world *w, int r, int64_t ts, int writer_site);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * The proxies: every login and LMTP delivery enters at the user's home site
+ * (its front load balancer), is routed by that site's proxies from their
+ * replica's user cache, and lands on a backend that accepts or fails it.
+ * Counters follow Dovecot's proxy_session_* and lmtp_rcpt_finished_*
+ * metrics: referrals during moves are counted separately and are never
+ * failures (auth temp-fails are not modelled).
+ */
+#ifndef TRAFFIC_H
+#define TRAFFIC_H
+
+#include <stdint.h>
+
+#include "sim/world.h"
+
+void traffic_login(struct world *w, uint32_t user, int64_t t_ms, int64_t session_ms);
+void traffic_delivery(struct world *w, uint32_t user, int64_t t_ms);
+/* Ends every session whose end time is at or before t_ms. */
+void traffic_expire_sessions(struct world *w, int64_t t_ms);
+
+/* Routes an access of the user without traffic (doveadm `user access`, the
+ * move supervisor's retry). Returns the backend or -1. */
+int traffic_route(struct world *w, uint32_t user);
+
+#endif

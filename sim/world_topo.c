@@ -1,0 +1,254 @@
+/*
+ * Replica views of the topology. A view is what one GeoDB replica says
+ * about sites and backends; it is reloaded from the file after every doveadm
+ * command that changed it, and it decides where that replica's proxies send
+ * users. Physical backends and sites are created the first time any replica
+ * mentions their id, so an index means the same machine everywhere.
+ */
+#include "sim/world_topo.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "sim/geodb.h"
+
+/* Backend sizes when a backend is added by a doveadm command and the
+ * scenario does not describe it. */
+#define DEFAULT_CPU_CORES 16.0
+#define DEFAULT_MEMORY_GB 64.0
+#define DEFAULT_METACACHE_GB 256.0
+
+int world_site_by_id(const struct world *w, const char *id)
+{
+    for (int s = 0; s < w->nsites; s++) {
+        if (strcmp(w->sites[s].id, id) == 0)
+            return s;
+    }
+    return -1;
+}
+
+int world_backend_by_id(const struct world *w, const char *id)
+{
+    for (int b = 0; b < w->nbackends; b++) {
+        if (strcmp(w->backends[b].id, id) == 0)
+            return b;
+    }
+    return -1;
+}
+
+int world_site_by_name(const struct world *w, const char *name)
+{
+    for (int s = 0; s < w->nsites; s++) {
+        if (strcmp(w->sites[s].name, name) == 0)
+            return s;
+    }
+    return -1;
+}
+
+int world_backend_by_name(const struct world *w, const char *name)
+{
+    for (int b = 0; b < w->nbackends; b++) {
+        if (strcmp(w->backends[b].name, name) == 0)
+            return b;
+    }
+    return -1;
+}
+
+/* The scenario's description of a backend name, if any. */
+static const struct scn_backend_group *scenario_group_of(const struct scenario *scn,
+                                                         const char *name, int site)
+{
+    char expanded[CLUSTER_NAME_SIZE];
+    const struct scn_backend_group *fallback = NULL;
+    for (int s = 0; s < scn->nsites; s++) {
+        for (int g = 0; g < scn->sites[s].ngroups; g++) {
+            const struct scn_backend_group *group = &scn->sites[s].groups[g];
+            if (s == site && fallback == NULL)
+                fallback = group;
+            for (int i = 0; i < group->count; i++) {
+                scenario_backend_name(group, i, expanded, sizeof(expanded));
+                if (strcmp(expanded, name) == 0)
+                    return group;
+            }
+        }
+    }
+    return fallback;
+}
+
+/* Creates the physical site of a GeoDB site seen for the first time (see
+ * world_topo.h). */
+int topo_site_adopt(struct world *w, const struct geodb_site *gs, int replica)
+{
+    if (w->nsites >= CLUSTER_SITES_MAX) {
+        world_fail(w, "more than %d sites", CLUSTER_SITES_MAX);
+        return -1;
+    }
+    struct world_site *site = &w->sites[w->nsites];
+    memset(site, 0, sizeof(*site));
+    snprintf(site->name, sizeof(site->name), "%s", gs->name);
+    snprintf(site->id, sizeof(site->id), "%s", gs->id);
+    site->replica = replica;
+    site->proxies = 2;
+    site->user_share = 0.0;
+    for (int r = 0; r < w->nreplicas; r++)
+        w->replicas[r].users.writer_keys[w->nsites] = geodb_writer_key(gs->id);
+    return w->nsites++;
+}
+
+/* Creates the physical machine behind a GeoDB backend seen the first time. */
+int topo_backend_adopt(struct world *w, const struct geodb_backend *gb, int site)
+{
+    if (w->nbackends >= CLUSTER_BACKENDS_MAX) {
+        world_fail(w, "more than %d backends", CLUSTER_BACKENDS_MAX);
+        return -1;
+    }
+    int b = w->nbackends;
+    struct world_backend *backend = &w->backends[b];
+    memset(backend, 0, sizeof(*backend));
+    snprintf(backend->name, sizeof(backend->name), "%s", gb->name);
+    snprintf(backend->id, sizeof(backend->id), "%s", gb->id);
+    backend->key = placement_key(gb->id);
+    backend->site = site;
+    backend->slow = 1.0;
+    const struct scn_backend_group *group = scenario_group_of(w->scn, gb->name, site);
+    backend->cpu_cores = group ? group->cpu_cores : DEFAULT_CPU_CORES;
+    backend->memory_gb = group ? group->memory_gb : DEFAULT_MEMORY_GB;
+    backend->metacache_gb = group ? group->metacache_gb : DEFAULT_METACACHE_GB;
+    char stream[RNG_NAME_SIZE];
+    snprintf(stream, sizeof(stream), "backend.%s.noise", gb->name);
+    if (rng_init(&backend->noise, w->seed, stream) != 0 || prom_grow(&w->prom, b + 1) != 0) {
+        world_fail(w, "out of memory creating backend %s", gb->name);
+        return -1;
+    }
+    w->nbackends++;
+    return b;
+}
+
+static int reload_sites(struct world *w, int r, struct geodb_site *sites, int n)
+{
+    struct replica *rep = &w->replicas[r];
+    for (int s = 0; s < CLUSTER_SITES_MAX; s++)
+        rep->sites[s].live = false;
+    for (int i = 0; i < n; i++) {
+        int s = world_site_by_id(w, sites[i].id);
+        if (s < 0 && (s = topo_site_adopt(w, &sites[i], r)) < 0)
+            return -1;
+        struct view_site *v = &rep->sites[s];
+        v->live = true;
+        v->status = sites[i].status;
+        v->fm = sites[i].fm;
+        v->recover_active = sites[i].recover_active;
+        snprintf(v->recover_id, sizeof(v->recover_id), "%s", sites[i].recover_id);
+        v->recover_pct = sites[i].recover_pct;
+    }
+    return 0;
+}
+
+static int reload_backends(struct world *w, int r, struct geodb_backend *backends, int n)
+{
+    struct replica *rep = &w->replicas[r];
+    for (int b = 0; b < CLUSTER_BACKENDS_MAX; b++)
+        rep->backends[b].live = false;
+    for (int i = 0; i < n; i++) {
+        int site = world_site_by_id(w, backends[i].site_id);
+        if (site < 0)
+            continue; /* a backend of a removed site carries nobody */
+        int b = world_backend_by_id(w, backends[i].id);
+        if (b < 0 && (b = topo_backend_adopt(w, &backends[i], site)) < 0)
+            return -1;
+        struct view_backend *v = &rep->backends[b];
+        v->live = true;
+        v->status = backends[i].status;
+        v->load_factor = backends[i].load_factor;
+        v->site = site;
+        v->fm = backends[i].fm;
+    }
+    return 0;
+}
+
+/* Placement candidates per site: live, online backends with load factor
+ * above zero, in physical order (a stable order for the tie-break). */
+static void build_candidates(struct world *w, struct replica *rep)
+{
+    for (int s = 0; s < CLUSTER_SITES_MAX; s++)
+        rep->cands[s].n = 0;
+    for (int b = 0; b < w->nbackends; b++) {
+        const struct view_backend *v = &rep->backends[b];
+        if (!v->live || v->status != BACKEND_ONLINE || v->load_factor <= 0)
+            continue;
+        struct view_candidates *c = &rep->cands[v->site];
+        c->backend[c->n] = (uint16_t)b;
+        c->cand[c->n].key = w->backends[b].key;
+        c->cand[c->n].weight = v->load_factor;
+        c->n++;
+    }
+}
+
+int topo_reload(struct world *w, int r)
+{
+    struct replica *rep = &w->replicas[r];
+    struct geodb_site *sites = malloc(sizeof(*sites) * CLUSTER_SITES_MAX);
+    struct geodb_backend *backends = malloc(sizeof(*backends) * CLUSTER_BACKENDS_MAX);
+    int nsites = 0, nbackends = 0, rc = -1;
+    if (sites == NULL || backends == NULL) {
+        world_fail(w, "out of memory reloading the topology");
+    } else if (geodb_site_list(rep->db, sites, CLUSTER_SITES_MAX, &nsites) != GEODB_OK ||
+               geodb_backend_list(rep->db, NULL, backends, CLUSTER_BACKENDS_MAX, &nbackends) !=
+                   GEODB_OK) {
+        world_fail(w, "%s", geodb_errmsg(rep->db));
+    } else if (reload_sites(w, r, sites, nsites) == 0 &&
+               reload_backends(w, r, backends, nbackends) == 0) {
+        build_candidates(w, rep);
+        rc = 0;
+    }
+    free(sites);
+    free(backends);
+    return rc;
+}
+
+int topo_reload_settings(struct world *w, int r)
+{
+    struct replica *rep = &w->replicas[r];
+    rep->settings_table = geodb_has_settings_table(rep->db);
+    int max = (CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX + 1) * FEATURE_COUNT;
+    if (geodb_setting_list(rep->db, rep->settings, max, &rep->nsettings) != GEODB_OK) {
+        world_fail(w, "%s", geodb_errmsg(rep->db));
+        return -1;
+    }
+    return 0;
+}
+
+bool topo_backend_usable(const struct replica *rep, int backend)
+{
+    if (backend < 0 || backend >= CLUSTER_BACKENDS_MAX)
+        return false;
+    const struct view_backend *v = &rep->backends[backend];
+    return v->live && v->status == BACKEND_ONLINE && rep->sites[v->site].live &&
+           rep->sites[v->site].status != SITE_OFFLINE && rep->sites[v->site].status != SITE_STANDBY;
+}
+
+bool topo_site_accepts(const struct replica *rep, int site)
+{
+    const struct view_site *v = &rep->sites[site];
+    return v->live && (v->status == SITE_ONLINE || v->status == SITE_EVACUATE);
+}
+
+int topo_place(const struct world *w, const struct replica *rep, int site, uint64_t user_key,
+               int exclude_backend, int *second)
+{
+    const struct view_candidates *c = &rep->cands[site];
+    int exclude = -1;
+    for (int i = 0; i < c->n; i++) {
+        if (c->backend[i] == exclude_backend)
+            exclude = i;
+    }
+    int runner = -1;
+    int best = placement_choose(user_key, c->cand, c->n, exclude, &runner);
+    (void)w;
+    if (second != NULL)
+        *second = runner >= 0 ? c->backend[runner] : -1;
+    return best >= 0 ? c->backend[best] : -1;
+}

@@ -1,0 +1,38 @@
+/*
+ * Replica views of the topology (see world_topo.c): reload from a replica's
+ * GeoDB file, id <-> physical index mapping, and placement on a view.
+ */
+#ifndef WORLD_TOPO_H
+#define WORLD_TOPO_H
+
+#include <stdbool.h>
+
+#include "sim/world.h"
+
+int world_site_by_id(const struct world *w, const char *id);
+int world_backend_by_id(const struct world *w, const char *id);
+
+/* Create the physical site or backend behind a GeoDB row seen for the
+ * first time. Return its index, or -1 with w->error set. */
+int topo_site_adopt(struct world *w, const struct geodb_site *site, int replica);
+int topo_backend_adopt(struct world *w, const struct geodb_backend *backend, int site);
+
+/* Re-reads sites and backends (and rebuilds placement candidates) of
+ * replica r from its file. Returns 0, or -1 with w->error set. */
+int topo_reload(struct world *w, int r);
+/* Re-reads the feature settings of replica r. */
+int topo_reload_settings(struct world *w, int r);
+
+/* Whether a proxy reading rep may send a new connection to the backend:
+ * live, online, and in a site that accepts connections. */
+bool topo_backend_usable(const struct replica *rep, int backend);
+/* Whether the site (in rep's view) accepts connections (online, or being
+ * evacuated: its users are still served until they move). */
+bool topo_site_accepts(const struct replica *rep, int site);
+
+/* Places a user in site on rep's view: returns the backend (-1 when the site
+ * has no candidate) and the runner-up in *second (the failover target). */
+int topo_place(const struct world *w, const struct replica *rep, int site, uint64_t user_key,
+               int exclude_backend, int *second);
+
+#endif
