@@ -262,7 +262,7 @@ static struct dirusers *dir_get(struct director *d, const char *tag)
     assert(found);
     (void)found;
     if (d->dirs[idx] == NULL)
-        d->dirs[idx] = dirusers_create(d->users_max, d->hosts_max);
+        d->dirs[idx] = dirusers_create(d->users_max, d->hosts_max, d->expire_s);
     return d->dirs[idx];
 }
 
@@ -276,13 +276,33 @@ static size_t total_users(const struct director *d)
     return n;
 }
 
-/* A new entry, within the director-wide users bound. */
+/* A new entry at the tail, within the director-wide users bound. */
 static enum director_result user_add(struct director *d, struct dirusers *dir, uint32_t hash,
-                                     uint32_t host_id, int64_t now_s)
+                                     uint32_t host_id, int64_t now_s, int64_t kill_until_s)
 {
     if (total_users(d) >= d->users_max)
         return DIRECTOR_ERR_FULL;
-    return from_users(dirusers_add(dir, hash, host_id, now_s));
+    return from_users(dirusers_add(dir, hash, host_id, now_s, kill_until_s));
+}
+
+/* The expiry timers of every tag fire at the start of their second, before
+ * anything else happens in it; every operation first catches them up. */
+static void advance(struct director *d, int64_t now_s)
+{
+    assert(now_s >= 0);
+    for (size_t i = 0; i < dirring_tag_count(d->ring); i++) {
+        if (d->dirs[i] != NULL)
+            dirusers_fire_timers(d->dirs[i], now_s);
+    }
+}
+
+/* A user iteration (USER-LIST, HOST-RESET-USERS) walks every tag's head. */
+static void walk_all(struct director *d, int64_t now_s)
+{
+    for (size_t i = 0; i < dirring_tag_count(d->ring); i++) {
+        if (d->dirs[i] != NULL)
+            dirusers_drop_expired(d->dirs[i], now_s);
+    }
 }
 
 static void copy_ip(char out[DIRRING_IP_TEXT_SIZE], const struct dirring *ring, uint32_t id)
@@ -320,12 +340,13 @@ enum director_result director_login(struct director *d, const char *username, co
     memset(out, 0, sizeof(*out));
     tag = tag != NULL ? tag : "";
     out->proxy_refresh_s = d->expire_s / 2;
+    advance(d, now_s);
     enum director_result r = director_hash(d, username, &out->hash);
     if (r != DIRECTOR_OK)
         return r;
     struct dirusers *dir = dir_find(d, tag);
     struct dirusers_entry e;
-    if (dir != NULL && dirusers_lookup(dir, out->hash, now_s, d->expire_s, &e)) {
+    if (dir != NULL && dirusers_lookup(dir, out->hash, now_s, &e)) {
         if (dirusers_entry_killing(&e, now_s)) {
             out->ready_at_s = e.kill_until_s;
             return DIRECTOR_WAIT;
@@ -342,7 +363,7 @@ enum director_result director_login(struct director *d, const char *username, co
     dir = dir_get(d, tag);
     if (dir == NULL)
         return DIRECTOR_ERR_NOMEM;
-    r = user_add(d, dir, out->hash, id, now_s);
+    r = user_add(d, dir, out->hash, id, now_s, 0);
     if (r != DIRECTOR_OK)
         return r;
     out->new_assignment = true;
@@ -352,10 +373,11 @@ enum director_result director_login(struct director *d, const char *username, co
 
 /* HOST-SET and HOST-UPDATE share these steps (director.md section 5). */
 static enum director_result host_set(struct director *d, const char *ip, const char *tag,
-                                     int64_t vhost_count, bool create)
+                                     int64_t vhost_count, bool create, int64_t now_s)
 {
     assert(d != NULL && ip != NULL);
     tag = tag != NULL ? tag : "";
+    advance(d, now_s);
     uint32_t id;
     enum director_result r = find_host(d, ip, &id);
     if (r == DIRECTOR_ERR_HOST_INVALID)
@@ -381,22 +403,23 @@ static enum director_result host_set(struct director *d, const char *ip, const c
 }
 
 enum director_result director_host_add(struct director *d, const char *ip, const char *tag,
-                                       int64_t vhost_count)
+                                       int64_t vhost_count, int64_t now_s)
 {
     assert(vhost_count >= 0 || vhost_count == DIRECTOR_VHOST_KEEP);
-    return host_set(d, ip, tag, vhost_count, true);
+    return host_set(d, ip, tag, vhost_count, true, now_s);
 }
 
 enum director_result director_host_update(struct director *d, const char *ip,
-                                          int64_t vhost_count)
+                                          int64_t vhost_count, int64_t now_s)
 {
     assert(vhost_count >= 0);
-    return host_set(d, ip, NULL, vhost_count, false);
+    return host_set(d, ip, NULL, vhost_count, false, now_s);
 }
 
 static enum director_result host_set_down(struct director *d, const char *ip, bool down,
                                           int64_t now_s)
 {
+    advance(d, now_s);
     uint32_t id;
     enum director_result r = find_host(d, ip, &id);
     if (r != DIRECTOR_OK)
@@ -417,8 +440,9 @@ enum director_result director_host_down(struct director *d, const char *ip, int6
     return host_set_down(d, ip, true, now_s);
 }
 
-enum director_result director_host_remove(struct director *d, const char *ip)
+enum director_result director_host_remove(struct director *d, const char *ip, int64_t now_s)
 {
+    advance(d, now_s);
     uint32_t id;
     enum director_result r = find_host(d, ip, &id);
     if (r != DIRECTOR_OK)
@@ -430,28 +454,28 @@ enum director_result director_host_remove(struct director *d, const char *ip)
     return DIRECTOR_OK;
 }
 
-static void flush_host(struct director *d, uint32_t id, int64_t now_s)
+/* HOST-FLUSH frees the entries without a user iteration, so no head walk
+ * (observed: expired entries behind a freed head stay counted). */
+static void flush_host(struct director *d, uint32_t id)
 {
     struct dirusers *dir = dir_find(d, dirring_host_get(d->ring, id)->tag);
-    if (dir == NULL)
-        return;
-    /* Dovecot iterates the users, which starts with the expiry walk. */
-    dirusers_drop_expired(dir, now_s, d->expire_s);
-    dirusers_remove_host(dir, id);
+    if (dir != NULL)
+        dirusers_remove_host(dir, id);
 }
 
 enum director_result director_flush(struct director *d, const char *ip, int64_t now_s)
 {
     assert(d != NULL);
+    advance(d, now_s);
     if (ip == NULL) {
         for (size_t i = 0; i < dirring_host_count(d->ring); i++)
-            flush_host(d, dirring_host_id_at(d->ring, i), now_s);
+            flush_host(d, dirring_host_id_at(d->ring, i));
         return DIRECTOR_OK;
     }
     uint32_t id;
     enum director_result r = find_host(d, ip, &id);
     if (r == DIRECTOR_OK)
-        flush_host(d, id, now_s);
+        flush_host(d, id);
     return r;
 }
 
@@ -464,10 +488,11 @@ enum director_result director_flush(struct director *d, const char *ip, int64_t 
 static enum director_result reset_host(struct director *d, uint32_t id, int64_t now_s)
 {
     const char *tag = dirring_host_get(d->ring, id)->tag;
+    /* The user iteration walks every tag (observed), not only this one. */
+    walk_all(d, now_s);
     struct dirusers *dir = dir_find(d, tag);
     if (dir == NULL)
         return DIRECTOR_OK;
-    dirusers_drop_expired(dir, now_s, d->expire_s);
     struct dirusers_iter it;
     struct dirusers_entry e;
     dirusers_iter_init(dir, &it);
@@ -491,6 +516,7 @@ static enum director_result reset_host(struct director *d, uint32_t id, int64_t 
 enum director_result director_reset(struct director *d, const char *ip, int64_t now_s)
 {
     assert(d != NULL);
+    advance(d, now_s);
     if (ip == NULL) {
         for (size_t i = 0; i < dirring_host_count(d->ring); i++) {
             enum director_result r = reset_host(d, dirring_host_id_at(d->ring, i), now_s);
@@ -509,6 +535,7 @@ enum director_result director_reset(struct director *d, const char *ip, int64_t 
 enum director_result director_move_hash(struct director *d, uint32_t hash, const char *ip,
                                         int64_t now_s)
 {
+    advance(d, now_s);
     uint32_t id;
     enum director_result r = find_host(d, ip, &id);
     if (r != DIRECTOR_OK)
@@ -516,16 +543,19 @@ enum director_result director_move_hash(struct director *d, uint32_t hash, const
     struct dirusers *dir = dir_get(d, dirring_host_get(d->ring, id)->tag);
     if (dir == NULL)
         return DIRECTOR_ERR_NOMEM;
+    /* A moved user may have connections anywhere, so even a new entry
+     * kicks (observed: a second move right after answers TRYAGAIN). */
+    int64_t kick_end_s = now_s + DIRECTOR_KICK_DELAY_S;
     struct dirusers_entry e;
-    if (!dirusers_lookup(dir, hash, now_s, d->expire_s, &e))
-        return user_add(d, dir, hash, id, now_s);
+    if (!dirusers_lookup(dir, hash, now_s, &e))
+        return user_add(d, dir, hash, id, now_s, kick_end_s);
     /* "User is already being moved, wait a while". */
     if (dirusers_entry_killing(&e, now_s))
         return DIRECTOR_TRYAGAIN;
     if (e.host_id == id)
         dirusers_refresh(dir, hash, now_s);
     else
-        dirusers_move(dir, hash, id, now_s, now_s + DIRECTOR_KICK_DELAY_S);
+        dirusers_move(dir, hash, id, now_s, kick_end_s);
     return DIRECTOR_OK;
 }
 
@@ -547,13 +577,10 @@ enum director_result director_kick(struct director *d, const char *username)
     return DIRECTOR_OK;
 }
 
-void director_expire(struct director *d, int64_t now_s)
+void director_advance(struct director *d, int64_t now_s)
 {
     assert(d != NULL);
-    for (size_t i = 0; i < dirring_tag_count(d->ring); i++) {
-        if (d->dirs[i] != NULL)
-            dirusers_drop_expired(d->dirs[i], now_s, d->expire_s);
-    }
+    advance(d, now_s);
 }
 
 size_t director_host_count(const struct director *d)
@@ -594,12 +621,13 @@ enum director_result director_user_status(struct director *d, const char *userna
     assert(d != NULL && username != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
     tag = tag != NULL ? tag : "";
+    advance(d, now_s);
     if (!userhash_parse_uint32(username, &out->hash) &&
         director_hash(d, username, &out->hash) != DIRECTOR_OK)
         return DIRECTOR_TRYAGAIN;
     struct dirusers *dir = dir_find(d, tag);
     struct dirusers_entry e;
-    if (dir != NULL && dirusers_lookup(dir, out->hash, now_s, d->expire_s, &e)) {
+    if (dir != NULL && dirusers_lookup(dir, out->hash, now_s, &e)) {
         copy_ip(out->current_ip, d->ring, e.host_id);
         out->expire_s = e.timestamp_s + d->expire_s;
     }
@@ -617,7 +645,8 @@ void director_user_iter_init(const struct director *d, struct director_user_iter
 
 void director_map_begin(struct director *d, int64_t now_s, struct director_user_iter *it)
 {
-    director_expire(d, now_s);
+    advance(d, now_s);
+    walk_all(d, now_s);
     director_user_iter_init(d, it);
 }
 
@@ -695,6 +724,12 @@ const char *director_tag_name(const struct director *d, size_t index)
     return dirring_tag_name(d->ring, index);
 }
 
+int64_t director_tag_timer_at(const struct director *d, size_t index)
+{
+    assert(d != NULL && index < dirring_tag_count(d->ring));
+    return d->dirs[index] != NULL ? dirusers_timer_at(d->dirs[index]) : 0;
+}
+
 enum director_result director_restore_begin(struct director *d)
 {
     assert(d != NULL);
@@ -711,10 +746,20 @@ enum director_result director_restore_begin(struct director *d)
     return DIRECTOR_OK;
 }
 
-enum director_result director_restore_tag(struct director *d, const char *tag)
+enum director_result director_restore_tag(struct director *d, const char *tag,
+                                          int64_t timer_at_s)
 {
     assert(d != NULL && tag != NULL);
-    return from_ring(dirring_tag_add(d->ring, tag, NULL));
+    if (timer_at_s < 0)
+        return DIRECTOR_ERR_INVALID;
+    enum director_result r = from_ring(dirring_tag_add(d->ring, tag, NULL));
+    if (r != DIRECTOR_OK || timer_at_s == 0)
+        return r;
+    struct dirusers *dir = dir_get(d, tag);
+    if (dir == NULL)
+        return DIRECTOR_ERR_NOMEM;
+    dirusers_set_timer(dir, timer_at_s);
+    return DIRECTOR_OK;
 }
 
 enum director_result director_restore_host(struct director *d,

@@ -144,20 +144,23 @@ enum director_result director_login(struct director *d, const char *username, co
 
 /* HOST-SET: add, or re-announce / set vhosts. tag NULL or "" = none given. */
 enum director_result director_host_add(struct director *d, const char *ip, const char *tag,
-                                       int64_t vhost_count);
+                                       int64_t vhost_count, int64_t now_s);
 /* HOST-UPDATE: like add with a mandatory count; unknown host -> NOTFOUND. */
 enum director_result director_host_update(struct director *d, const char *ip,
-                                          int64_t vhost_count);
+                                          int64_t vhost_count, int64_t now_s);
 enum director_result director_host_up(struct director *d, const char *ip, int64_t now_s);
 enum director_result director_host_down(struct director *d, const char *ip, int64_t now_s);
 /* HOST-REMOVE: frees the host's user entries (no kick) and the host. */
-enum director_result director_host_remove(struct director *d, const char *ip);
-/* flush -F: frees the entries on ip, or on every host when ip is NULL. */
+enum director_result director_host_remove(struct director *d, const char *ip, int64_t now_s);
+/* flush -F: frees the entries on ip, or on every host when ip is NULL.
+ * No head walk: expired entries behind a freed head stay counted. */
 enum director_result director_flush(struct director *d, const char *ip, int64_t now_s);
-/* flush without -F (HOST-RESET-USERS): users whose hash now points to
- * another host are moved there; ip NULL = every host in host order. */
+/* flush without -F (HOST-RESET-USERS): after a head walk of every tag,
+ * users whose hash now points to another host are moved there (in place,
+ * kicked); ip NULL = every host in host order. */
 enum director_result director_reset(struct director *d, const char *ip, int64_t now_s);
-/* USER-MOVE, hashing username first as doveadm does. */
+/* USER-MOVE, hashing username first as doveadm does. Every move kicks the
+ * user, a new entry included; a move to its current host only refreshes. */
 enum director_result director_move(struct director *d, const char *username, const char *ip,
                                    int64_t now_s);
 enum director_result director_move_hash(struct director *d, uint32_t hash, const char *ip,
@@ -165,9 +168,10 @@ enum director_result director_move_hash(struct director *d, uint32_t hash, const
 /* USER-KICK: connections are kicked by the proxies; assignments stay. */
 enum director_result director_kick(struct director *d, const char *username);
 
-/* The expiry timer: drops expired entries from every list head. Call before
- * observing counts at now_s (status); map does it itself. */
-void director_expire(struct director *d, int64_t now_s);
+/* Moves the clock to now_s: fires the expiry timers due by then. Every
+ * operation taking now_s does this first; call it before reading host rows
+ * (status) at now_s. Times are >= 0 and must not go backwards. */
+void director_advance(struct director *d, int64_t now_s);
 
 /* Hosts in host order (status, dump). */
 size_t director_host_count(const struct director *d);
@@ -191,9 +195,11 @@ bool director_user_iter_next(const struct director *d, struct director_user_iter
  * host no longer present. False past the last line or if buf is too small. */
 bool director_dump_line(const struct director *d, size_t index, char *buf, size_t size);
 
-/* Tags in creation order (Dovecot never forgets a tag). */
+/* Tags in creation order (Dovecot never forgets a tag), each with the time
+ * its expiry timer fires next (0 = not armed), which is state to save. */
 size_t director_tag_count(const struct director *d);
 const char *director_tag_name(const struct director *d, size_t index);
+int64_t director_tag_timer_at(const struct director *d, size_t index);
 
 /*
  * Restoring saved state into a director created with the same settings:
@@ -201,7 +207,8 @@ const char *director_tag_name(const struct director *d, size_t index);
  * tags in order, hosts, and users in list order per tag.
  */
 enum director_result director_restore_begin(struct director *d);
-enum director_result director_restore_tag(struct director *d, const char *tag);
+enum director_result director_restore_tag(struct director *d, const char *tag,
+                                          int64_t timer_at_s);
 /* user_count is ignored; it follows from the users restored. */
 enum director_result director_restore_host(struct director *d,
                                            const struct director_host_row *row);

@@ -21,6 +21,8 @@ struct slot {
 struct dirusers {
     size_t users_max;
     size_t hosts_max;
+    int64_t expire_s;
+    int64_t timer_at_s; /* 0 = not armed */
     struct slot *pool;
     size_t pool_cap;
     uint32_t free_head;
@@ -93,14 +95,15 @@ static bool index_resize(struct dirusers *dir, size_t cap)
     return true;
 }
 
-struct dirusers *dirusers_create(size_t users_max, size_t hosts_max)
+struct dirusers *dirusers_create(size_t users_max, size_t hosts_max, int64_t expire_s)
 {
-    assert(users_max > 0 && users_max < NIL / 2 && hosts_max > 0);
+    assert(users_max > 0 && users_max < NIL / 2 && hosts_max > 0 && expire_s > 0);
     struct dirusers *dir = calloc(1, sizeof(*dir));
     if (dir == NULL)
         return NULL;
     dir->users_max = users_max;
     dir->hosts_max = hosts_max;
+    dir->expire_s = expire_s;
     dir->free_head = dir->head = dir->tail = NIL;
     dir->host_counts = calloc(hosts_max, sizeof(*dir->host_counts));
     if (dir->host_counts == NULL || !index_resize(dir, 2 * POOL_INITIAL)) {
@@ -204,30 +207,58 @@ bool dirusers_entry_killing(const struct dirusers_entry *e, int64_t now_s)
 }
 
 /* Dovecot never frees an entry whose kick is still running. */
-static bool droppable(const struct dirusers_entry *e, int64_t now_s, int64_t expire_s)
+static bool droppable(const struct dirusers *dir, const struct dirusers_entry *e, int64_t now_s)
 {
-    return dirusers_entry_expired(e, now_s, expire_s) && !dirusers_entry_killing(e, now_s);
+    return dirusers_entry_expired(e, now_s, dir->expire_s) && !dirusers_entry_killing(e, now_s);
 }
 
-size_t dirusers_drop_expired(struct dirusers *dir, int64_t now_s, int64_t expire_s)
+size_t dirusers_drop_expired(struct dirusers *dir, int64_t now_s)
 {
     assert(dir != NULL);
     size_t freed = 0;
-    while (dir->head != NIL && droppable(&dir->pool[dir->head].e, now_s, expire_s)) {
+    while (dir->head != NIL && droppable(dir, &dir->pool[dir->head].e, now_s)) {
         free_slot(dir, dir->head);
         freed++;
+    }
+    if (dir->head == NIL) {
+        dir->timer_at_s = 0;
+    } else {
+        const struct dirusers_entry *h = &dir->pool[dir->head].e;
+        dir->timer_at_s = dirusers_entry_expired(h, now_s, dir->expire_s)
+                              ? now_s + DIRUSERS_KILL_RETRY_S
+                              : h->timestamp_s + dir->expire_s;
     }
     return freed;
 }
 
-bool dirusers_lookup(struct dirusers *dir, uint32_t hash, int64_t now_s, int64_t expire_s,
+void dirusers_fire_timers(struct dirusers *dir, int64_t now_s)
+{
+    assert(dir != NULL);
+    /* Each firing re-arms strictly later (or disarms), so this ends. */
+    while (dir->timer_at_s != 0 && dir->timer_at_s <= now_s)
+        dirusers_drop_expired(dir, dir->timer_at_s);
+}
+
+int64_t dirusers_timer_at(const struct dirusers *dir)
+{
+    assert(dir != NULL);
+    return dir->timer_at_s;
+}
+
+void dirusers_set_timer(struct dirusers *dir, int64_t timer_at_s)
+{
+    assert(dir != NULL && timer_at_s >= 0);
+    dir->timer_at_s = timer_at_s;
+}
+
+bool dirusers_lookup(struct dirusers *dir, uint32_t hash, int64_t now_s,
                      struct dirusers_entry *out)
 {
-    dirusers_drop_expired(dir, now_s, expire_s);
+    dirusers_drop_expired(dir, now_s);
     uint32_t s = slot_of(dir, hash);
     if (s == NIL)
         return false;
-    if (droppable(&dir->pool[s].e, now_s, expire_s)) {
+    if (droppable(dir, &dir->pool[s].e, now_s)) {
         free_slot(dir, s);
         return false;
     }
@@ -271,12 +302,15 @@ enum dirusers_result dirusers_append(struct dirusers *dir, const struct dirusers
 }
 
 enum dirusers_result dirusers_add(struct dirusers *dir, uint32_t hash, uint32_t host_id,
-                                  int64_t now_s)
+                                  int64_t now_s, int64_t kill_until_s)
 {
     struct dirusers_entry e = {
-        .hash = hash, .host_id = host_id, .timestamp_s = now_s, .kill_until_s = 0,
+        .hash = hash, .host_id = host_id, .timestamp_s = now_s, .kill_until_s = kill_until_s,
     };
-    return dirusers_append(dir, &e);
+    enum dirusers_result r = dirusers_append(dir, &e);
+    if (r == DIRUSERS_OK && dir->timer_at_s == 0)
+        dir->timer_at_s = now_s + dir->expire_s;
+    return r;
 }
 
 void dirusers_refresh(struct dirusers *dir, uint32_t hash, int64_t now_s)

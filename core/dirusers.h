@@ -3,7 +3,9 @@
  * timestamp}. Entries sit in a doubly linked list in *approximate* timestamp
  * order and expire by a walk from the head that stops at the first live
  * entry; moves update the timestamp in place, so expired entries can linger
- * behind a moved one exactly as in Dovecot (director.md section 3).
+ * behind a moved one exactly as in Dovecot (director.md section 3). The
+ * walk also runs from an expiry timer, modelled here because its schedule is
+ * observable: it is re-armed for the head's expiry only when a walk runs.
  */
 #ifndef DIRUSERS_H
 #define DIRUSERS_H
@@ -36,8 +38,12 @@ struct dirusers_iter {
 
 struct dirusers;
 
-/* users_max bounds the entries; host ids are < hosts_max. NULL on ENOMEM. */
-struct dirusers *dirusers_create(size_t users_max, size_t hosts_max);
+/* Dovecot retries an expired head whose kick still runs this much later. */
+#define DIRUSERS_KILL_RETRY_S 60
+
+/* users_max bounds the entries; host ids are < hosts_max; entries live
+ * expire_s after their timestamp. Times are >= 0. NULL on ENOMEM. */
+struct dirusers *dirusers_create(size_t users_max, size_t hosts_max, int64_t expire_s);
 void dirusers_destroy(struct dirusers *dir);
 
 /* Alive while timestamp + expire > now. */
@@ -45,20 +51,33 @@ bool dirusers_entry_expired(const struct dirusers_entry *e, int64_t now_s, int64
 bool dirusers_entry_killing(const struct dirusers_entry *e, int64_t now_s);
 
 /* Frees expired entries from the head, stopping at the first live (or
- * killing) one. Returns how many were freed. */
-size_t dirusers_drop_expired(struct dirusers *dir, int64_t now_s, int64_t expire_s);
+ * killing) one, then re-arms the timer for the new head. Returns how many
+ * were freed. */
+size_t dirusers_drop_expired(struct dirusers *dir, int64_t now_s);
+
+/* Runs the expiry timer for every firing due by now_s. The timer fires at
+ * the start of its second (measured on the real director), so a caller
+ * observing at now_s sees its effect. */
+void dirusers_fire_timers(struct dirusers *dir, int64_t now_s);
+/* When the timer fires next; 0 when it is not armed. */
+int64_t dirusers_timer_at(const struct dirusers *dir);
+/* Restores a saved timer (0 = not armed). */
+void dirusers_set_timer(struct dirusers *dir, int64_t timer_at_s);
 
 /* Dovecot's lookup: the head walk, then the user itself is freed if it has
  * expired. True and *out filled when a live entry remains. */
-bool dirusers_lookup(struct dirusers *dir, uint32_t hash, int64_t now_s, int64_t expire_s,
+bool dirusers_lookup(struct dirusers *dir, uint32_t hash, int64_t now_s,
                      struct dirusers_entry *out);
 /* The entry as stored, with no expiry side effects. */
 bool dirusers_peek(const struct dirusers *dir, uint32_t hash, struct dirusers_entry *out);
 
-/* New user at the tail with timestamp now. ERR_EXISTS, ERR_FULL, ERR_NOMEM. */
+/* New user at the tail with timestamp now, its kick (if any) running until
+ * kill_until_s; arms the timer if it is not armed. ERR_EXISTS, ERR_FULL,
+ * ERR_NOMEM, ERR_INVALID (host id). */
 enum dirusers_result dirusers_add(struct dirusers *dir, uint32_t hash, uint32_t host_id,
-                                  int64_t now_s);
-/* Appends an entry exactly as given (restoring saved state in list order). */
+                                  int64_t now_s, int64_t kill_until_s);
+/* Appends an entry exactly as given, leaving the timer alone (restoring
+ * saved state in list order). */
 enum dirusers_result dirusers_append(struct dirusers *dir, const struct dirusers_entry *e);
 /* Login or same-host move: timestamp now, moved to the tail. */
 void dirusers_refresh(struct dirusers *dir, uint32_t hash, int64_t now_s);

@@ -223,7 +223,7 @@ static void test_weighted_shares(void **state)
     static const char *const ips[3] = { "127.0.0.2", "127.0.0.3", "127.0.0.4" };
     static const unsigned weights[3] = { 50, 100, 200 };
     for (unsigned h = 0; h < 3; h++)
-        assert_int_equal(director_host_update(d, ips[h], weights[h]), DIRECTOR_OK);
+        assert_int_equal(director_host_update(d, ips[h], weights[h], T0), DIRECTOR_OK);
     double share[3];
     arc_shares(d, ips, weights, share);
     assert_true(fabs(share[0] + share[1] + share[2] - 1.0) < 1e-9);
@@ -260,7 +260,7 @@ static void test_update_zero_and_down_move_nobody(void **state)
     }
     uint32_t on2 = users_on(d, "127.0.0.2"), on3 = users_on(d, "127.0.0.3");
     assert_true(on2 > 0 && on3 > 0);
-    assert_int_equal(director_host_update(d, "127.0.0.2", 0), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, "127.0.0.2", 0, T0 + 5), DIRECTOR_OK);
     assert_int_equal(director_host_down(d, "127.0.0.3", T0 + 5), DIRECTOR_OK);
     assert_int_equal(users_on(d, "127.0.0.2"), on2);
     assert_int_equal(users_on(d, "127.0.0.3"), on3);
@@ -353,7 +353,7 @@ static void test_reset_moves_only_misplaced(void **state)
     /* update 0 then reset: every user of .2 goes where it now hashes. */
     uint32_t on2 = users_on(d, "127.0.0.2");
     assert_true(on2 > 0);
-    assert_int_equal(director_host_update(d, "127.0.0.2", 0), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, "127.0.0.2", 0, T0 + 20), DIRECTOR_OK);
     assert_int_equal(director_reset(d, "127.0.0.2", T0 + 20), DIRECTOR_OK);
     assert_int_equal(users_on(d, "127.0.0.2"), 0);
     assert_int_equal(users_on(d, "127.0.0.3") + users_on(d, "127.0.0.4"), 121);
@@ -376,9 +376,9 @@ static void test_reset_kick_holds_logins(void **state)
     const char *away = strcmp(home, "127.0.0.2") == 0 ? "127.0.0.3" : "127.0.0.2";
     char home_ip[DIRRING_IP_TEXT_SIZE];
     memcpy(home_ip, home, sizeof(home_ip));
-    assert_int_equal(director_move(d, user, away, T0), DIRECTOR_OK); /* new: no kick */
+    assert_int_equal(director_move(d, user, away, T0), DIRECTOR_OK);
     struct director_login l;
-    assert_string_equal(login_ip(d, user, T0, &l), away);
+    assert_string_equal(login_ip(d, user, T0 + 2, &l), away);
     assert_int_equal(director_reset(d, NULL, T0 + 5), DIRECTOR_OK);
     assert_int_equal(director_login(d, user, "", T0 + 6, &l), DIRECTOR_WAIT);
     assert_int_equal(l.ready_at_s, T0 + 5 + DIRECTOR_KICK_DELAY_S);
@@ -432,8 +432,11 @@ static void test_move_semantics(void **state)
     struct director_user_status st;
     struct director_login l;
     assert_int_equal(director_move(d, "a", "127.0.0.9", T0), DIRECTOR_NOTFOUND);
-    /* No entry: created at the tail. */
+    /* No entry: created at the tail, and kicked all the same (observed). */
     assert_int_equal(director_move(d, "a", "127.0.0.2", T0), DIRECTOR_OK);
+    assert_int_equal(director_move(d, "a", "127.0.0.2", T0 + 1), DIRECTOR_TRYAGAIN);
+    assert_int_equal(director_login(d, "a", "", T0 + 1, &l), DIRECTOR_WAIT);
+    assert_int_equal(l.ready_at_s, T0 + DIRECTOR_KICK_DELAY_S);
     assert_int_equal(director_move(d, "b", "127.0.0.2", T0 + 1), DIRECTOR_OK);
     assert_string_equal(current_ip(d, "a", T0 + 1, &st), "127.0.0.2");
     assert_int_equal(st.expire_s, T0 + 900);
@@ -479,7 +482,7 @@ static void test_expiry_inplace_move_quirk(void **state)
     assert_int_equal(director_move(d, "a", "127.0.0.4", T0 + 1), DIRECTOR_OK);
     assert_int_equal(director_move(d, "b", "127.0.0.4", T0 + 1), DIRECTOR_OK);
     assert_int_equal(director_move(d, "x", "127.0.0.2", T0 + 5), DIRECTOR_OK);
-    director_expire(d, T0 + 11);
+    director_advance(d, T0 + 11);
     /* a and b expired at T0 + 11 but sit behind x (alive until T0 + 15). */
     assert_int_equal(users_on(d, "127.0.0.4"), 2);
     uint32_t order[4];
@@ -490,10 +493,10 @@ static void test_expiry_inplace_move_quirk(void **state)
     assert_string_equal(current_ip(d, "a", T0 + 12, &st), "");
     assert_int_equal(st.expire_s, 0);
     assert_int_equal(users_on(d, "127.0.0.4"), 1);
-    director_expire(d, T0 + 14);
+    director_advance(d, T0 + 14);
     assert_int_equal(users_on(d, "127.0.0.4"), 1);
     assert_int_equal(users_on(d, "127.0.0.2"), 1);
-    director_expire(d, T0 + 15);
+    director_advance(d, T0 + 15);
     assert_int_equal(users_on(d, "127.0.0.4"), 0);
     assert_int_equal(users_on(d, "127.0.0.2"), 0);
     assert_int_equal(map_hashes(d, T0 + 15, order, 4), 0);
@@ -520,6 +523,65 @@ static void test_expiry_boundary_and_refresh(void **state)
     director_destroy(d);
 }
 
+/*
+ * The expiry timer as measured on the real director: it fires at the start
+ * of the head's expiry second and is re-armed only by a head walk (the
+ * timer itself, a lookup, a user iteration). Freeing the head by flush
+ * leaves it armed for the old head, so an expired entry behind stays counted.
+ */
+static void test_expiry_timer_schedule(void **state)
+{
+    (void)state;
+    for (int with_lookup = 0; with_lookup < 2; with_lookup++) {
+        struct director *d = make("127.0.0.2 127.0.0.3 127.0.0.4", 10, 100);
+        assert_int_equal(director_move(d, "X", "127.0.0.2", T0), DIRECTOR_OK);
+        assert_int_equal(director_move(d, "W", "127.0.0.3", T0 + 3), DIRECTOR_OK);
+        assert_int_equal(director_move(d, "X", "127.0.0.4", T0 + 5), DIRECTOR_OK);
+        assert_int_equal(director_tag_timer_at(d, 0), T0 + 10);
+        director_advance(d, T0 + 10);
+        assert_int_equal(director_tag_timer_at(d, 0), T0 + 15);
+        assert_int_equal(director_flush(d, "127.0.0.4", T0 + 12), DIRECTOR_OK);
+        if (with_lookup) {
+            struct director_user_status st;
+            assert_int_equal(director_user_status(d, "Q", "", T0 + 12, &st), DIRECTOR_OK);
+        }
+        director_advance(d, T0 + 13);
+        /* W expired at T0 + 13: only a re-armed timer has dropped it. */
+        assert_int_equal(users_on(d, "127.0.0.3"), with_lookup ? 0 : 1);
+        director_advance(d, T0 + 14);
+        assert_int_equal(users_on(d, "127.0.0.3"), with_lookup ? 0 : 1);
+        director_advance(d, T0 + 15);
+        assert_int_equal(users_on(d, "127.0.0.3"), 0);
+        assert_int_equal(director_tag_timer_at(d, 0), 0);
+        director_destroy(d);
+    }
+}
+
+/* flush -F does not walk; a reset walks the heads of every tag. */
+static void test_walks_of_flush_and_reset(void **state)
+{
+    (void)state;
+    struct director *d = make("127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5@t 127.0.0.6@t",
+                              10, 100);
+    assert_int_equal(director_move(d, "X", "127.0.0.2", T0), DIRECTOR_OK);
+    assert_int_equal(director_move(d, "TX", "127.0.0.5", T0), DIRECTOR_OK);
+    assert_int_equal(director_move(d, "Y", "127.0.0.3", T0 + 1), DIRECTOR_OK);
+    assert_int_equal(director_move(d, "TY", "127.0.0.5", T0 + 1), DIRECTOR_OK);
+    assert_int_equal(director_move(d, "X", "127.0.0.4", T0 + 5), DIRECTOR_OK);
+    assert_int_equal(director_move(d, "TX", "127.0.0.6", T0 + 5), DIRECTOR_OK);
+    assert_int_equal(director_flush(d, "127.0.0.4", T0 + 12), DIRECTOR_OK);
+    assert_int_equal(director_flush(d, "127.0.0.6", T0 + 12), DIRECTOR_OK);
+    assert_int_equal(users_on(d, "127.0.0.3"), 1);
+    assert_int_equal(users_on(d, "127.0.0.5"), 1);
+    assert_int_equal(director_flush(d, "127.0.0.2", T0 + 12), DIRECTOR_OK);
+    assert_int_equal(users_on(d, "127.0.0.3"), 1);
+    assert_int_equal(users_on(d, "127.0.0.5"), 1);
+    assert_int_equal(director_reset(d, "127.0.0.2", T0 + 12), DIRECTOR_OK);
+    assert_int_equal(users_on(d, "127.0.0.3"), 0);
+    assert_int_equal(users_on(d, "127.0.0.5"), 0);
+    director_destroy(d);
+}
+
 /* A reset moves expired-but-listed entries too, renewing them (observed). */
 static void test_reset_renews_lingering_entries(void **state)
 {
@@ -529,9 +591,9 @@ static void test_reset_renews_lingering_entries(void **state)
     assert_int_equal(director_move(d, "a", "127.0.0.3", T0 + 1), DIRECTOR_OK);
     assert_int_equal(director_move(d, "b", "127.0.0.3", T0 + 1), DIRECTOR_OK);
     assert_int_equal(director_move(d, "x", "127.0.0.3", T0 + 4), DIRECTOR_OK);
-    director_expire(d, T0 + 12);
+    director_advance(d, T0 + 12);
     assert_int_equal(users_on(d, "127.0.0.3"), 3);
-    assert_int_equal(director_host_update(d, "127.0.0.3", 0), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, "127.0.0.3", 0, T0 + 12), DIRECTOR_OK);
     assert_int_equal(director_reset(d, "127.0.0.3", T0 + 12), DIRECTOR_OK);
     assert_int_equal(users_on(d, "127.0.0.2"), 3);
     struct director_user_iter it;
@@ -549,13 +611,13 @@ static void test_remove_and_dump(void **state)
     struct director_login l;
     assert_int_equal(director_move(d, "a", "127.0.0.2", T0), DIRECTOR_OK);
     assert_int_equal(director_move(d, "b", "127.0.0.2", T0), DIRECTOR_OK);
-    assert_int_equal(director_host_update(d, "127.0.0.2", 7), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, "127.0.0.2", 7, T0), DIRECTOR_OK);
     assert_int_equal(director_host_down(d, "127.0.0.2", T0), DIRECTOR_OK);
-    assert_int_equal(director_host_remove(d, "127.0.0.2"), DIRECTOR_OK);
-    assert_int_equal(director_host_remove(d, "127.0.0.2"), DIRECTOR_NOTFOUND);
-    assert_int_equal(director_host_remove(d, "::1"), DIRECTOR_OK);
-    assert_int_equal(director_host_add(d, "127.0.0.8", "t", 5), DIRECTOR_OK);
-    assert_int_equal(director_host_add(d, "127.0.0.2", NULL, DIRECTOR_VHOST_KEEP), DIRECTOR_OK);
+    assert_int_equal(director_host_remove(d, "127.0.0.2", T0), DIRECTOR_OK);
+    assert_int_equal(director_host_remove(d, "127.0.0.2", T0), DIRECTOR_NOTFOUND);
+    assert_int_equal(director_host_remove(d, "::1", T0), DIRECTOR_OK);
+    assert_int_equal(director_host_add(d, "127.0.0.8", "t", 5, T0), DIRECTOR_OK);
+    assert_int_equal(director_host_add(d, "127.0.0.2", NULL, DIRECTOR_VHOST_KEEP, T0), DIRECTOR_OK);
 
     static const char *const want[] = {
         "doveadm director add 127.0.0.2 100",
@@ -587,22 +649,23 @@ static void test_add_update_rules(void **state)
 {
     (void)state;
     struct director *d = make("127.0.0.2@t 127.0.0.3", 900, 100);
-    assert_int_equal(director_host_add(d, "127.0.0.2", "x", 5), DIRECTOR_ERR_TAG_CHANGE);
-    assert_int_equal(director_host_add(d, "127.0.0.2", "t", 5), DIRECTOR_OK);
-    assert_int_equal(director_host_add(d, "127.0.0.2", "", 6), DIRECTOR_OK);
-    assert_int_equal(director_host_add(d, "127.0.0.2", NULL, DIRECTOR_VHOST_KEEP), DIRECTOR_OK);
+    assert_int_equal(director_host_add(d, "127.0.0.2", "x", 5, T0), DIRECTOR_ERR_TAG_CHANGE);
+    assert_int_equal(director_host_add(d, "127.0.0.2", "t", 5, T0), DIRECTOR_OK);
+    assert_int_equal(director_host_add(d, "127.0.0.2", "", 6, T0), DIRECTOR_OK);
+    assert_int_equal(director_host_add(d, "127.0.0.2", NULL, DIRECTOR_VHOST_KEEP, T0), DIRECTOR_OK);
     struct director_host_row row;
     director_host_row(d, 0, &row);
     assert_string_equal(row.tag, "t");
     assert_int_equal(row.vhost_count, 6);
     /* The count check comes before the existence check. */
-    assert_int_equal(director_host_add(d, "127.0.0.2", NULL, 1001), DIRECTOR_ERR_VHOST_TOO_LARGE);
-    assert_int_equal(director_host_update(d, "127.0.0.9", 1001), DIRECTOR_ERR_VHOST_TOO_LARGE);
-    assert_int_equal(director_host_update(d, "127.0.0.9", 5), DIRECTOR_NOTFOUND);
-    assert_int_equal(director_host_update(d, "127.0.0.3", 1000), DIRECTOR_OK);
-    assert_int_equal(director_host_update(d, "127.0.0.3", 0), DIRECTOR_OK);
-    assert_int_equal(director_host_add(d, "not-an-ip", NULL, 5), DIRECTOR_ERR_HOST_INVALID);
-    assert_int_equal(director_host_add(d, "127.0.0.4", "newtag", DIRECTOR_VHOST_KEEP),
+    assert_int_equal(director_host_add(d, "127.0.0.2", NULL, 1001, T0),
+                     DIRECTOR_ERR_VHOST_TOO_LARGE);
+    assert_int_equal(director_host_update(d, "127.0.0.9", 1001, T0), DIRECTOR_ERR_VHOST_TOO_LARGE);
+    assert_int_equal(director_host_update(d, "127.0.0.9", 5, T0), DIRECTOR_NOTFOUND);
+    assert_int_equal(director_host_update(d, "127.0.0.3", 1000, T0), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, "127.0.0.3", 0, T0), DIRECTOR_OK);
+    assert_int_equal(director_host_add(d, "not-an-ip", NULL, 5, T0), DIRECTOR_ERR_HOST_INVALID);
+    assert_int_equal(director_host_add(d, "127.0.0.4", "newtag", DIRECTOR_VHOST_KEEP, T0),
                      DIRECTOR_OK);
     director_host_row(d, 2, &row);
     assert_string_equal(row.ip, "127.0.0.4");
@@ -611,7 +674,7 @@ static void test_add_update_rules(void **state)
     char long_tag[DIRRING_TAG_LEN_MAX + 2];
     memset(long_tag, 'x', sizeof(long_tag) - 1);
     long_tag[sizeof(long_tag) - 1] = '\0';
-    assert_int_equal(director_host_add(d, "127.0.0.5", long_tag, 1), DIRECTOR_ERR_INVALID);
+    assert_int_equal(director_host_add(d, "127.0.0.5", long_tag, 1, T0), DIRECTOR_ERR_INVALID);
     director_destroy(d);
 }
 
@@ -631,7 +694,7 @@ static void test_status_user(void **state)
     /* The current ring changes; the initial config answer does not. */
     char initial[DIRRING_IP_TEXT_SIZE];
     memcpy(initial, st.initial_ip, sizeof(initial));
-    assert_int_equal(director_host_update(d, initial, 0), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, initial, 0, T0), DIRECTOR_OK);
     assert_int_equal(director_move(d, "user@example.com", initial, T0), DIRECTOR_OK);
     assert_int_equal(director_user_status(d, "user@example.com", "", T0 + 1, &st), DIRECTOR_OK);
     assert_string_equal(st.current_ip, initial);
@@ -682,8 +745,8 @@ static void test_capacity_limits(void **state)
     set.mail_servers = "127.0.0.2";
     set.hosts_max = 2;
     assert_int_equal(director_create(&set, &d), DIRECTOR_OK);
-    assert_int_equal(director_host_add(d, "127.0.0.3", NULL, 1), DIRECTOR_OK);
-    assert_int_equal(director_host_add(d, "127.0.0.4", NULL, 1), DIRECTOR_ERR_FULL);
+    assert_int_equal(director_host_add(d, "127.0.0.3", NULL, 1, T0), DIRECTOR_OK);
+    assert_int_equal(director_host_add(d, "127.0.0.4", NULL, 1, T0), DIRECTOR_ERR_FULL);
     director_destroy(d);
     set.mail_servers = "127.0.0.2-127.0.0.4";
     assert_int_equal(director_create(&set, &d), DIRECTOR_ERR_CONFIG);
@@ -693,6 +756,7 @@ static void test_capacity_limits(void **state)
 
 struct saved_state {
     char tags[DIRRING_TAGS_MAX][DIRRING_TAG_SIZE];
+    int64_t timers[DIRRING_TAGS_MAX];
     size_t tag_count;
     struct director_host_row hosts[SAVE_MAX];
     size_t host_count;
@@ -705,8 +769,10 @@ static void save(const struct director *d, struct saved_state *s)
 {
     memset(s, 0, sizeof(*s));
     s->tag_count = director_tag_count(d);
-    for (size_t i = 0; i < s->tag_count; i++)
+    for (size_t i = 0; i < s->tag_count; i++) {
         snprintf(s->tags[i], DIRRING_TAG_SIZE, "%s", director_tag_name(d, i));
+        s->timers[i] = director_tag_timer_at(d, i);
+    }
     s->host_count = director_host_count(d);
     assert_true(s->host_count <= SAVE_MAX);
     for (size_t i = 0; i < s->host_count; i++)
@@ -725,7 +791,7 @@ static void restore(struct director *d, const struct saved_state *s)
 {
     assert_int_equal(director_restore_begin(d), DIRECTOR_OK);
     for (size_t i = 0; i < s->tag_count; i++)
-        assert_int_equal(director_restore_tag(d, s->tags[i]), DIRECTOR_OK);
+        assert_int_equal(director_restore_tag(d, s->tags[i], s->timers[i]), DIRECTOR_OK);
     for (size_t i = 0; i < s->host_count; i++)
         assert_int_equal(director_restore_host(d, &s->hosts[i]), DIRECTOR_OK);
     for (size_t i = 0; i < s->user_count; i++)
@@ -738,8 +804,10 @@ static void assert_same_state(const struct director *a, const struct director *b
     save(a, sa);
     save(b, sb);
     assert_int_equal(sa->tag_count, sb->tag_count);
-    for (size_t i = 0; i < sa->tag_count; i++)
+    for (size_t i = 0; i < sa->tag_count; i++) {
         assert_string_equal(sa->tags[i], sb->tags[i]);
+        assert_int_equal(sa->timers[i], sb->timers[i]);
+    }
     assert_int_equal(sa->host_count, sb->host_count);
     assert_memory_equal(sa->hosts, sb->hosts, sa->host_count * sizeof(sa->hosts[0]));
     assert_int_equal(sa->user_count, sb->user_count);
@@ -758,8 +826,8 @@ static struct director *make_busy_state(void)
 {
     struct director *d = make("127.0.0.2 127.0.0.3@b 127.0.0.4", 10, 1000);
     struct director_login l;
-    assert_int_equal(director_host_add(d, "127.0.0.9", "c", 3), DIRECTOR_OK);
-    assert_int_equal(director_host_update(d, "127.0.0.4", 0), DIRECTOR_OK);
+    assert_int_equal(director_host_add(d, "127.0.0.9", "c", 3, T0), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, "127.0.0.4", 0, T0), DIRECTOR_OK);
     assert_int_equal(director_move(d, "x", "127.0.0.4", T0), DIRECTOR_OK);
     assert_int_equal(director_login(d, "a", "", T0 + 1, &l), DIRECTOR_OK);
     assert_int_equal(director_login(d, "b", "b", T0 + 8, &l), DIRECTOR_OK);
@@ -767,7 +835,7 @@ static struct director *make_busy_state(void)
     assert_int_equal(director_move(d, "y", "127.0.0.4", T0 + 2), DIRECTOR_OK);
     assert_int_equal(director_move(d, "x", "127.0.0.2", T0 + 9), DIRECTOR_OK);
     assert_int_equal(director_host_down(d, "127.0.0.3", T0 + 9), DIRECTOR_OK);
-    director_expire(d, T0 + 12); /* a and y linger behind x; x is being kicked */
+    director_advance(d, T0 + 12); /* a and y linger behind x; x is being kicked */
     return d;
 }
 
@@ -798,8 +866,8 @@ static void test_save_restore_exact(void **state)
     }
     assert_int_equal(director_reset(a, NULL, T0 + 13), DIRECTOR_OK);
     assert_int_equal(director_reset(b, NULL, T0 + 13), DIRECTOR_OK);
-    director_expire(a, T0 + 25);
-    director_expire(b, T0 + 25);
+    director_advance(a, T0 + 25);
+    director_advance(b, T0 + 25);
     assert_same_state(a, b);
     char la_line[128], lb_line[128];
     for (size_t i = 0; director_dump_line(a, i, la_line, sizeof(la_line)); i++) {
@@ -907,11 +975,11 @@ static void ref_step(struct dirusers *dir, struct ref_dir *r, uint64_t *seed, in
     case 0:
     case 1:
         if (i >= 0) {
-            assert_int_equal(dirusers_add(dir, hash, host, now), DIRUSERS_ERR_EXISTS);
+            assert_int_equal(dirusers_add(dir, hash, host, now, 0), DIRUSERS_ERR_EXISTS);
         } else if (r->n == 300) {
-            assert_int_equal(dirusers_add(dir, hash, host, now), DIRUSERS_ERR_FULL);
+            assert_int_equal(dirusers_add(dir, hash, host, now, 0), DIRUSERS_ERR_FULL);
         } else {
-            assert_int_equal(dirusers_add(dir, hash, host, now), DIRUSERS_OK);
+            assert_int_equal(dirusers_add(dir, hash, host, now, 0), DIRUSERS_OK);
             r->e[r->n++] = (struct dirusers_entry){ hash, host, now, 0 };
         }
         break;
@@ -944,7 +1012,7 @@ static void ref_step(struct dirusers *dir, struct ref_dir *r, uint64_t *seed, in
 static void test_dirusers_matches_reference(void **state)
 {
     (void)state;
-    struct dirusers *dir = dirusers_create(300, 4);
+    struct dirusers *dir = dirusers_create(300, 4, 50);
     assert_non_null(dir);
     struct ref_dir *r = test_malloc(sizeof(*r));
     r->n = 0;
@@ -957,7 +1025,7 @@ static void test_dirusers_matches_reference(void **state)
             while (r->n > 0 && r->e[0].timestamp_s + expire <= now &&
                    now >= r->e[0].kill_until_s)
                 ref_delete(r, 0);
-            dirusers_drop_expired(dir, now, expire);
+            dirusers_drop_expired(dir, now);
         }
         if (now % 500 == 0) {
             uint32_t host = (uint32_t)(now / 500) % 4;
@@ -1047,8 +1115,8 @@ static void test_seed003_rebalancing(void **state)
     s3_check(d, m, t);
 
     /* update 02 0, update 03 0: nobody moves. */
-    assert_int_equal(director_host_update(d, s3_ip[1], 0), DIRECTOR_OK);
-    assert_int_equal(director_host_update(d, s3_ip[2], 0), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, s3_ip[1], 0, T0 + 1), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, s3_ip[2], 0, T0 + 1), DIRECTOR_OK);
     s3_check(d, m, ++t);
     /* flush 01: its users spread over 01, 04 and 05 only. */
     s3_step_flush(d, m, 0, ++t);
@@ -1056,10 +1124,10 @@ static void test_seed003_rebalancing(void **state)
     assert_int_equal(users_on(d, s3_ip[2]), 60);
     assert_true(users_on(d, s3_ip[0]) < 80);
     assert_true(users_on(d, s3_ip[3]) > 10 && users_on(d, s3_ip[4]) > 10);
-    assert_int_equal(director_host_update(d, s3_ip[1], 100), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, s3_ip[1], 100, T0 + 3), DIRECTOR_OK);
     s3_step_flush(d, m, 1, ++t);
     assert_int_equal(users_on(d, s3_ip[2]), 60);
-    assert_int_equal(director_host_update(d, s3_ip[2], 100), DIRECTOR_OK);
+    assert_int_equal(director_host_update(d, s3_ip[2], 100, T0 + 4), DIRECTOR_OK);
     s3_step_flush(d, m, 2, ++t);
     s3_step_flush(d, m, 3, ++t);
     s3_step_flush(d, m, 4, ++t);
@@ -1103,6 +1171,8 @@ int main(void)
         cmocka_unit_test(test_expiry_inplace_move_quirk),
         cmocka_unit_test(test_expiry_boundary_and_refresh),
         cmocka_unit_test(test_reset_renews_lingering_entries),
+        cmocka_unit_test(test_expiry_timer_schedule),
+        cmocka_unit_test(test_walks_of_flush_and_reset),
         cmocka_unit_test(test_remove_and_dump),
         cmocka_unit_test(test_add_update_rules),
         cmocka_unit_test(test_status_user),
