@@ -9,6 +9,7 @@
 #include <string.h>
 
 static const char *const placement_words[] = {"hrw", "least_users", NULL};
+static const char *const yes_no_words[] = {"no", "yes", NULL};
 
 #define SIM(field) offsetof(struct sim_params, field)
 
@@ -42,6 +43,19 @@ const struct setting_def sim_params_table[] = {
      "sessions", "Concurrent IMAP sessions one user may hold; a login beyond it replaces the "
      "oldest.",
      "Mail clients keep a few connections per user; bounds the session pool."},
+    {"PROXY_CHECK_BACKENDS", SETTING_ENUM, SIM(proxy_check_backends), 1, 0, 1, yes_no_words, "",
+     "cluster_proxy_check_backends: whether proxies probe backends and set unreachable ones "
+     "offline (and back online when they answer again).",
+     "Documented default: yes."},
+    {"PROXY_CHECK_INTERVAL_MS", SETTING_INT, SIM(proxy_check_interval_ms), 10000, 1000, 3600000,
+     NULL, "ms", "How often each site's proxies probe the site's backends.",
+     "Undocumented; ten seconds, dovemon's poll interval."},
+    {"PROXY_CHECK_FAILURES", SETTING_INT, SIM(proxy_check_failures), 3, 1, 1000, NULL, "checks",
+     "Consecutive unreachable checks before proxies set a backend offline.",
+     "Undocumented; three, as dovemon's retry count, so a blip does not fail users over."},
+    {"PROXY_PROBES_PER_CHECK", SETTING_INT, SIM(probes_per_check), 3, 1, 100, NULL, "logins",
+     "Probe-user logins in one backend check; the check succeeds only if all do.",
+     "A check of several logins keeps a backend failing most logins from passing by luck."},
     {"MODEL_CPU_BASE_CORES", SETTING_RATIO, SIM(cpu_base_ppm), 500000, 0, 1000 * 1000000LL, NULL,
      "cores", "CPU an idle backend uses.", "Daemons, index maintenance: half a core."},
     {"MODEL_CPU_CORES_PER_SESSION", SETTING_RATIO, SIM(cpu_session_ppm), 4000, 0, 1000000,

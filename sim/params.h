@@ -24,6 +24,10 @@ struct sim_params {
     int64_t prom_retention_s;        /* PROMETHEUS_RETENTION_SECS */
     int64_t workload_tick_ms;        /* WORKLOAD_TICK_MS */
     int64_t sessions_per_user_max;   /* SESSIONS_PER_USER_MAX */
+    int proxy_check_backends;        /* PROXY_CHECK_BACKENDS (cluster_proxy_check_backends) */
+    int64_t proxy_check_interval_ms; /* PROXY_CHECK_INTERVAL_MS */
+    int64_t proxy_check_failures;    /* PROXY_CHECK_FAILURES */
+    int64_t probes_per_check;        /* PROXY_PROBES_PER_CHECK */
     /* The backend load model (ratios: decimals in ppm). */
     int64_t cpu_base_ppm;            /* MODEL_CPU_BASE_CORES */
     int64_t cpu_session_ppm;         /* MODEL_CPU_CORES_PER_SESSION */

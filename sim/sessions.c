@@ -200,3 +200,15 @@ uint32_t sessions_kick_user(struct sessions *s, uint32_t user)
     }
     return n;
 }
+
+uint32_t sessions_kick_backend(struct sessions *s, uint16_t backend)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->capacity && s->per_backend[backend] > 0; i++) {
+        if (s->pool[i].live && s->pool[i].backend == backend) {
+            session_remove(s, i);
+            n++;
+        }
+    }
+    return n;
+}

@@ -83,6 +83,10 @@ bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user,
  * after a move). Returns how many moved. */
 uint32_t sessions_move_user(struct sessions *s, uint32_t user, uint16_t backend);
 
+/* Ends every session on the backend (a crash). O(pool size): rare.
+ * Returns how many ended. */
+uint32_t sessions_kick_backend(struct sessions *s, uint16_t backend);
+
 /* Ends every session of the user. Returns how many ended. */
 uint32_t sessions_kick_user(struct sessions *s, uint32_t user);
 

@@ -107,6 +107,37 @@ static void first_line(char *text)
     text[strcspn(text, "\n")] = '\0';
 }
 
+int timeline_doveadm(struct world *w, int site, const char *line, char *err, size_t err_size)
+{
+    int r = w->sites[site].replica;
+    err[0] = '\0';
+    if (world_flush(w, r) != 0)
+        return DOVEADM_EX_TEMPFAIL;
+    char out[DOVEADM_OUT_SIZE];
+    struct doveadm_ctx ctx;
+    doveadm_ctx_init(&ctx);
+    ctx.db = w->replicas[r].db;
+    ctx.now_us = world_ts_us(w, site);
+    snprintf(ctx.writer_site_id, sizeof(ctx.writer_site_id), "%s", w->sites[site].id);
+    ctx.out = fmemopen(out, sizeof(out) - 1, "w");
+    ctx.err = fmemopen(err, err_size - 1, "w");
+    if (ctx.out == NULL || ctx.err == NULL) {
+        if (ctx.out != NULL)
+            fclose(ctx.out);
+        if (ctx.err != NULL)
+            fclose(ctx.err);
+        world_fail(w, "cannot capture doveadm output");
+        return DOVEADM_EX_TEMPFAIL;
+    }
+    int rc = doveadm_run_line(&ctx, line);
+    fclose(ctx.out);
+    fclose(ctx.err);
+    first_line(err);
+    if (rc == DOVEADM_EX_OK)
+        refresh_after(w, r, ctx.changed, ctx.now_us, site);
+    return rc;
+}
+
 static void run_doveadm(struct world *w, const struct scn_entry *e)
 {
     int site = e->site[0] ? world_site_by_name(w, e->site) : 0;
@@ -114,26 +145,8 @@ static void run_doveadm(struct world *w, const struct scn_entry *e)
         world_fail(w, "%s:%d: no site %s", w->scn->path, e->pos.line, e->site);
         return;
     }
-    int r = w->sites[site].replica;
-    if (world_flush(w, r) != 0)
-        return;
-    char out[DOVEADM_OUT_SIZE];
-    char err[DOVEADM_ERR_SIZE] = "";
-    struct doveadm_ctx ctx;
-    doveadm_ctx_init(&ctx);
-    ctx.db = w->replicas[r].db;
-    ctx.now_us = world_ts_us(w, site);
-    snprintf(ctx.writer_site_id, sizeof(ctx.writer_site_id), "%s", w->sites[site].id);
-    ctx.out = fmemopen(out, sizeof(out) - 1, "w");
-    ctx.err = fmemopen(err, sizeof(err) - 1, "w");
-    if (ctx.out == NULL || ctx.err == NULL) {
-        world_fail(w, "cannot capture doveadm output");
-        return;
-    }
-    int rc = doveadm_run_line(&ctx, e->text);
-    fclose(ctx.out);
-    fclose(ctx.err);
-    first_line(err);
+    char err[DOVEADM_ERR_SIZE];
+    int rc = timeline_doveadm(w, site, e->text, err, sizeof(err));
     char detail[SCN_TEXT_SIZE + DOVEADM_ERR_SIZE + 32];
     snprintf(detail, sizeof(detail), "%s -> exit %d%s%s", e->text, rc, err[0] ? ": " : "", err);
     world_event(w, site, -1, EVK_DOVEADM, "timeline", w->sites[site].name, detail);
@@ -141,12 +154,14 @@ static void run_doveadm(struct world *w, const struct scn_entry *e)
         world_event(w, site, -1, EVK_DOVEADM_FAILED, "timeline", w->sites[site].name, detail);
         checks_record(w, e, "doveadm", e->text, e->expect_rc, rc, err);
     }
-    if (rc == DOVEADM_EX_OK)
-        refresh_after(w, r, ctx.changed, ctx.now_us, site);
 }
 
-static void apply_fault(struct world_backend *b, const struct scn_fault *f)
+static void apply_fault(struct world *w, int backend, const struct scn_fault *f)
 {
+    struct world_backend *b = &w->backends[backend];
+    /* A crash drops every connection; clients log in again elsewhere. */
+    if (f->crash == 1 && !b->crashed)
+        sessions_kick_backend(&w->sessions, (uint16_t)backend);
     if (f->recover) {
         b->login_fail_ppm = 0;
         b->delivery_fail_ppm = 0;
@@ -189,14 +204,14 @@ static void run_fault(struct world *w, const struct scn_entry *e)
                        w->scn->path, e->pos.line, f->backend, (long long)w->engine.now_ms);
             return;
         }
-        apply_fault(&w->backends[b], f);
+        apply_fault(w, b, f);
         world_event(w, w->backends[b].site, b, EVK_FAULT, "timeline", f->backend, detail);
         return;
     }
     int site = world_site_by_name(w, f->site);
     for (int b = 0; site >= 0 && b < w->nbackends; b++) {
         if (w->backends[b].site == site)
-            apply_fault(&w->backends[b], f);
+            apply_fault(w, b, f);
     }
     world_event(w, site, -1, EVK_FAULT, "timeline", f->site, detail);
 }

@@ -12,6 +12,11 @@
 void timeline_run_entry(struct world *w, int i);
 /* Runs the entries whose time is "end", in file order. */
 void timeline_run_end(struct world *w);
+/* Runs one doveadm command as site (on its replica, at the current time,
+ * written by that site) and refreshes the caches it changed. The first line
+ * of its error output goes to err. Returns the exit code. */
+int timeline_doveadm(struct world *w, int site, const char *line, char *err, size_t err_size);
+
 /* Reloads the users of replica r written at exactly ts (after a doveadm
  * command touched users). */
 int timeline_reload_users(struct world *w, int r, int64_t ts, int writer_site);

@@ -157,6 +157,17 @@ void traffic_delivery(struct world *w, uint32_t user, int64_t t_ms)
     world_set_resident(w, user, b);
 }
 
+void traffic_warm_session(struct world *w, uint32_t user, int64_t end_ms)
+{
+    int home = w->users.state[user].home_site;
+    const struct uc_route *route = usercache_route(&world_replica_of_site(w, home)->users, user);
+    if (route->backend == UC_NO_BACKEND ||
+        sessions_of_user(&w->sessions, user) >= w->params.sessions_per_user_max)
+        return;
+    if (sessions_open(&w->sessions, user, route->backend, end_ms) != 0)
+        world_fail(w, "session pool exhausted (%u sessions)", w->sessions.capacity);
+}
+
 void traffic_expire_sessions(struct world *w, int64_t t_ms)
 {
     uint32_t user;

@@ -15,6 +15,9 @@
 
 void traffic_login(struct world *w, uint32_t user, int64_t t_ms, int64_t session_ms);
 void traffic_delivery(struct world *w, uint32_t user, int64_t t_ms);
+/* A session in progress at t = 0 on the user's current backend (no login
+ * is counted). */
+void traffic_warm_session(struct world *w, uint32_t user, int64_t end_ms);
 /* Ends every session whose end time is at or before t_ms. */
 void traffic_expire_sessions(struct world *w, int64_t t_ms);
 

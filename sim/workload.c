@@ -143,6 +143,38 @@ static int64_t session_length_ms(struct world *w)
     return ms < 1000.0 ? 1000 : (int64_t)ms;
 }
 
+/* Sessions already open at t = 0, so that a run starts in steady state
+ * rather than with an empty cluster: by Little's law the number in progress
+ * is the login rate times the mean length, and a session in progress has a
+ * length-biased length (for a lognormal: mu + sigma^2) of which a uniform
+ * share remains. Only preplaced users can have sessions. */
+void workload_warm_start(struct world *w)
+{
+    const struct scn_workload *wl = &w->scn->workload;
+    if (!w->scn->users.preplaced || w->users.n == 0 || wl->logins_per_user_day <= 0)
+        return;
+    struct rng rng;
+    if (rng_init(&rng, w->seed, "workload.warmup") != 0) {
+        world_fail(w, "out of memory");
+        return;
+    }
+    double mu = log((double)wl->session_median_ms), sigma = wl->session_sigma;
+    double mean_ms = exp(mu + sigma * sigma / 2.0);
+    if (mean_ms > (double)wl->session_max_ms)
+        mean_ms = (double)wl->session_max_ms;
+    double rate = w->login_rate_per_ms * workload_diurnal(wl, 0);
+    unsigned n = rng_poisson(&rng, rate * mean_ms);
+    for (unsigned i = 0; i < n && w->error[0] == '\0'; i++) {
+        uint32_t user = alias_draw(&w->alias, &rng);
+        double length = rng_lognormal(&rng, mu + sigma * sigma, sigma);
+        if (length > (double)wl->session_max_ms)
+            length = (double)wl->session_max_ms;
+        int64_t left = (int64_t)(rng_uniform(&rng) * length);
+        traffic_warm_session(w, user, left < 1000 ? 1000 : left);
+    }
+    rng_free(&rng);
+}
+
 /* Users drawn ahead of processing, so that their records are prefetched:
  * routing is bound by memory latency on two random records per arrival. */
 #define BATCH 256

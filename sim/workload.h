@@ -19,6 +19,9 @@
 int workload_init(struct world *w);
 void workload_free(struct world *w);
 
+/* Opens the sessions in progress at t = 0 (steady state). */
+void workload_warm_start(struct world *w);
+
 /* The diurnal factor at t (mean 1 over a day). */
 double workload_diurnal(const struct scn_workload *wl, int64_t t_ms);
 

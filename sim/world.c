@@ -23,6 +23,7 @@
 #include "sim/geodb.h"
 #include "sim/geodb_users.h"
 #include "sim/moves.h"
+#include "sim/probes.h"
 #include "sim/report.h"
 #include "sim/timeline.h"
 #include "sim/traffic.h"
@@ -33,6 +34,7 @@
 
 static const char *const event_kind_names[EVK_COUNT] = {
     "doveadm", "doveadm_failed", "fault", "note", "expect_failed", "partition", "heal",
+    "proxy_offline", "proxy_online",
 };
 
 const char *event_kind_name(enum event_kind kind)
@@ -375,7 +377,8 @@ static int init_models(struct world *w)
     if (engine_init(&w->engine, WORLD_EVENTS_MAX) != 0 || prom_init(&w->prom, history) != 0 ||
         rng_init(&w->rng_arrivals, w->seed, "workload.arrivals") != 0 ||
         rng_init(&w->rng_sessions, w->seed, "workload.sessions") != 0 ||
-        rng_init(&w->rng_faults, w->seed, "faults") != 0 || moves_init(w, INFLIGHT_MAX) != 0) {
+        rng_init(&w->rng_faults, w->seed, "faults") != 0 ||
+        rng_init(&w->rng_probes, w->seed, "probes") != 0 || moves_init(w, INFLIGHT_MAX) != 0) {
         world_fail(w, "out of memory");
         return -1;
     }
@@ -395,6 +398,7 @@ static int schedule_start(struct world *w)
     rc |= engine_push(&w->engine, 0, EV_SCRAPE, 0);
     rc |= engine_push(&w->engine, 0, EV_SAMPLE, 0);
     rc |= engine_push(&w->engine, 0, EV_WORKLOAD, 0);
+    rc |= engine_push(&w->engine, w->params.proxy_check_interval_ms, EV_PROBE, 0);
     if (rc != 0)
         world_fail(w, "more than %u timeline entries and events", w->engine.capacity);
     return rc ? -1 : 0;
@@ -426,7 +430,8 @@ int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
     }
     if (scn->users.preplaced)
         preplace_users(w);
-    return schedule_start(w);
+    workload_warm_start(w);
+    return w->error[0] ? -1 : schedule_start(w);
 }
 
 void world_free(struct world *w)
@@ -448,6 +453,7 @@ void world_free(struct world *w)
     rng_free(&w->rng_arrivals);
     rng_free(&w->rng_sessions);
     rng_free(&w->rng_faults);
+    rng_free(&w->rng_probes);
     engine_free(&w->engine);
 }
 
@@ -562,6 +568,10 @@ static void dispatch(struct world *w, const struct event *ev)
         moves_finish_inflight(w, ev->arg);
         break;
     case EV_CTL_TASK:
+        break;
+    case EV_PROBE:
+        probes_run(w);
+        again(w, EV_PROBE, w->params.proxy_check_interval_ms);
         break;
     case EV_END:
         finish(w);

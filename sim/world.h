@@ -46,6 +46,8 @@ enum event_kind {
     EVK_EXPECT_FAILED,   /* an expectation did not hold */
     EVK_PARTITION,       /* sites stopped reaching each other */
     EVK_HEAL,            /* partitions ended */
+    EVK_PROXY_OFFLINE,   /* proxies set an unreachable backend offline */
+    EVK_PROXY_ONLINE,    /* proxies set it online again */
     EVK_COUNT
 };
 
@@ -60,6 +62,7 @@ enum world_event_kind {
     EV_FLUSH,        /* user caches to GeoDB files */
     EV_MOVE_DONE,    /* arg: in-flight move slot */
     EV_CTL_TASK,     /* arg: site << 8 | task (the controller) */
+    EV_PROBE,        /* proxies' backend checks */
     EV_END,
     EV_KIND_COUNT
 };
@@ -81,8 +84,11 @@ struct world_backend {
     double slow;
     /* proxy-side counters (Prometheus counters, cumulative) */
     int64_t counters[COUNTER_COUNT];
-    int64_t probes_ok;
-    int64_t probes_failed;
+    int64_t probes_ok;       /* backend checks that succeeded */
+    int64_t probes_failed;   /* ... and that failed */
+    int probe_ok_streak;     /* consecutive successful checks */
+    int unreachable_streak;  /* consecutive checks that found it unreachable */
+    bool offlined_by_proxy;  /* the proxies set it offline (and may set it online) */
     /* users whose metacache is here: the last backend that served them */
     uint32_t resident;
     double resident_weight;
@@ -225,6 +231,7 @@ struct world {
     struct rng rng_arrivals;
     struct rng rng_sessions;
     struct rng rng_faults;
+    struct rng rng_probes;
     double login_rate_per_ms;    /* all users, before the diurnal factor */
     double delivery_rate_per_ms;
     /* outputs */

@@ -1,0 +1,67 @@
+/*
+ * A check is PROXY_PROBES_PER_CHECK probe logins; it succeeds when the
+ * backend is reachable and every probe login succeeds (each fails with the
+ * backend's login failure ratio). Proxies act on reachability only: a
+ * backend that answers but fails logins is the controller's to judge from
+ * failure ratios, as Palomar divides the work.
+ */
+#include "sim/probes.h"
+
+#include <stdio.h>
+
+#include "sim/timeline.h"
+#include "sim/world_topo.h"
+
+static bool check_backend(struct world *w, struct world_backend *b)
+{
+    if (b->crashed)
+        return false;
+    for (int64_t i = 0; i < w->params.probes_per_check; i++) {
+        if (rng_chance_ppm(&w->rng_probes, b->login_fail_ppm))
+            return false;
+    }
+    return true;
+}
+
+/* The proxies of the backend's site set its status (as doveadm would). */
+static void proxies_set(struct world *w, int b, const char *status, enum event_kind kind)
+{
+    struct world_backend *backend = &w->backends[b];
+    char line[CLUSTER_NAME_SIZE + 64], err[256];
+    snprintf(line, sizeof(line), "cluster backend update --status %s %s", status, backend->name);
+    int rc = timeline_doveadm(w, backend->site, line, err, sizeof(err));
+    char detail[400];
+    if (kind == EVK_PROXY_OFFLINE)
+        snprintf(detail, sizeof(detail), "unreachable for %d checks: set offline%s%s",
+                 backend->unreachable_streak, rc ? ": " : "", rc ? err : "");
+    else
+        snprintf(detail, sizeof(detail), "reachable again: set online%s%s", rc ? ": " : "",
+                 rc ? err : "");
+    world_event(w, backend->site, b, kind, "proxy", backend->name, detail);
+}
+
+void probes_run(struct world *w)
+{
+    for (int b = 0; b < w->nbackends && !w->error[0]; b++) {
+        struct world_backend *backend = &w->backends[b];
+        const struct view_backend *view = &world_replica_of_site(w, backend->site)->backends[b];
+        if (!view->live)
+            continue;
+        bool ok = check_backend(w, backend);
+        backend->probes_ok += ok;
+        backend->probes_failed += !ok;
+        backend->probe_ok_streak = ok ? backend->probe_ok_streak + 1 : 0;
+        backend->unreachable_streak = backend->crashed ? backend->unreachable_streak + 1 : 0;
+        if (!w->params.proxy_check_backends)
+            continue;
+        if (view->status == BACKEND_ONLINE &&
+            backend->unreachable_streak >= w->params.proxy_check_failures) {
+            backend->offlined_by_proxy = true;
+            proxies_set(w, b, "offline", EVK_PROXY_OFFLINE);
+        } else if (view->status == BACKEND_OFFLINE && backend->offlined_by_proxy &&
+                   !backend->crashed) {
+            backend->offlined_by_proxy = false;
+            proxies_set(w, b, "online", EVK_PROXY_ONLINE);
+        }
+    }
+}
