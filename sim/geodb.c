@@ -384,6 +384,18 @@ void geodb_close(struct geodb *db)
     free(db);
 }
 
+int geodb_bulk_begin(struct geodb *db)
+{
+    assert(!db->in_tx);
+    return exec_sql(db, "PRAGMA journal_mode=OFF", "begin bulk load");
+}
+
+int geodb_bulk_end(struct geodb *db)
+{
+    assert(!db->in_tx);
+    return exec_sql(db, "PRAGMA journal_mode=WAL", "end bulk load");
+}
+
 int geodb_tx_begin(struct geodb *db)
 {
     assert(!db->in_tx);

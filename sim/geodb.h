@@ -59,6 +59,13 @@ void geodb_close(struct geodb *db);
 const char *geodb_path(const struct geodb *db);
 const char *geodb_errmsg(const struct geodb *db);
 
+/* A bulk load of a file nobody else has seen yet (the simulator's first
+ * flush): no journal while it lasts, then back to WAL. Written once instead
+ * of twice (journal, then checkpoint); only for files that a failed run
+ * discards anyway. Outside transactions only. */
+int geodb_bulk_begin(struct geodb *db);
+int geodb_bulk_end(struct geodb *db);
+
 /* Transactions. Every command and every simulator batch is one transaction. */
 int geodb_tx_begin(struct geodb *db);
 int geodb_tx_commit(struct geodb *db);

@@ -111,31 +111,39 @@ static void session_remove(struct sessions *s, uint32_t idx)
     s->used--;
 }
 
-static int due_cmp(const void *a, const void *b)
-{
-    const struct session_due *x = a, *y = b;
-    if (x->end_ms != y->end_ms)
-        return x->end_ms < y->end_ms ? -1 : 1;
-    return x->seq < y->seq ? -1 : (x->seq > y->seq);
-}
-
-/* Moves the next second's bucket, sorted, into the due list. */
+/* Moves the next second's bucket into the due list, sorted by end time and
+ * then opening order: a counting sort on the millisecond. The bucket list
+ * holds the newest session first, so filling each millisecond's slots from
+ * the back leaves them in opening order. */
 static void advance_second(struct sessions *s)
 {
     s->due_s++;
     uint32_t b = (uint32_t)(s->due_s % s->nbuckets);
+    s->ndue = 0;
+    s->due_pos = 0;
+    if (s->bucket_head[b] == NONE)
+        return;
+    memset(s->ms_count, 0, sizeof(s->ms_count));
     uint32_t n = 0;
     for (uint32_t i = s->bucket_head[b]; i != NONE; i = s->pool[i].bucket_next) {
+        assert(s->pool[i].end_ms / 1000 == s->due_s);
+        s->ms_count[s->pool[i].end_ms % 1000]++;
+        n++;
+    }
+    assert(n <= s->capacity);
+    uint32_t end = 0;
+    for (int ms = 0; ms < 1000; ms++) {
+        end += s->ms_count[ms];
+        s->ms_count[ms] = end; /* one past the last slot of this millisecond */
+    }
+    for (uint32_t i = s->bucket_head[b]; i != NONE; i = s->pool[i].bucket_next) {
         struct session *e = &s->pool[i];
-        assert(e->end_ms / 1000 == s->due_s);
-        assert(n < s->capacity);
         e->ready = true;
-        s->due[n++] = (struct session_due){e->end_ms, e->seq, i};
+        uint32_t slot = --s->ms_count[e->end_ms % 1000];
+        s->due[slot] = (struct session_due){e->end_ms, e->seq, i};
     }
     s->bucket_head[b] = NONE;
-    qsort(s->due, n, sizeof(*s->due), due_cmp);
     s->ndue = n;
-    s->due_pos = 0;
 }
 
 bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uint16_t *backend)
@@ -144,14 +152,13 @@ bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uin
     for (;;) {
         while (s->due_pos < s->ndue) {
             const struct session_due *d = &s->due[s->due_pos];
-            struct session *e = &s->pool[d->idx];
-            if (!e->live || e->seq != d->seq) {
-                s->due_pos++;
-                continue;
-            }
-            if (e->end_ms > now_ms)
+            /* Sorted: the first not yet due means none is. */
+            if (d->end_ms > now_ms)
                 return false;
             s->due_pos++;
+            struct session *e = &s->pool[d->idx];
+            if (!e->live || e->seq != d->seq)
+                continue; /* removed earlier (a kick or a replaced connection) */
             *user = e->user;
             *backend = e->backend;
             session_remove(s, d->idx);

@@ -59,6 +59,7 @@ struct sessions {
     struct session_due *due;
     uint32_t ndue;
     uint32_t due_pos;
+    uint32_t ms_count[1000]; /* counting sort of a due second */
     uint32_t per_backend[CLUSTER_BACKENDS_MAX];
 };
 

@@ -175,23 +175,25 @@ void workload_warm_start(struct world *w)
     rng_free(&rng);
 }
 
-/* Users drawn ahead of processing, so that their records are prefetched:
- * routing is bound by memory latency on two random records per arrival. */
+/* Users are drawn a batch ahead of processing, and their records touched
+ * in two tight loops first: routing is bound by memory latency on two
+ * random records per arrival, and independent loads in a short loop overlap
+ * where loads spread through the processing would each stall (prefetch
+ * instructions are dropped on some virtual machines). */
 #define BATCH 256
-#define PREFETCH_STATE 16
-#define PREFETCH_ROUTE 8
 
-static void prefetch_state(const struct world *w, uint32_t user)
+static void warm_records(struct world *w, const uint32_t *users, uint64_t count)
 {
-    __builtin_prefetch(&w->users.state[user]);
-}
-
-static void prefetch_route(const struct world *w, uint32_t user)
-{
-    int site = w->users.state[user].home_site;
-    const struct replica *rep = &w->replicas[w->sites[site].replica];
-    __builtin_prefetch(&rep->users.routes[user]);
-    __builtin_prefetch(&w->sessions.users[user]);
+    uint32_t sink = 0;
+    uint8_t home[BATCH];
+    for (uint64_t i = 0; i < count; i++)
+        home[i] = w->users.state[users[i]].home_site;
+    for (uint64_t i = 0; i < count; i++) {
+        const struct replica *rep = &w->replicas[w->sites[home[i]].replica];
+        sink += rep->users.routes[users[i]].backend;
+        sink += w->sessions.users[users[i]].count;
+    }
+    w->warm_sink += sink;
 }
 
 /* Arrivals first..last (exclusive) of n in the tick [t0, t1). */
@@ -203,15 +205,8 @@ static void run_batch(struct world *w, int64_t t0, int64_t t1, uint64_t first, u
     assert(count <= BATCH);
     for (uint64_t i = 0; i < count; i++)
         users[i] = alias_draw(&w->alias, &w->rng_arrivals);
-    for (uint64_t i = 0; i < count && i < PREFETCH_STATE; i++)
-        prefetch_state(w, users[i]);
-    for (uint64_t i = 0; i < count && i < PREFETCH_ROUTE; i++)
-        prefetch_route(w, users[i]);
+    warm_records(w, users, count);
     for (uint64_t i = 0; i < count && w->error[0] == '\0'; i++) {
-        if (i + PREFETCH_STATE < count)
-            prefetch_state(w, users[i + PREFETCH_STATE]);
-        if (i + PREFETCH_ROUTE < count)
-            prefetch_route(w, users[i + PREFETCH_ROUTE]);
         uint64_t k = first + i;
         int64_t t = t0 + (int64_t)((2 * k + 1) * (uint64_t)(t1 - t0) / (2 * n));
         bool login = (k + 1) * logins / n > k * logins / n;

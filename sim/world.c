@@ -385,6 +385,20 @@ static int init_models(struct world *w)
     return 0;
 }
 
+/* The users placed at t = 0 go into every replica file in one bulk load. */
+static int flush_initial(struct world *w)
+{
+    for (int r = 0; r < w->nreplicas; r++) {
+        struct replica *rep = &w->replicas[r];
+        if (geodb_bulk_begin(rep->db) != GEODB_OK || world_flush(w, r) != 0 ||
+            geodb_bulk_end(rep->db) != GEODB_OK) {
+            world_fail(w, "%s", geodb_errmsg(rep->db));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int schedule_start(struct world *w)
 {
     const struct scenario *scn = w->scn;
@@ -431,7 +445,9 @@ int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
     if (scn->users.preplaced)
         preplace_users(w);
     workload_warm_start(w);
-    return w->error[0] ? -1 : schedule_start(w);
+    if (w->error[0] || flush_initial(w) != 0)
+        return -1;
+    return schedule_start(w);
 }
 
 void world_free(struct world *w)
