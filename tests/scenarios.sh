@@ -1,0 +1,129 @@
+#!/bin/sh
+# End-to-end scenario tests: run the simulator as a user would and check
+# what it writes. Every bundled scenario must pass its own expectations; a
+# rerun must be byte-identical; the CSV files must have the documented
+# shape; bad input must exit 2 with a position, a failed expectation exit 1
+# with a replay command; a killed run must not leave a report that looks
+# complete. CLUSTERSIM names the binary under test.
+set -u
+
+bin=${CLUSTERSIM:-./clustersim}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/clustersim-scenarios-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+checks=0
+
+fail() {
+    echo "  FAIL: $*"
+    failures=$((failures + 1))
+}
+
+check() {
+    checks=$((checks + 1))
+    if ! eval "$1"; then
+        fail "$2"
+    fi
+}
+
+# The CSV rows of a file without the CR of CRLF.
+rows() {
+    tr -d '\r' < "$1"
+}
+
+echo "scenarios: every bundled scenario passes its expectations"
+for s in scenarios/*.json; do
+    name=$(basename "$s" .json)
+    [ "$name" = bench ] && continue
+    if "$bin" run "$s" --out "$tmp/$name" > "$tmp/$name.out" 2>&1; then
+        echo "  ok   $name: $(grep '^result:' "$tmp/$name.out")"
+    else
+        fail "$name exited $?"
+        grep -E '^FAIL|^replay|clustersim' "$tmp/$name.out" | head -20
+    fi
+    checks=$((checks + 1))
+done
+
+echo "scenarios: a rerun with the same seed is byte-identical"
+"$bin" run scenarios/baseline.json --out "$tmp/rerun" > "$tmp/rerun.out" 2>&1
+for f in timeseries.csv moves.csv events.csv expectations.csv summary.csv geodb.sqlite; do
+    check "cmp -s '$tmp/baseline/$f' '$tmp/rerun/$f'" "baseline $f differs between runs"
+done
+d1=$(tail -n 1 "$tmp/baseline.out")
+d2=$(tail -n 1 "$tmp/rerun.out")
+check "[ \"$d1\" = \"$d2\" ]" "digest lines differ: $d1 / $d2"
+check "echo '$d1' | grep -Eq '^digest: [0-9a-f]{32}$'" "the last line is not the digest: $d1"
+"$bin" run scenarios/baseline.json --seed 43 --out "$tmp/seed43" > "$tmp/seed43.out" 2>&1
+d3=$(tail -n 1 "$tmp/seed43.out")
+check "[ \"$d1\" != \"$d3\" ]" "another seed gave the same digest"
+
+echo "scenarios: the reports have the documented shape"
+out="$tmp/baseline"
+check "[ \"\$(rows $out/timeseries.csv | head -n 1)\" = 'time_s,site,backend,status,load_factor,users,sessions,resident,cpu,memory,metacache,logins_ok,logins_failed,deliveries_ok,deliveries_failed,redirects,moves_in,moves_out' ]" \
+    "timeseries.csv header"
+# 10 backends x (one row per minute of 24 h, plus t=0)
+check "[ \$(rows $out/timeseries.csv | wc -l) -eq \$((10 * 1441 + 1)) ]" "timeseries.csv row count"
+check "[ \$(rows $out/timeseries.csv | awk -F, 'NF != 18' | wc -l) -eq 0 ]" "timeseries.csv field count"
+cr=$(printf '\r')
+check "[ \$(grep -c \"$cr\\$\" $out/timeseries.csv) -eq \$(wc -l < $out/timeseries.csv) ]" \
+    "timeseries.csv lines end with CRLF"
+check "rows $out/timeseries.csv | awk -F, 'NR > 1 && \$1 % 60 != 0 { exit 1 }'" \
+    "timeseries.csv rows every 60 s"
+check "rows $out/timeseries.csv | awk -F, 'NR > 1 && \$1 == 86400 { s += \$6 } END { exit s != 100000 }'" \
+    "timeseries.csv users add up to the user count"
+check "[ \"\$(rows $out/moves.csv | head -n 1)\" = 'time_s,user,reason,from_site,from_backend,to_site,to_backend,completion,requested_s' ]" \
+    "moves.csv header"
+check "[ \"\$(rows $out/events.csv | head -n 1)\" = 'time_s,site,source,kind,subject,detail' ]" \
+    "events.csv header"
+check "[ \"\$(rows $out/expectations.csv | head -n 1)\" = 'time_s,line,subject,assertion,expected,actual,result' ]" \
+    "expectations.csv header"
+check "[ \$(rows $out/expectations.csv | grep -c ',pass\$') -eq 9 ]" "expectations.csv outcomes"
+check "[ \$(rows $out/summary.csv | wc -l) -eq 2 ]" "summary.csv is one row"
+check "rows $out/summary.csv | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[\$i] = i } NR == 2 { exit !(\$c[\"users\"] == 100000 && \$c[\"logins\"] > 0 && \$c[\"expectations_failed\"] == 0) }'" \
+    "summary.csv figures"
+check "[ \"\$(sqlite3 $out/geodb.sqlite 'SELECT count(*) FROM users WHERE route_ts > del_ts')\" = 100000 ]" \
+    "the final GeoDB holds every user"
+check "[ -z \"\$(ls -A $out | grep '^\\.')\" ]" "temporary files left in the report"
+failover=$(rows "$tmp/backend-outage/moves.csv" | awk -F, '$3 == "failover"' | wc -l)
+check "[ $failover -gt 1000 ]" "backend-outage moves.csv lists the failovers ($failover)"
+
+echo "scenarios: exit codes and messages"
+cat > "$tmp/bad.json" <<'EOF'
+{ "name": "bad", "duration": "1h",
+  "sites": [ { "name": "DC1", "backends": { "count": 2, "name": "be%d.example.com" } } ],
+  "users": { "count": 10, "prefered": true } }
+EOF
+"$bin" run "$tmp/bad.json" --out "$tmp/bad" > "$tmp/bad.out" 2>&1
+check "[ $? -eq 2 ]" "an unknown key does not exit 2"
+check "grep -q 'bad.json:3:27: unknown key .prefered.' '$tmp/bad.out'" "no file:line:column for an unknown key"
+check "[ ! -e '$tmp/bad' ]" "a rejected scenario created its report directory"
+"$bin" run scenarios/baseline.json --set HOST_FAILURE_RATIO=lots --out "$tmp/set" > "$tmp/set.out" 2>&1
+check "[ $? -eq 2 ]" "a bad --set does not exit 2"
+check "grep -q 'HOST_FAILURE_RATIO' '$tmp/set.out'" "a bad --set is not named"
+"$bin" run "$tmp/missing.json" > "$tmp/missing.out" 2>&1
+check "[ $? -eq 2 ]" "a missing scenario does not exit 2"
+cat > "$tmp/fails.json" <<'EOF'
+{ "name": "fails", "duration": "10m",
+  "sites": [ { "name": "DC1", "backends": { "count": 2, "name": "be%d.example.com" } } ],
+  "users": { "count": 100 },
+  "timeline": [ { "at": "end", "expect": { "users_max": 5 } } ] }
+EOF
+"$bin" run "$tmp/fails.json" --seed 5 --out "$tmp/fails" > "$tmp/fails.out" 2>&1
+check "[ $? -eq 1 ]" "a failed expectation does not exit 1"
+check "grep -q '^FAIL .*fails.json:4: at 600 s: cluster: users: expected <= 5, got 100' '$tmp/fails.out'" \
+    "the failure is not printed with its line"
+check "grep -q '^replay: clustersim run .*fails.json --seed 5' '$tmp/fails.out'" \
+    "no replay command"
+check "[ -f '$tmp/fails/expectations.csv' ]" "a failed run has no report"
+
+echo "scenarios: a killed run leaves no report that looks complete"
+"$bin" run scenarios/bench.json --out "$tmp/killed" > /dev/null 2>&1 &
+pid=$!
+sleep 2
+kill -9 $pid 2> /dev/null
+wait $pid 2> /dev/null
+for f in timeseries.csv moves.csv events.csv expectations.csv summary.csv geodb.sqlite; do
+    check "[ ! -e '$tmp/killed/$f' ]" "a killed run left $f under its final name"
+done
+
+echo "scenarios: $checks checks, $failures failed"
+[ $failures -eq 0 ]

@@ -1,0 +1,168 @@
+/*
+ * The session wheel and the user cache. Goal: sessions end in (end time,
+ * opening order) order exactly as a sorted reference says, across opens,
+ * kicks, replacements and moves; per-backend counts stay right; the user
+ * cache applies last-write-wins like the GeoDB and keeps its lists.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "sim/sessions.h"
+#include "sim/usercache.h"
+
+struct ref {
+    int64_t end_ms;
+    uint64_t seq;
+    uint32_t user;
+    bool live;
+};
+
+static void test_ends_in_reference_order(void **state)
+{
+    (void)state;
+    enum { USERS = 50, OPS = 20000 };
+    struct sessions s;
+    assert_int_equal(sessions_init(&s, USERS, 4096, 600000), 0);
+    static struct ref ref[OPS];
+    int nref = 0;
+    uint64_t x = 7;
+    int64_t now = 0;
+    for (int op = 0; op < OPS; op++) {
+        now += (int64_t)(hash_splitmix_next(&x) % 200);
+        /* Everything due by now ends, in reference order. */
+        uint32_t user;
+        uint16_t backend;
+        while (sessions_expire_one(&s, now, &user, &backend)) {
+            int best = -1;
+            for (int i = 0; i < nref; i++) {
+                if (ref[i].live && (best < 0 || ref[i].end_ms < ref[best].end_ms ||
+                                    (ref[i].end_ms == ref[best].end_ms &&
+                                     ref[i].seq < ref[best].seq)))
+                    best = i;
+            }
+            assert_true(best >= 0);
+            assert_true(ref[best].end_ms <= now);
+            assert_int_equal(ref[best].user, user);
+            ref[best].live = false;
+        }
+        for (int i = 0; i < nref; i++)
+            assert_false(ref[i].live && ref[i].end_ms <= now);
+        uint32_t u = (uint32_t)(hash_splitmix_next(&x) % USERS);
+        int64_t end = now + 1000 + (int64_t)(hash_splitmix_next(&x) % 300000);
+        assert_int_equal(sessions_open(&s, u, (uint16_t)(u % 4), end), 0);
+        ref[nref++] = (struct ref){end, s.next_seq - 1, u, true};
+    }
+    sessions_free(&s);
+}
+
+static void test_kicks_moves_and_counts(void **state)
+{
+    (void)state;
+    struct sessions s;
+    assert_int_equal(sessions_init(&s, 4, 16, 60000), 0);
+    assert_int_equal(sessions_open(&s, 0, 1, 5000), 0);
+    assert_int_equal(sessions_open(&s, 0, 1, 9000), 0);
+    assert_int_equal(sessions_open(&s, 1, 1, 7000), 0);
+    assert_int_equal(sessions_open(&s, 2, 2, 3000), 0);
+    assert_int_equal(s.per_backend[1], 3);
+    assert_int_equal(sessions_move_user(&s, 0, 3), 2);
+    assert_int_equal(s.per_backend[1], 1);
+    assert_int_equal(s.per_backend[3], 2);
+    sessions_close_first(&s, 0); /* the one ending at 5000 */
+    assert_int_equal(sessions_of_user(&s, 0), 1);
+    assert_int_equal(sessions_kick_backend(&s, 2), 1);
+    assert_int_equal(sessions_kick_user(&s, 1), 1);
+    uint32_t user;
+    uint16_t backend;
+    assert_false(sessions_expire_one(&s, 8999, &user, &backend));
+    assert_true(sessions_expire_one(&s, 9000, &user, &backend));
+    assert_int_equal(user, 0);
+    assert_int_equal(backend, 3);
+    assert_int_equal(s.used, 0);
+    for (int b = 0; b < 4; b++)
+        assert_int_equal(s.per_backend[b], 0);
+    sessions_free(&s);
+}
+
+static void test_pool_is_bounded(void **state)
+{
+    (void)state;
+    struct sessions s;
+    assert_int_equal(sessions_init(&s, 2, 2, 60000), 0);
+    assert_int_equal(sessions_open(&s, 0, 0, 2000), 0);
+    assert_int_equal(sessions_open(&s, 1, 0, 2000), 0);
+    assert_int_equal(sessions_open(&s, 1, 0, 3000), -1);
+    sessions_free(&s);
+}
+
+static struct uc_route route_at(uint16_t backend, int64_t ts, uint8_t writer)
+{
+    return (struct uc_route){.ts_us = ts, .last_moved_s = -1, .backend = backend,
+                             .alt = UC_NO_BACKEND, .site = 0, .dest_site = UC_NO_SITE,
+                             .moving = REASON_NONE, .writer = writer};
+}
+
+static int collect(void *ctx, uint32_t user)
+{
+    uint32_t *out = ctx;
+    out[++out[0]] = user;
+    return 0;
+}
+
+static void test_usercache_lww_and_lists(void **state)
+{
+    (void)state;
+    struct usercache uc;
+    assert_int_equal(usercache_init(&uc, 8), 0);
+    uc.writer_keys[1] = 100;
+    uc.writer_keys[2] = 200;
+    struct uc_route r = route_at(3, 10, 1);
+    assert_true(usercache_put(&uc, 5, &r));
+    r = route_at(4, 9, 2); /* older: loses */
+    assert_false(usercache_put(&uc, 5, &r));
+    r = route_at(4, 10, 2); /* equal time, larger writer: wins */
+    assert_true(usercache_put(&uc, 5, &r));
+    r = route_at(3, 10, 1); /* equal time, smaller writer: loses */
+    assert_false(usercache_put(&uc, 5, &r));
+    assert_int_equal(usercache_route(&uc, 5)->backend, 4);
+    assert_int_equal(uc.count[3], 0);
+    assert_int_equal(uc.count[4], 1);
+    r = route_at(4, 20, 1);
+    assert_true(usercache_put(&uc, 2, &r));
+    assert_true(usercache_put(&uc, 7, &r));
+    /* Backend 4 lists users in arrival order. */
+    uint32_t order[4], n = 0;
+    for (uint32_t u = usercache_first(&uc, 4); u != UC_NO_USER; u = usercache_next(&uc, u))
+        order[n++] = u;
+    assert_int_equal(n, 3);
+    assert_int_equal(order[0], 5);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 7);
+    assert_int_equal(uc.placed, 3);
+    uint32_t dirty[16] = {0};
+    assert_int_equal(usercache_flush(&uc, collect, dirty), 0);
+    assert_int_equal(dirty[0], 3); /* each changed user once, first change first */
+    assert_int_equal(dirty[1], 5);
+    assert_int_equal(dirty[2], 2);
+    assert_int_equal(dirty[3], 7);
+    assert_int_equal(uc.ndirty, 0);
+    usercache_free(&uc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ends_in_reference_order),
+        cmocka_unit_test(test_kicks_moves_and_counts),
+        cmocka_unit_test(test_pool_is_bounded),
+        cmocka_unit_test(test_usercache_lww_and_lists),
+    };
+    return cmocka_run_group_tests_name("sessions", tests, NULL, NULL);
+}

@@ -1,0 +1,242 @@
+/*
+ * Proxy routing rules, on a small world built from a scenario file. Goal:
+ * new users are placed on online backends with a failover target; standby
+ * and offline backends get nothing new while their existing sessions stay;
+ * a moving user is referred (a redirect, not a failure) and lands on the
+ * destination when the source finishes; a user living in another site is
+ * served there; a deleted user is placed again; a crashed backend fails
+ * accesses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sim/moves.h"
+#include "sim/report.h"
+#include "sim/timeline.h"
+#include "sim/traffic.h"
+#include "sim/world.h"
+#include "sim/world_topo.h"
+#include "tests/testlib.h"
+
+static const char scenario_text[] =
+    "{ \"name\": \"routing\", \"duration\": \"1h\",\n"
+    "  \"sites\": [\n"
+    "    { \"name\": \"DC1\", \"backends\": { \"count\": 3, \"name\": \"be%d.dc1.example.com\" } },\n"
+    "    { \"name\": \"DC2\", \"user_share\": 0.000001,\n"
+    "      \"backends\": { \"count\": 2, \"name\": \"be%d.dc2.example.com\" } } ],\n"
+    "  \"users\": { \"count\": 200, \"preplaced\": false } }\n";
+
+struct fixture {
+    struct tl_dir dir;
+    struct scenario scn;
+    struct world w;
+    struct report *report;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(tl_dir_make(&f->dir), 0);
+    char path[TL_PATH_SIZE * 2], err[1024];
+    tl_path(&f->dir, "routing.json", path, sizeof(path));
+    assert_int_equal(tl_file_write(path, scenario_text), 0);
+    assert_int_equal(scenario_load(path, &f->scn, err, sizeof(err)), 0);
+    struct ctl_settings ctl;
+    struct sim_params params;
+    settings_defaults(ctl_settings_table, ctl_settings_count, &ctl);
+    settings_defaults(sim_params_table, sim_params_count, &params);
+    f->report = report_open(f->dir.path, err, sizeof(err));
+    assert_non_null(f->report);
+    if (world_init(&f->w, &f->scn, 1, &ctl, &params, f->dir.path, f->report) != 0)
+        fail_msg("world_init: %s", f->w.error);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    world_free(&f->w);
+    report_abort(f->report);
+    scenario_free(&f->scn);
+    tl_dir_remove(&f->dir);
+    free(f);
+    return 0;
+}
+
+static const struct uc_route *route_of(struct world *w, uint32_t user)
+{
+    return usercache_route(&w->replicas[0].users, user);
+}
+
+/* A user of DC1 (almost every user lives there). */
+static uint32_t dc1_user(struct world *w, uint32_t from)
+{
+    for (uint32_t u = from; u < w->users.n; u++) {
+        if (w->users.state[u].home_site == 0)
+            return u;
+    }
+    fail_msg("no DC1 user");
+    return 0;
+}
+
+static void doveadm_ok(struct world *w, const char *line)
+{
+    char err[256];
+    int rc = timeline_doveadm(w, 0, line, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s: %d %s", line, rc, err);
+}
+
+static void test_first_login_places_user(void **state)
+{
+    struct fixture *f = *state;
+    struct world *w = &f->w;
+    uint32_t u = dc1_user(w, 0);
+    assert_int_equal(route_of(w, u)->backend, UC_NO_BACKEND);
+    traffic_login(w, u, 0, 60000);
+    const struct uc_route *r = route_of(w, u);
+    assert_int_not_equal(r->backend, UC_NO_BACKEND);
+    assert_int_equal(w->backends[r->backend].site, 0);
+    assert_int_not_equal(r->alt, UC_NO_BACKEND);
+    assert_int_not_equal(r->alt, r->backend);
+    assert_int_equal(w->stats.placements, 1);
+    assert_int_equal(w->sessions.per_backend[r->backend], 1);
+    assert_int_equal(w->backends[r->backend].counters[COUNTER_LOGIN_OK], 1);
+}
+
+static void test_standby_gets_nothing_new_sessions_stay(void **state)
+{
+    struct fixture *f = *state;
+    struct world *w = &f->w;
+    uint32_t u = dc1_user(w, 0);
+    traffic_login(w, u, 0, 600000);
+    int b = route_of(w, u)->backend;
+    int alt = route_of(w, u)->alt;
+    char line[256];
+    snprintf(line, sizeof(line), "cluster backend update --status standby %s",
+             w->backends[b].name);
+    doveadm_ok(w, line);
+    assert_false(topo_backend_usable(&w->replicas[0], b));
+    traffic_login(w, u, 1000, 600000);
+    assert_int_equal(route_of(w, u)->backend, alt); /* the stored failover target */
+    assert_int_equal(w->sessions.per_backend[b], 1); /* the old session stays */
+    assert_int_equal(w->sessions.per_backend[alt], 1);
+    assert_int_equal(w->stats.moves_by_reason[REASON_FAILOVER], 1);
+    /* No new user lands on the standby backend. */
+    for (uint32_t v = 0; v < w->users.n; v++) {
+        if (w->users.state[v].home_site == 0 && v != u) {
+            traffic_delivery(w, v, 2000);
+            assert_int_not_equal(route_of(w, v)->backend, b);
+        }
+    }
+}
+
+static void test_moving_user_is_referred_then_moved(void **state)
+{
+    struct fixture *f = *state;
+    struct world *w = &f->w;
+    uint32_t u = dc1_user(w, 0);
+    traffic_login(w, u, 0, 600000);
+    int src = route_of(w, u)->backend;
+    int dst = (src + 1) % 3;
+    assert_true(moves_request(w, 0, 0, u, dst, -1, REASON_BALANCE));
+    assert_int_equal(route_of(w, u)->moving, REASON_BALANCE);
+    int64_t failed_before = w->stats.logins_failed;
+    traffic_login(w, u, 0, 600000);
+    /* Referred by the source: a redirect there, a login at the destination. */
+    assert_int_equal(w->backends[src].counters[COUNTER_REDIRECT], 1);
+    assert_int_equal(w->backends[dst].counters[COUNTER_LOGIN_OK], 1);
+    assert_int_equal(w->stats.logins_failed, failed_before);
+    assert_int_equal(route_of(w, u)->backend, src); /* the source is still finishing */
+    struct event ev;
+    while (engine_pop(&w->engine, &ev)) {
+        if (ev.kind == EV_MOVE_DONE) {
+            moves_finish_inflight(w, ev.arg);
+            break;
+        }
+    }
+    const struct uc_route *r = route_of(w, u);
+    assert_int_equal(r->backend, dst);
+    assert_int_equal(r->moving, REASON_NONE);
+    assert_true(r->last_moved_s >= 0);
+    assert_int_not_equal(r->alt, dst);
+    assert_int_equal(w->sessions.per_backend[src], 0); /* the source kicked them over */
+    assert_int_equal(w->stats.moves_by_reason[REASON_BALANCE], 1);
+}
+
+static void test_user_of_other_site_is_served_there(void **state)
+{
+    struct fixture *f = *state;
+    struct world *w = &f->w;
+    uint32_t u = dc1_user(w, 0);
+    traffic_login(w, u, 0, 60000);
+    int src = route_of(w, u)->backend;
+    int dst = 3; /* be1.dc2 */
+    assert_int_equal(w->backends[dst].site, 1);
+    assert_true(moves_request(w, 0, 0, u, dst, 1, REASON_MANUAL));
+    char name[64];
+    snprintf(name, sizeof(name), "%s", w->backends[src].name);
+    doveadm_ok(w, "cluster backend update --status offline be1.dc1.example.com");
+    doveadm_ok(w, "cluster backend update --status offline be2.dc1.example.com");
+    doveadm_ok(w, "cluster backend update --status offline be3.dc1.example.com");
+    /* The source is down: the access finishes the move at once. */
+    traffic_login(w, u, 1000, 60000);
+    assert_int_equal(route_of(w, u)->backend, dst);
+    assert_int_equal(route_of(w, u)->site, 1);
+    int64_t cross = w->stats.cross_site_logins;
+    traffic_login(w, u, 2000, 60000);
+    assert_int_equal(w->stats.cross_site_logins, cross + 1);
+    assert_int_equal(w->backends[dst].counters[COUNTER_LOGIN_OK], 2);
+}
+
+static void test_deleted_user_is_placed_again(void **state)
+{
+    struct fixture *f = *state;
+    struct world *w = &f->w;
+    uint32_t u = dc1_user(w, 0);
+    traffic_login(w, u, 0, 60000);
+    assert_int_equal(world_flush(w, 0), 0);
+    char name[64], line[128];
+    world_username(w, u, name, sizeof(name));
+    snprintf(line, sizeof(line), "cluster user delete %s", name);
+    doveadm_ok(w, line);
+    assert_int_equal(route_of(w, u)->backend, UC_NO_BACKEND);
+    traffic_login(w, u, 5000, 60000);
+    assert_int_not_equal(route_of(w, u)->backend, UC_NO_BACKEND);
+    assert_int_equal(w->stats.placements, 2);
+}
+
+static void test_crashed_backend_fails_accesses(void **state)
+{
+    struct fixture *f = *state;
+    struct world *w = &f->w;
+    uint32_t u = dc1_user(w, 0);
+    traffic_login(w, u, 0, 60000);
+    int b = route_of(w, u)->backend;
+    w->backends[b].crashed = true;
+    traffic_delivery(w, u, 1000);
+    traffic_login(w, u, 1000, 60000);
+    assert_int_equal(w->backends[b].counters[COUNTER_DELIVERY_FAIL], 1);
+    assert_int_equal(w->backends[b].counters[COUNTER_LOGIN_FAIL], 1);
+    assert_int_equal(w->stats.logins_failed, 1);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_first_login_places_user),
+        T(test_standby_gets_nothing_new_sessions_stay),
+        T(test_moving_user_is_referred_then_moved),
+        T(test_user_of_other_site_is_served_there),
+        T(test_deleted_user_is_placed_again),
+        T(test_crashed_backend_fails_accesses),
+    };
+    return cmocka_run_group_tests_name("traffic", tests, NULL, NULL);
+}
