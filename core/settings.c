@@ -139,6 +139,10 @@ void settings_format_value(const struct setting_def *def, int64_t value, char *o
         snprintf(out, size, "%" PRId64, value);
         return;
     case SETTING_RATIO: {
+        if (value % PPM == 0) {
+            snprintf(out, size, "%" PRId64, value / PPM);
+            return;
+        }
         char frac[8];
         snprintf(frac, sizeof(frac), "%06" PRId64, value % PPM);
         size_t len = strlen(frac);

@@ -8,6 +8,7 @@
 
 #include "sim/doveadm.h"
 #include "sim/run.h"
+#include "sim/settings_cmd.h"
 
 #define CLUSTERSIM_VERSION "0.1.0"
 
@@ -21,6 +22,8 @@ static void usage(FILE *out)
             "                      simulate a scenario file and write its report\n"
             "  doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster ...\n"
             "                      run doveadm cluster commands against a GeoDB file\n"
+            "  settings [--markdown]\n"
+            "                      list every setting with its default and why\n"
             "  version             print the version\n"
             "  help                this text\n");
 }
@@ -36,6 +39,8 @@ int main(int argc, char **argv)
         return run_main(argc - 2, argv + 2);
     if (strcmp(cmd, "doveadm") == 0)
         return doveadm_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "settings") == 0)
+        return settings_cmd_main(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("clustersim %s\n", CLUSTERSIM_VERSION);
         return 0;

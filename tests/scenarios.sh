@@ -125,5 +125,11 @@ for f in timeseries.csv moves.csv events.csv expectations.csv summary.csv geodb.
     check "[ ! -e '$tmp/killed/$f' ]" "a killed run left $f under its final name"
 done
 
+echo "scenarios: the README's settings table is the registry's"
+"$bin" settings --markdown > "$tmp/settings.md"
+sed -n '/<!-- settings:begin -->/,/<!-- settings:end -->/p' README.md | sed '1d;$d' > "$tmp/readme-settings.md"
+check "cmp -s '$tmp/settings.md' '$tmp/readme-settings.md'" \
+    "README.md's settings table differs from 'clustersim settings --markdown'"
+
 echo "scenarios: $checks checks, $failures failed"
 [ $failures -eq 0 ]
