@@ -126,6 +126,16 @@ static void test_bounded_expansion(void **state)
     assert_int_equal(userhash_compute("%u", user, &h), USERHASH_OK);
 }
 
+/* MD5("u1dc234ab") starts with four zero bytes (found by search): the hash
+ * would be 0, which the director maps to 1. */
+static void test_zero_hash_maps_to_one(void **state)
+{
+    (void)state;
+    assert_int_equal(userhash_md5_be32("u1dc234ab", 9), 0);
+    assert_int_equal(hash_of("%u", "u1dc234ab"), 1);
+    assert_int_equal(hash_of("%Lu", "U1DC234AB"), 1);
+}
+
 static void test_md5_be32_ring_points(void **state)
 {
     (void)state;
@@ -169,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_expand_text),
         cmocka_unit_test(test_unknown_and_unsupported),
         cmocka_unit_test(test_bounded_expansion),
+        cmocka_unit_test(test_zero_hash_maps_to_one),
         cmocka_unit_test(test_md5_be32_ring_points),
         cmocka_unit_test(test_parse_uint32),
     };
