@@ -91,6 +91,9 @@ static const char proxy_stats_sql[] =
     " VALUES (?3, ?4, ?5, ?6, ?7, ?1, ?2) ON CONFLICT (proxy, dest_host) DO UPDATE"
     " SET ok = excluded.ok, fail = excluded.fail, redirect = excluded.redirect,"
     " ts = excluded.ts, w = excluded.w WHERE (ts, w) <= (excluded.ts, excluded.w)";
+static const char proxy_stale_sql[] =
+    "DELETE FROM proxy_dest_stats WHERE dest_host NOT IN"
+    " (SELECT name FROM backends WHERE name_ts > del_ts AND name IS NOT NULL)";
 static const char reach_sql[] =
     "INSERT INTO site_reachability (src_site_id, dest_site_id, reachable, ts, w)"
     " VALUES (?3, ?4, ?5, ?1, ?2) ON CONFLICT (src_site_id, dest_site_id) DO UPDATE"
@@ -359,6 +362,16 @@ int geodb_proxy_stats_put(struct geodb *db, const char *proxy, const char *dest_
     sqlite3_bind_int64(stmt, 6, fail);
     sqlite3_bind_int64(stmt, 7, redirect);
     return geodb__step_done(db, stmt, "write proxy stats");
+}
+
+int geodb_proxy_stats_delete_stale(struct geodb *db, int *deleted)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, proxy_stale_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    int rc = geodb__step_done(db, stmt, "delete stale proxy stats");
+    *deleted = rc == GEODB_OK ? sqlite3_changes(geodb__handle(db)) : 0;
+    return rc;
 }
 
 int geodb_reachability_put(struct geodb *db, const char *src_site_id, const char *dest_site_id,

@@ -110,6 +110,9 @@ int geodb_move_list(struct geodb *db, bool unfinished_only, struct geodb_move *o
 
 int geodb_proxy_stats_put(struct geodb *db, const char *proxy, const char *dest_host,
                           int64_t ok, int64_t fail, int64_t redirect);
+/* Deletes proxy_dest_stats rows whose destination is no longer a live
+ * backend (delete_stale_data). *deleted says how many. */
+int geodb_proxy_stats_delete_stale(struct geodb *db, int *deleted);
 int geodb_reachability_put(struct geodb *db, const char *src_site_id, const char *dest_site_id,
                            bool reachable);
 

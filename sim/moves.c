@@ -64,6 +64,7 @@ bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int t
     if (!usercache_put(uc, user, &route))
         return false;
     w->users.requested_s[user] = (int32_t)now_s(w);
+    w->users.move_attempts[user] = 0;
     w->stats.moves_requested++;
     return true;
 }
@@ -204,6 +205,19 @@ void moves_finish_inflight(struct world *w, uint32_t slot)
         return;
     moves_apply(w, m.replica, m.user, m.to, m.to_site, (enum move_reason)m.reason,
                 (enum move_completion)m.how);
+}
+
+void moves_force(struct world *w, int r, uint32_t user)
+{
+    struct replica *rep = &w->replicas[r];
+    const struct uc_route *route = usercache_route(&rep->users, user);
+    if (route->moving == REASON_NONE || w->users.state[user].inflight != UC_NO_USER)
+        return;
+    int to = move_destination(w, rep, user, route);
+    if (to < 0)
+        return; /* nowhere to go: the supervisor tries again */
+    moves_apply(w, r, user, to, w->backends[to].site, (enum move_reason)route->moving,
+                COMPLETION_FORCED);
 }
 
 int moves_referral(const struct world *w, uint32_t user, int backend)

@@ -53,6 +53,11 @@ void moves_finish_inflight(struct world *w, uint32_t slot);
 void moves_apply(struct world *w, int r, uint32_t user, int to_backend, int to_site,
                  enum move_reason reason, enum move_completion how);
 
+/* Finishes a stuck move by writing the GeoDB directly (the supervisor's
+ * last resort): to the named destination, or a placement in the destination
+ * site. */
+void moves_force(struct world *w, int r, uint32_t user);
+
 /* The backend an access of this user to `backend` is referred to, when
  * that backend remembers having moved the user away (stale caches), or -1. */
 int moves_referral(const struct world *w, uint32_t user, int backend);

@@ -24,24 +24,31 @@ enum report_csv {
     CSV_EVENTS,
     CSV_EXPECTATIONS,
     CSV_SUMMARY,
+    CSV_SITES,
     CSV_COUNT
 };
 
 static const char *const csv_names[CSV_COUNT] = {
-    "timeseries.csv", "moves.csv", "events.csv", "expectations.csv", "summary.csv",
+    "timeseries.csv", "moves.csv", "events.csv", "expectations.csv", "summary.csv", "sites.csv",
 };
 
 static const char *const timeseries_titles[] = {
     "time_s",  "site",       "backend",   "status",         "load_factor",       "users",
     "sessions", "resident",  "cpu",       "memory",         "metacache",         "logins_ok",
     "logins_failed", "deliveries_ok", "deliveries_failed", "redirects", "moves_in", "moves_out",
+    "health", "failure_ratio", "score", "host_users", "checks_online", "checks_offline",
+    "check_failures",
+};
+static const char *const sites_titles[] = {
+    "time_s", "site", "status", "backends", "online", "users", "sessions", "desired_backends",
+    "imbalance", "catastrophe",
 };
 static const char *const moves_titles[] = {
     "time_s",  "user",       "reason",     "from_site", "from_backend",
     "to_site", "to_backend", "completion", "requested_s",
 };
 static const char *const events_titles[] = {
-    "time_s", "site", "source", "kind", "subject", "detail",
+    "time_s", "site", "source", "kind", "subject", "dryrun", "detail",
 };
 static const char *const expectations_titles[] = {
     "time_s", "line", "subject", "assertion", "expected", "actual", "result",
@@ -109,7 +116,8 @@ struct report *report_open(const char *dir, char *err, size_t err_size)
         open_csv(r, CSV_MOVES, N(moves_titles), moves_titles) != 0 ||
         open_csv(r, CSV_EVENTS, N(events_titles), events_titles) != 0 ||
         open_csv(r, CSV_EXPECTATIONS, N(expectations_titles), expectations_titles) != 0 ||
-        open_csv(r, CSV_SUMMARY, 0, NULL) != 0) {
+        open_csv(r, CSV_SUMMARY, 0, NULL) != 0 ||
+        open_csv(r, CSV_SITES, N(sites_titles), sites_titles) != 0) {
         snprintf(err, err_size, "%s: cannot write: %s", dir, strerror(errno));
         report_abort(r);
         return NULL;
@@ -235,11 +243,43 @@ void report_backend(struct report *r, const struct report_backend_row *x)
     csv_int(c, x->redirects);
     csv_int(c, x->moves_in);
     csv_int(c, x->moves_out);
+    csv_str(c, x->health);
+    if (x->failure_ratio_ppm >= 0)
+        csv_fixed(c, x->failure_ratio_ppm / 1e6, 4);
+    else
+        csv_str(c, "");
+    if (x->scored)
+        csv_fixed(c, x->score, 3);
+    else
+        csv_str(c, "");
+    if (x->host_users >= 0)
+        csv_int(c, x->host_users);
+    else
+        csv_str(c, "");
+    csv_int(c, x->checks_online);
+    csv_int(c, x->checks_offline);
+    csv_int(c, x->check_failures);
+    csv_end_row(c);
+}
+
+void report_site(struct report *r, const struct report_site_row *x)
+{
+    struct csv *c = &r->csv[CSV_SITES];
+    csv_int(c, x->time_ms / 1000);
+    csv_str(c, x->site);
+    csv_str(c, x->status);
+    csv_int(c, x->backends);
+    csv_int(c, x->online);
+    csv_int(c, x->users);
+    csv_int(c, x->sessions);
+    csv_int(c, x->desired_backends);
+    csv_fixed(c, x->imbalance, 4);
+    csv_int(c, x->catastrophe ? 1 : 0);
     csv_end_row(c);
 }
 
 void report_event(struct report *r, int64_t time_ms, const char *site, const char *source,
-                  const char *kind, const char *subject, const char *detail)
+                  const char *kind, const char *subject, bool dryrun, const char *detail)
 {
     struct csv *c = &r->csv[CSV_EVENTS];
     csv_time_ms(c, time_ms);
@@ -247,6 +287,7 @@ void report_event(struct report *r, int64_t time_ms, const char *site, const cha
     csv_str(c, source);
     csv_str(c, kind);
     csv_str(c, subject);
+    csv_int(c, dryrun ? 1 : 0);
     csv_str(c, detail);
     csv_end_row(c);
 }

@@ -50,11 +50,35 @@ struct report_backend_row {
     int64_t redirects;
     int64_t moves_in;
     int64_t moves_out;
+    /* the controller's view */
+    const char *health;      /* unknown, ok, degraded, critical */
+    int64_t failure_ratio_ppm; /* -1: not judged (empty) */
+    bool scored;
+    double score;
+    int64_t host_users;      /* dovecot_cluster_controller_host_users; -1: not exported */
+    int64_t checks_online;   /* dovecot_cluster_backend_check_finished_total{status=...} */
+    int64_t checks_offline;
+    int64_t check_failures;  /* dovecot_cluster_backend_check_failure_total */
 };
 void report_backend(struct report *r, const struct report_backend_row *row);
 
+/* One row per site per sample interval. */
+struct report_site_row {
+    int64_t time_ms;
+    const char *site;
+    const char *status;
+    int backends;
+    int online;
+    int64_t users;
+    int64_t sessions;
+    int desired_backends;
+    double imbalance;
+    bool catastrophe;
+};
+void report_site(struct report *r, const struct report_site_row *row);
+
 void report_event(struct report *r, int64_t time_ms, const char *site, const char *source,
-                  const char *kind, const char *subject, const char *detail);
+                  const char *kind, const char *subject, bool dryrun, const char *detail);
 void report_move(struct report *r, int64_t time_ms, const char *user, const char *reason,
                  const char *from_site, const char *from_backend, const char *to_site,
                  const char *to_backend, const char *completion, int64_t requested_s);

@@ -33,10 +33,12 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
     uc->pref_writer = calloc(n, 1);
     uc->next = calloc(n, sizeof(*uc->next));
     uc->prev = calloc(n, sizeof(*uc->prev));
+    uc->mnext = malloc(n * sizeof(*uc->mnext));
+    uc->mprev = malloc(n * sizeof(*uc->mprev));
     uc->dirty = calloc(n, 1);
     uc->dirty_list = calloc(n, sizeof(*uc->dirty_list));
     if (!uc->routes || !uc->pref_site || !uc->pref_ts_us || !uc->pref_writer || !uc->next ||
-        !uc->prev || !uc->dirty || !uc->dirty_list) {
+        !uc->prev || !uc->mnext || !uc->mprev || !uc->dirty || !uc->dirty_list) {
         usercache_free(uc);
         return -1;
     }
@@ -46,7 +48,11 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
             .site = UC_NO_SITE, .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = 0};
         uc->next[u] = UC_NO_USER;
         uc->prev[u] = UC_NO_USER;
+        uc->mnext[u] = UC_NO_USER;
+        uc->mprev[u] = UC_NO_USER;
     }
+    uc->moving_head = UC_NO_USER;
+    uc->moving_tail = UC_NO_USER;
     memset(uc->pref_site, UC_NO_SITE, n);
     for (int b = 0; b < CLUSTER_BACKENDS_MAX; b++) {
         uc->head[b] = UC_NO_USER;
@@ -63,6 +69,8 @@ void usercache_free(struct usercache *uc)
     free(uc->pref_writer);
     free(uc->next);
     free(uc->prev);
+    free(uc->mnext);
+    free(uc->mprev);
     free(uc->dirty);
     free(uc->dirty_list);
     memset(uc, 0, sizeof(*uc));
@@ -101,6 +109,43 @@ static void list_append(struct usercache *uc, uint32_t user, uint16_t backend)
     uc->placed++;
 }
 
+static void moving_remove(struct usercache *uc, uint32_t user)
+{
+    uint32_t p = uc->mprev[user], n = uc->mnext[user];
+    if (p != UC_NO_USER)
+        uc->mnext[p] = n;
+    else
+        uc->moving_head = n;
+    if (n != UC_NO_USER)
+        uc->mprev[n] = p;
+    else
+        uc->moving_tail = p;
+    uc->mnext[user] = UC_NO_USER;
+    uc->mprev[user] = UC_NO_USER;
+    assert(uc->moving_count > 0);
+    uc->moving_count--;
+}
+
+static void moving_append(struct usercache *uc, uint32_t user)
+{
+    uint32_t t = uc->moving_tail;
+    uc->mprev[user] = t;
+    uc->mnext[user] = UC_NO_USER;
+    if (t != UC_NO_USER)
+        uc->mnext[t] = user;
+    else
+        uc->moving_head = user;
+    uc->moving_tail = user;
+    uc->moving_count++;
+}
+
+void usercache_moving_requeue(struct usercache *uc, uint32_t user)
+{
+    assert(uc->routes[user].moving != REASON_NONE);
+    moving_remove(uc, user);
+    moving_append(uc, user);
+}
+
 static void mark_dirty(struct usercache *uc, uint32_t user)
 {
     if (uc->dirty[user])
@@ -131,6 +176,11 @@ bool usercache_put(struct usercache *uc, uint32_t user, const struct uc_route *r
         if (route->backend != UC_NO_BACKEND)
             list_append(uc, user, route->backend);
     }
+    bool was_moving = cur->moving != REASON_NONE, moving = route->moving != REASON_NONE;
+    if (was_moving && !moving)
+        moving_remove(uc, user);
+    else if (!was_moving && moving)
+        moving_append(uc, user);
     *cur = *route;
     mark_dirty(uc, user);
     return true;

@@ -65,6 +65,12 @@ struct usercache {
     uint32_t tail[CLUSTER_BACKENDS_MAX];
     uint32_t count[CLUSTER_BACKENDS_MAX];
     uint32_t placed; /* users with a backend */
+    /* Users with a pending move, in the order their move was requested. */
+    uint32_t *mnext;
+    uint32_t *mprev;
+    uint32_t moving_head;
+    uint32_t moving_tail;
+    uint32_t moving_count;
     /* Users changed since the last flush. */
     uint8_t *dirty;
     uint32_t *dirty_list;
@@ -99,6 +105,20 @@ static inline uint32_t usercache_next(const struct usercache *uc, uint32_t user)
 {
     return uc->next[user];
 }
+
+/* Iteration over users with a pending move, oldest request first. */
+static inline uint32_t usercache_moving_first(const struct usercache *uc)
+{
+    return uc->moving_head;
+}
+
+static inline uint32_t usercache_moving_next(const struct usercache *uc, uint32_t user)
+{
+    return uc->mnext[user];
+}
+
+/* Puts a moving user at the end of the moving list (a retried move). */
+void usercache_moving_requeue(struct usercache *uc, uint32_t user);
 
 /* Hands the dirty users to fn in order of first change and clears the
  * list. fn returns nonzero to abort (the rest stay dirty). */

@@ -26,7 +26,8 @@ static int alloc_users(struct world *w, uint32_t n)
     u->key = malloc(m * sizeof(*u->key));
     u->prev_move_s = malloc(m * sizeof(*u->prev_move_s));
     u->requested_s = calloc(m, sizeof(*u->requested_s));
-    if (!u->state || !u->key || !u->prev_move_s || !u->requested_s)
+    u->move_attempts = calloc(m, 1);
+    if (!u->state || !u->key || !u->prev_move_s || !u->requested_s || !u->move_attempts)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
         u->state[i] = (struct user_state){
@@ -124,6 +125,7 @@ void workload_free(struct world *w)
     free(u->key);
     free(u->prev_move_s);
     free(u->requested_s);
+    free(u->move_attempts);
     memset(u, 0, sizeof(*u));
 }
 

@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/autoscale.h"
 #include "core/hash.h"
 #include "sim/backend.h"
+#include "sim/checks.h"
+#include "sim/ctl_adapter.h"
 #include "sim/doveadm.h"
 #include "sim/geodb.h"
 #include "sim/geodb_users.h"
@@ -40,13 +43,15 @@ static const char *const event_kind_names[EVK_COUNT] = {
 const char *event_kind_name(enum event_kind kind)
 {
     assert(kind < EVK_COUNT);
+    if (kind >= EVK_CTL_FIRST)
+        return ctl_event_name((enum ctl_event)(kind - EVK_CTL_FIRST));
     return event_kind_names[kind];
 }
 
 int event_kind_parse(const char *name)
 {
     for (int k = 0; k < EVK_COUNT; k++) {
-        if (strcmp(event_kind_names[k], name) == 0)
+        if (strcmp(event_kind_name((enum event_kind)k), name) == 0)
             return k;
     }
     return -1;
@@ -94,8 +99,8 @@ void world_set_resident(struct world *w, uint32_t user, int backend)
     w->backends[backend].resident_weight += weight;
 }
 
-void world_event(struct world *w, int site, int backend, enum event_kind kind, const char *source,
-                 const char *subject, const char *detail)
+static void event_row(struct world *w, int site, int backend, enum event_kind kind,
+                      const char *source, const char *subject, bool dryrun, const char *detail)
 {
     w->events_cluster[kind]++;
     if (site >= 0)
@@ -103,7 +108,19 @@ void world_event(struct world *w, int site, int backend, enum event_kind kind, c
     if (backend >= 0)
         w->events_backend[kind][backend]++;
     report_event(w->report, w->engine.now_ms, site >= 0 ? w->sites[site].name : "", source,
-                 event_kind_name(kind), subject, detail);
+                 event_kind_name(kind), subject, dryrun, detail);
+}
+
+void world_event(struct world *w, int site, int backend, enum event_kind kind, const char *source,
+                 const char *subject, const char *detail)
+{
+    event_row(w, site, backend, kind, source, subject, false, detail);
+}
+
+void world_event_dryrun(struct world *w, int site, int backend, enum event_kind kind,
+                        const char *source, const char *subject, const char *detail)
+{
+    event_row(w, site, backend, kind, source, subject, true, detail);
 }
 
 /* ---- GeoDB flush ---- */
@@ -445,9 +462,9 @@ int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
     if (scn->users.preplaced)
         preplace_users(w);
     workload_warm_start(w);
-    if (w->error[0] || flush_initial(w) != 0)
+    if (w->error[0] || flush_initial(w) != 0 || schedule_start(w) != 0)
         return -1;
-    return schedule_start(w);
+    return ctl_adapter_init(w);
 }
 
 void world_free(struct world *w)
@@ -462,6 +479,7 @@ void world_free(struct world *w)
     }
     for (int b = 0; b < w->nbackends; b++)
         rng_free(&w->backends[b].noise);
+    ctl_adapter_free(w);
     workload_free(w);
     sessions_free(&w->sessions);
     moves_free(w);
@@ -500,33 +518,88 @@ static int64_t sum_reasons(const int64_t *by_reason)
     return total;
 }
 
+/* The controller's view of a backend for its timeseries row. */
+static void sample_controller(struct world *w, int b, struct report_backend_row *row)
+{
+    const struct ctl_backend_state *st = ctl_adapter_state(w, b);
+    int site = w->backends[b].site;
+    bool exported = ctl_adapter_feature(w, site, b, FEATURE_METRICS_EXPORT) != FEATURE_OFF;
+    row->health = st ? ctl_health_name(st->health) : "unknown";
+    row->failure_ratio_ppm = st ? st->failure_ratio_ppm : -1;
+    row->scored = st && st->scored;
+    row->score = st ? st->score : 0.0;
+    row->host_users = exported ? row->users : -1;
+    int64_t checks[3] = {st ? st->checks_online : 0, st ? st->checks_offline : 0,
+                         st ? st->check_failures : 0};
+    row->checks_online = checks[0] - w->sample_checks[b][0];
+    row->checks_offline = checks[1] - w->sample_checks[b][1];
+    row->check_failures = checks[2] - w->sample_checks[b][2];
+    memcpy(w->sample_checks[b], checks, sizeof(checks));
+}
+
+static void sample_backend(struct world *w, int b)
+{
+    struct world_backend *backend = &w->backends[b];
+    struct replica *rep = world_replica_of_site(w, backend->site);
+    const struct view_backend *view = &rep->backends[b];
+    int64_t *base = w->sample_base[b];
+    int64_t in = sum_reasons(backend->moves_in), out = sum_reasons(backend->moves_out);
+    struct report_backend_row row = {
+        .time_ms = w->engine.now_ms, .site = w->sites[backend->site].name,
+        .backend = backend->name,
+        .status = view->live ? backend_status_name(view->status) : "removed",
+        .load_factor = view->live ? view->load_factor : 0, .users = rep->users.count[b],
+        .sessions = w->sessions.per_backend[b], .resident = backend->resident,
+        .cpu = backend->cpu, .memory = backend->memory, .metacache = backend->metacache,
+        .logins_ok = backend->counters[COUNTER_LOGIN_OK] - base[COUNTER_LOGIN_OK],
+        .logins_failed = backend->counters[COUNTER_LOGIN_FAIL] - base[COUNTER_LOGIN_FAIL],
+        .deliveries_ok = backend->counters[COUNTER_DELIVERY_OK] - base[COUNTER_DELIVERY_OK],
+        .deliveries_failed = backend->counters[COUNTER_DELIVERY_FAIL] - base[COUNTER_DELIVERY_FAIL],
+        .redirects = backend->counters[COUNTER_REDIRECT] - base[COUNTER_REDIRECT],
+        .moves_in = in - w->sample_moves_in[b], .moves_out = out - w->sample_moves_out[b]};
+    sample_controller(w, b, &row);
+    report_backend(w->report, &row);
+    memcpy(base, backend->counters, sizeof(backend->counters));
+    w->sample_moves_in[b] = in;
+    w->sample_moves_out[b] = out;
+}
+
+static void sample_site(struct world *w, int s)
+{
+    struct replica *rep = world_replica_of_site(w, s);
+    int backends = 0, online = 0;
+    int64_t users = 0, sessions = 0;
+    for (int b = 0; b < w->nbackends; b++) {
+        const struct view_backend *v = &rep->backends[b];
+        if (!v->live || v->site != s)
+            continue;
+        backends++;
+        online += v->status == BACKEND_ONLINE;
+        users += rep->users.count[b];
+        sessions += w->sessions.per_backend[b];
+    }
+    const struct scn_site *scn = w->sites[s].scn;
+    struct autoscale_point points[SCN_CURVE_MAX];
+    int npoints = scn ? scn->ncurve : 0;
+    for (int i = 0; i < npoints; i++)
+        points[i] = (struct autoscale_point){scn->curve[i].at_ms, scn->curve[i].value};
+    const struct site_controller *sc = w->controllers[s];
+    struct report_site_row row = {
+        .time_ms = w->engine.now_ms, .site = w->sites[s].name,
+        .status = rep->sites[s].live ? site_status_name(rep->sites[s].status) : "removed",
+        .backends = backends, .online = online, .users = users, .sessions = sessions,
+        .desired_backends = autoscale_desired(points, npoints, w->engine.now_ms, backends),
+        .imbalance = checks_imbalance(w, w->sites[s].replica, s),
+        .catastrophe = sc && sc->ctl.catastrophe};
+    report_site(w->report, &row);
+}
+
 static void sample(struct world *w)
 {
-    for (int b = 0; b < w->nbackends; b++) {
-        struct world_backend *backend = &w->backends[b];
-        struct replica *rep = world_replica_of_site(w, backend->site);
-        const struct view_backend *view = &rep->backends[b];
-        int64_t *base = w->sample_base[b];
-        int64_t in = sum_reasons(backend->moves_in), out = sum_reasons(backend->moves_out);
-        struct report_backend_row row = {
-            .time_ms = w->engine.now_ms, .site = w->sites[backend->site].name,
-            .backend = backend->name,
-            .status = view->live ? backend_status_name(view->status) : "removed",
-            .load_factor = view->live ? view->load_factor : 0, .users = rep->users.count[b],
-            .sessions = w->sessions.per_backend[b], .resident = backend->resident,
-            .cpu = backend->cpu, .memory = backend->memory, .metacache = backend->metacache,
-            .logins_ok = backend->counters[COUNTER_LOGIN_OK] - base[COUNTER_LOGIN_OK],
-            .logins_failed = backend->counters[COUNTER_LOGIN_FAIL] - base[COUNTER_LOGIN_FAIL],
-            .deliveries_ok = backend->counters[COUNTER_DELIVERY_OK] - base[COUNTER_DELIVERY_OK],
-            .deliveries_failed =
-                backend->counters[COUNTER_DELIVERY_FAIL] - base[COUNTER_DELIVERY_FAIL],
-            .redirects = backend->counters[COUNTER_REDIRECT] - base[COUNTER_REDIRECT],
-            .moves_in = in - w->sample_moves_in[b], .moves_out = out - w->sample_moves_out[b]};
-        report_backend(w->report, &row);
-        memcpy(base, backend->counters, sizeof(backend->counters));
-        w->sample_moves_in[b] = in;
-        w->sample_moves_out[b] = out;
-    }
+    for (int b = 0; b < w->nbackends; b++)
+        sample_backend(w, b);
+    for (int s = 0; s < w->nsites; s++)
+        sample_site(w, s);
 }
 
 static void flush_all(struct world *w)
@@ -584,6 +657,7 @@ static void dispatch(struct world *w, const struct event *ev)
         moves_finish_inflight(w, ev->arg);
         break;
     case EV_CTL_TASK:
+        ctl_adapter_run(w, ev->arg);
         break;
     case EV_PROBE:
         probes_run(w);

@@ -36,6 +36,8 @@
 #define WORLD_TS_ORIGIN_US 1000000000000LL
 
 struct report;
+struct site_controller;
+struct flag_row;
 
 /* Kinds of rows in events.csv; expectations count them ("events"). */
 enum event_kind {
@@ -48,7 +50,8 @@ enum event_kind {
     EVK_HEAL,            /* partitions ended */
     EVK_PROXY_OFFLINE,   /* proxies set an unreachable backend offline */
     EVK_PROXY_ONLINE,    /* proxies set it online again */
-    EVK_COUNT
+    EVK_CTL_FIRST,       /* the controller's events: EVK_CTL_FIRST + enum ctl_event */
+    EVK_COUNT = EVK_CTL_FIRST + 12
 };
 
 const char *event_kind_name(enum event_kind kind);
@@ -186,7 +189,8 @@ struct world_users {
     struct user_state *state;
     uint64_t *key;        /* placement_key(username) */
     int32_t *prev_move_s; /* time of the user's previous completed move */
-    int32_t *requested_s; /* when the pending move was requested */
+    int32_t *requested_s; /* when the pending move was requested (or last retried) */
+    uint8_t *move_attempts; /* retries of the pending move */
 };
 
 struct world_stats {
@@ -244,12 +248,17 @@ struct world {
     int64_t sample_base[CLUSTER_BACKENDS_MAX][COUNTER_COUNT];
     int64_t sample_moves_in[CLUSTER_BACKENDS_MAX];
     int64_t sample_moves_out[CLUSTER_BACKENDS_MAX];
+    int64_t sample_checks[CLUSTER_BACKENDS_MAX][3]; /* online, offline, failures */
     /* the first failures, for the run's output (each with its line) */
     int nfailures;
     char failures[16][1200];
     struct world_stats stats;
     int expectations;
     int failed_expectations;
+    /* One controller per site (see ctl_adapter.c). */
+    struct site_controller *controllers[CLUSTER_SITES_MAX];
+    struct flag_row *flag_rows; /* scratch: a replica's cluster_settings rows */
+    bool prometheus_down[CLUSTER_SITES_MAX];
     /* Called at every timeseries sample (the command line's progress). */
     void (*progress)(void *ctx, int64_t now_ms, int64_t end_ms);
     void *progress_ctx;
@@ -280,6 +289,9 @@ void world_set_resident(struct world *w, uint32_t user, int backend);
  * the backend it concerns (-1: none). */
 void world_event(struct world *w, int site, int backend, enum event_kind kind, const char *source,
                  const char *subject, const char *detail);
+/* The same, for a decision made in dryrun (logged, not acted on). */
+void world_event_dryrun(struct world *w, int site, int backend, enum event_kind kind,
+                        const char *source, const char *subject, const char *detail);
 /* Writes the dirty users of replica r to its GeoDB file (one transaction). */
 int world_flush(struct world *w, int r);
 

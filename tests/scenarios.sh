@@ -45,7 +45,7 @@ done
 
 echo "scenarios: a rerun with the same seed is byte-identical"
 "$bin" run scenarios/baseline.json --out "$tmp/rerun" > "$tmp/rerun.out" 2>&1
-for f in timeseries.csv moves.csv events.csv expectations.csv summary.csv geodb.sqlite; do
+for f in timeseries.csv sites.csv moves.csv events.csv expectations.csv summary.csv geodb.sqlite; do
     check "cmp -s '$tmp/baseline/$f' '$tmp/rerun/$f'" "baseline $f differs between runs"
 done
 d1=$(tail -n 1 "$tmp/baseline.out")
@@ -58,11 +58,11 @@ check "[ \"$d1\" != \"$d3\" ]" "another seed gave the same digest"
 
 echo "scenarios: the reports have the documented shape"
 out="$tmp/baseline"
-check "[ \"\$(rows $out/timeseries.csv | head -n 1)\" = 'time_s,site,backend,status,load_factor,users,sessions,resident,cpu,memory,metacache,logins_ok,logins_failed,deliveries_ok,deliveries_failed,redirects,moves_in,moves_out' ]" \
+check "[ \"\$(rows $out/timeseries.csv | head -n 1)\" = 'time_s,site,backend,status,load_factor,users,sessions,resident,cpu,memory,metacache,logins_ok,logins_failed,deliveries_ok,deliveries_failed,redirects,moves_in,moves_out,health,failure_ratio,score,host_users,checks_online,checks_offline,check_failures' ]" \
     "timeseries.csv header"
 # 10 backends x (one row per minute of 24 h, plus t=0)
 check "[ \$(rows $out/timeseries.csv | wc -l) -eq \$((10 * 1441 + 1)) ]" "timeseries.csv row count"
-check "[ \$(rows $out/timeseries.csv | awk -F, 'NF != 18' | wc -l) -eq 0 ]" "timeseries.csv field count"
+check "[ \$(rows $out/timeseries.csv | awk -F, 'NF != 25' | wc -l) -eq 0 ]" "timeseries.csv field count"
 cr=$(printf '\r')
 check "[ \$(grep -c \"$cr\\$\" $out/timeseries.csv) -eq \$(wc -l < $out/timeseries.csv) ]" \
     "timeseries.csv lines end with CRLF"
@@ -72,7 +72,10 @@ check "rows $out/timeseries.csv | awk -F, 'NR > 1 && \$1 == 86400 { s += \$6 } E
     "timeseries.csv users add up to the user count"
 check "[ \"\$(rows $out/moves.csv | head -n 1)\" = 'time_s,user,reason,from_site,from_backend,to_site,to_backend,completion,requested_s' ]" \
     "moves.csv header"
-check "[ \"\$(rows $out/events.csv | head -n 1)\" = 'time_s,site,source,kind,subject,detail' ]" \
+check "[ \"\$(rows $out/sites.csv | head -n 1)\" = 'time_s,site,status,backends,online,users,sessions,desired_backends,imbalance,catastrophe' ]" \
+    "sites.csv header"
+check "[ \$(rows $out/sites.csv | wc -l) -eq 1442 ]" "sites.csv row count"
+check "[ \"\$(rows $out/events.csv | head -n 1)\" = 'time_s,site,source,kind,subject,dryrun,detail' ]" \
     "events.csv header"
 check "[ \"\$(rows $out/expectations.csv | head -n 1)\" = 'time_s,line,subject,assertion,expected,actual,result' ]" \
     "expectations.csv header"

@@ -55,7 +55,7 @@ static void test_report_appears_only_when_finished(void **state)
     assert_non_null(r);
     assert_int_equal(report_register(r, "geodb.sqlite", extra, sizeof(extra)), 0);
     assert_int_equal(tl_file_write(extra, "pretend database"), 0);
-    report_event(r, 1500, "DC1", "timeline", "note", "", "hello, world");
+    report_event(r, 1500, "DC1", "timeline", "note", "", false, "hello, world");
     tl_path(&dir, "events.csv", path, sizeof(path));
     assert_false(tl_file_exists(path)); /* only the temporary name exists */
     char digest[REPORT_DIGEST_SIZE];
@@ -64,8 +64,8 @@ static void test_report_appears_only_when_finished(void **state)
     size_t len = 0;
     unsigned char *text = tl_file_read(path, &len);
     assert_non_null(text);
-    assert_string_equal((char *)text, "time_s,site,source,kind,subject,detail\r\n"
-                                      "1.500,DC1,timeline,note,,\"hello, world\"\r\n");
+    assert_string_equal((char *)text, "time_s,site,source,kind,subject,dryrun,detail\r\n"
+                                      "1.500,DC1,timeline,note,,0,\"hello, world\"\r\n");
     free(text);
     tl_path(&dir, "geodb.sqlite", path, sizeof(path));
     assert_true(tl_file_exists(path));
@@ -75,13 +75,13 @@ static void test_report_appears_only_when_finished(void **state)
     r = report_open(dir.path, err, sizeof(err));
     report_register(r, "geodb.sqlite", extra, sizeof(extra));
     tl_file_write(extra, "pretend database");
-    report_event(r, 1500, "DC1", "timeline", "note", "", "hello, world");
+    report_event(r, 1500, "DC1", "timeline", "note", "", false, "hello, world");
     assert_int_equal(report_finish(r, again, err, sizeof(err)), 0);
     assert_string_equal(digest, again);
     r = report_open(dir.path, err, sizeof(err));
     report_register(r, "geodb.sqlite", extra, sizeof(extra));
     tl_file_write(extra, "pretend database!");
-    report_event(r, 1500, "DC1", "timeline", "note", "", "hello, world");
+    report_event(r, 1500, "DC1", "timeline", "note", "", false, "hello, world");
     assert_int_equal(report_finish(r, again, err, sizeof(err)), 0);
     assert_string_not_equal(digest, again);
     tl_dir_remove(&dir);

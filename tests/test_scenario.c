@@ -622,7 +622,7 @@ static const struct bad_case bad_cases[] = {
      "features.BackendLoadBalancing: expected \"on\", \"dryrun\" or \"off\", got \"enabled\""},
     {HEAD " \"settings\": {\"HOST_NO_SUCH\": 1}}", 5, 15, "unknown key 'HOST_NO_SUCH' in settings"},
     {HEAD " \"settings\": {\"HOST_FAILURE_RATIO\": 2}}", 5, 37,
-     "settings.HOST_FAILURE_RATIO: expected a decimal 0.0..1.0"},
+     "settings.HOST_FAILURE_RATIO: expected a decimal 0..1"},
     {HEAD " \"settings\": {\"HOST_FAILURE_RATIO\": 0.1234567}}", 5, 37, "got '0.1234567'"},
     {HEAD " \"settings\": {\"PLACEMENT_RULE\": true}}", 5, 33,
      "settings.PLACEMENT_RULE: expected a number or a string, got true"},
