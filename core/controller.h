@@ -195,6 +195,7 @@ struct controller {
     int64_t task_runs[TASK_COUNT];
     int64_t task_failures[TASK_COUNT];
     bool catastrophe;
+    int64_t catastrophe_until_ms; /* protection lingers until then */
     int threshold_warned_n; /* site size of the last unreachable-threshold warning */
     struct ctl_backend_state state[CTL_BACKENDS_MAX];
     struct ctl_scores scores;

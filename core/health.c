@@ -6,6 +6,7 @@
 #include "health.h"
 
 #include <assert.h>
+#include <stdio.h>
 
 enum ctl_health_state health_classify(const struct ctl_settings *s,
                                       const struct ctl_outcomes *o, int64_t *ratio_ppm)
@@ -30,9 +31,28 @@ uint32_t health_critical_batch(const struct ctl_settings *s, uint32_t users0, ui
     return batch > users ? users : (uint32_t)batch;
 }
 
+enum ctl_health_state health_next(enum ctl_health_state current, enum ctl_health_state fresh)
+{
+    bool failing = current == HEALTH_DEGRADED || current == HEALTH_CRITICAL;
+    if (fresh == HEALTH_UNKNOWN && failing)
+        return current; /* an evacuated backend gets too little traffic to judge */
+    if (current == HEALTH_CRITICAL && fresh == HEALTH_DEGRADED)
+        return HEALTH_CRITICAL; /* leave critical only once healthy again */
+    return fresh;
+}
+
 bool health_catastrophe(const struct ctl_settings *s, int failing, int n)
 {
     return n > 0 && failing > 0 && (int64_t)failing * 100 > s->failure_backend_num_pct * n;
+}
+
+/* "0.9500", or "unknown" while too few attempts are seen to judge. */
+static const char *ratio_text(int64_t ppm, char *buf, size_t size)
+{
+    if (ppm < 0)
+        return "unknown";
+    snprintf(buf, size, "%.4f", ppm / (double)PPM);
+    return buf;
 }
 
 /* The controller's own check of each backend, counted for its metrics. */
@@ -63,7 +83,8 @@ static int classify_all(struct controller *c, int *n)
             st->failure_ratio_ppm = -1;
             continue;
         }
-        st->health = health_classify(c->settings, &st->outcomes, &st->failure_ratio_ppm);
+        st->health = health_next(st->health, health_classify(c->settings, &st->outcomes,
+                                                             &st->failure_ratio_ppm));
         (*n)++;
         failing += st->health == HEALTH_DEGRADED || st->health == HEALTH_CRITICAL;
     }
@@ -76,12 +97,14 @@ static void act_critical(struct controller *c, const struct ctl_backend *b)
     bool dryrun = b->health == FEATURE_DRYRUN;
     if (st->critical_users0 == 0)
         st->critical_users0 = b->users > 0 ? b->users : 1;
+    char ratio[16];
     if (b->users == 0) {
         if (!dryrun)
             c->actions.set_status(c->actions.ctx, b->handle, BACKEND_OFFLINE);
         controller__event(c, CTL_EV_OFFLINE, b->handle, dryrun,
-                          "critical (failure ratio %.4f) and empty: %s offline",
-                          st->failure_ratio_ppm / (double)PPM, dryrun ? "would set" : "set");
+                          "critical (failure ratio %s) and empty: %s offline",
+                          ratio_text(st->failure_ratio_ppm, ratio, sizeof(ratio)),
+                          dryrun ? "would set" : "set");
         st->critical_users0 = 0;
         return;
     }
@@ -90,9 +113,10 @@ static void act_critical(struct controller *c, const struct ctl_backend *b)
     uint32_t moved = controller__move_spread(c, b->handle, batch, 0, CTL_MOVE_CRITICAL, dryrun,
                                              &ndest);
     controller__event(c, CTL_EV_CRITICAL, b->handle, dryrun,
-                      "failure ratio %.4f: %s %u of %u users (%.0f%% of the %u it had) to %d "
+                      "failure ratio %s: %s %u of %u users (%.0f%% of the %u it had) to %d "
                       "backends",
-                      st->failure_ratio_ppm / (double)PPM, dryrun ? "would move" : "moving",
+                      ratio_text(st->failure_ratio_ppm, ratio, sizeof(ratio)),
+                      dryrun ? "would move" : "moving",
                       moved, b->users, c->settings->failure_critical_batch_ppm * 100.0 / PPM,
                       st->critical_users0, ndest);
 }
@@ -111,20 +135,26 @@ static void act_degraded(struct controller *c, const struct ctl_backend *b, int6
                                              c->settings->lb_cool_time_s, CTL_MOVE_DEGRADED,
                                              dryrun, &ndest);
     st->last_degraded_move_ms = now;
+    char ratio[16];
     controller__event(c, CTL_EV_DEGRADED, b->handle, dryrun,
-                      "failure ratio %.4f: %s %u of %u users to %d backends",
-                      st->failure_ratio_ppm / (double)PPM, dryrun ? "would move" : "moving",
+                      "failure ratio %s: %s %u of %u users to %d backends",
+                      ratio_text(st->failure_ratio_ppm, ratio, sizeof(ratio)),
+                      dryrun ? "would move" : "moving",
                       moved, b->users, ndest);
 }
 
 static void act_recovery(struct controller *c, const struct ctl_backend *b)
 {
-    const struct ctl_backend_state *st = &c->state[b->handle];
+    struct ctl_backend_state *st = &c->state[b->handle];
     if (st->check.ok_streak < c->settings->recovery_successes)
         return;
     bool dryrun = b->health == FEATURE_DRYRUN;
-    if (!dryrun)
+    if (!dryrun) {
         c->actions.set_status(c->actions.ctx, b->handle, BACKEND_ONLINE);
+        /* Judged afresh from the traffic it gets from now on. */
+        c->state[b->handle].health = HEALTH_UNKNOWN;
+        c->state[b->handle].critical_users0 = 0;
+    }
     controller__event(c, CTL_EV_ONLINE, b->handle, dryrun,
                       "offline but %d checks in a row succeeded: %s online", st->check.ok_streak,
                       dryrun ? "would set" : "set");
@@ -137,17 +167,23 @@ int health_run(struct controller *c)
     count_checks(c);
     int n = 0;
     int failing = classify_all(c, &n);
-    bool catastrophe = health_catastrophe(c->settings, failing, n);
-    if (catastrophe)
+    int64_t now = controller__now(c);
+    bool detected = health_catastrophe(c->settings, failing, n);
+    /* Protection lingers one failure window after the last detection, so
+     * that failure data from the catastrophe does not trigger evacuations
+     * right after it (undocumented, chosen). */
+    if (detected)
+        c->catastrophe_until_ms = now + c->settings->failure_window_s * 1000;
+    bool catastrophe = detected || now < c->catastrophe_until_ms;
+    if (detected)
         controller__event(c, CTL_EV_CATASTROPHE, -1, false,
                           "CATASTROPHE: %d of %d backends failing (over %lld%%): automatic "
                           "evacuation and offlining suspended; check the infrastructure",
                           failing, n, (long long)c->settings->failure_backend_num_pct);
-    else if (c->catastrophe)
+    else if (c->catastrophe && !catastrophe)
         controller__event(c, CTL_EV_CATASTROPHE, -1, false,
                           "catastrophe over: %d of %d backends failing", failing, n);
     c->catastrophe = catastrophe;
-    int64_t now = controller__now(c);
     for (int i = 0; i < c->nbackends; i++) {
         const struct ctl_backend *b = &c->backends[i];
         struct ctl_backend_state *st = &c->state[b->handle];

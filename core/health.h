@@ -13,7 +13,9 @@
  *   cool time.
  * - Catastrophe protection: when more than HOST_FAILURE_BACKEND_NUM_THRESHOLD
  *   percent of the site's online backends fail at once, nothing is
- *   evacuated or set offline, and the event is logged every cycle.
+ *   evacuated or set offline, and the event is logged every cycle. It
+ *   lingers one failure window after the last detection, so that the
+ *   catastrophe's own failure data does not trigger evacuations after it.
  * - An offline backend whose checks succeed HOST_RECOVERY_SUCCESSES times
  *   in a row is set online; balancing then refills it.
  * Each cycle also counts the controller's own backend checks
@@ -28,6 +30,13 @@
 enum ctl_health_state health_classify(const struct ctl_settings *s,
                                       const struct ctl_outcomes *outcomes,
                                       int64_t *ratio_ppm);
+
+/* The state after a cycle, with hysteresis (undocumented, chosen): a
+ * failing backend keeps its state while too few attempts reach it to judge
+ * (an evacuated backend gets little traffic), and a critical one stays
+ * critical until its ratio is back to HOST_FAILURE_RATIO or below, so that
+ * "20% of the original count" is not restarted by a ratio hovering at 90%. */
+enum ctl_health_state health_next(enum ctl_health_state current, enum ctl_health_state fresh);
 
 /* Users to move this cycle off a critical backend that had users0 users
  * when it turned critical and has users now: ceil(batch ratio x users0),
