@@ -325,3 +325,15 @@ void checks_run(struct world *w, const struct scn_entry *e)
     for (int i = 0; i < e->expect.nchecks; i++)
         check_one(w, e, &s, label, &e->expect.checks[i]);
 }
+
+void checks_invariants(struct world *w)
+{
+    static const struct scn_entry invariant = {.at_ms = SCN_AT_END, .kind = SCN_EXPECT};
+    char actual[32];
+    snprintf(actual, sizeof(actual), "%lld", (long long)w->stats.cool_time_violations);
+    outcome(w, &invariant, "invariant", "cool_time_violations", "== 0", actual,
+            w->stats.cool_time_violations == 0);
+    double lost = lost_users(w);
+    snprintf(actual, sizeof(actual), "%.0f", lost);
+    outcome(w, &invariant, "invariant", "lost_users", "== 0", actual, lost == 0);
+}

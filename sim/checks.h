@@ -16,6 +16,11 @@ void checks_run(struct world *w, const struct scn_entry *e);
 void checks_record(struct world *w, const struct scn_entry *e, const char *subject,
                    const char *assertion, int expected, int actual, const char *detail);
 
+/* The invariants every run must keep, checked at the end whatever the
+ * scenario says: no user moved twice within the balancing cool time (by a
+ * move that has to respect it) and no user lost. */
+void checks_invariants(struct world *w);
+
 /* The imbalance of a set of backends: max over mean of users per unit of
  * load factor, over the live online backends of site (-1: every site) in
  * replica r. Returns 0 when there is no such backend. */

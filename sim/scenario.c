@@ -1254,14 +1254,31 @@ static int load_fault_target(struct loader *ld, const struct node *n, struct scn
     return 0;
 }
 
+/* "prometheus": "down" blinds the site's controller (its metrics source
+ * does not answer); only a site has a Prometheus. */
+static int load_prometheus(struct loader *ld, const struct node *n, struct scn_fault *f)
+{
+    const char *word = json_is_string(n->json) ? json_string_value(n->json) : "";
+    if (f->site[0] == '\0')
+        return fail_at(ld, n->key_pos, "%s: \"prometheus\" needs a \"site\" target", where(n));
+    if (strcmp(word, "down") == 0)
+        f->prometheus_down = 1;
+    else if (strcmp(word, "up") == 0)
+        f->prometheus_down = 0;
+    else
+        return expected(ld, n, "\"down\" or \"up\"");
+    return 0;
+}
+
 static int load_fault(struct loader *ld, const struct node *n, struct scn_fault *f)
 {
     static const char *const keys[] = {
         "backend", "site", "recover", "login_failure_ratio", "delivery_failure_ratio",
-        "crash",   "slow", NULL};
+        "crash",   "slow", "prometheus", NULL};
     struct node c;
     bool crash = false;
-    *f = (struct scn_fault){.login_failure_ppm = -1, .delivery_failure_ppm = -1, .crash = -1};
+    *f = (struct scn_fault){
+        .login_failure_ppm = -1, .delivery_failure_ppm = -1, .crash = -1, .prometheus_down = -1};
     if (object_check(ld, n, keys) != 0 || load_fault_target(ld, n, f) != 0)
         return -1;
     if ((node_member(ld, n, "recover", &c) && get_bool(ld, &c, &f->recover) != 0) ||
@@ -1274,11 +1291,13 @@ static int load_fault(struct loader *ld, const struct node *n, struct scn_fault 
         return -1;
     if (node_member(ld, n, "crash", &c))
         f->crash = crash ? 1 : 0;
+    if (node_member(ld, n, "prometheus", &c) && load_prometheus(ld, &c, f) != 0)
+        return -1;
     if (!f->recover && f->login_failure_ppm < 0 && f->delivery_failure_ppm < 0 && f->crash < 0 &&
-        f->slow == 0)
+        f->slow == 0 && f->prometheus_down < 0)
         return fail_node(ld, n,
                          "nothing to do: set recover, login_failure_ratio, "
-                         "delivery_failure_ratio, crash or slow");
+                         "delivery_failure_ratio, crash, slow or prometheus");
     return 0;
 }
 

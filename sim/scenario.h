@@ -137,6 +137,7 @@ struct scn_fault {
     int64_t delivery_failure_ppm; /* "delivery_failure_ratio": 0..1; -1 unset */
     int crash;                    /* "crash": true/false; -1 unset */
     double slow;                  /* "slow": CPU multiplier >= 1; 0 unset */
+    int prometheus_down;          /* "prometheus": "down"/"up" (site faults only); -1 unset */
 };
 
 struct scn_check {

@@ -186,10 +186,11 @@ static void describe_fault(const struct scn_fault *f, char *out, size_t size)
         settings_format_value(&ratio, f->login_failure_ppm, login, sizeof(login));
     if (f->delivery_failure_ppm >= 0)
         settings_format_value(&ratio, f->delivery_failure_ppm, delivery, sizeof(delivery));
-    snprintf(out, size, "%s%s%s%s%s%s%s", f->recover ? "recover " : "",
+    snprintf(out, size, "%s%s%s%s%s%s%s%s", f->recover ? "recover " : "",
              login[0] ? "login_failure_ratio=" : "", login,
              delivery[0] ? " delivery_failure_ratio=" : "", delivery,
-             f->crash < 0 ? "" : (f->crash ? " crash" : " uncrash"), f->slow > 0 ? " slow" : "");
+             f->crash < 0 ? "" : (f->crash ? " crash" : " uncrash"), f->slow > 0 ? " slow" : "",
+             f->prometheus_down < 0 ? "" : (f->prometheus_down ? " prometheus down" : " prometheus up"));
 }
 
 static void run_fault(struct world *w, const struct scn_entry *e)
@@ -213,6 +214,10 @@ static void run_fault(struct world *w, const struct scn_entry *e)
         if (w->backends[b].site == site)
             apply_fault(w, b, f);
     }
+    if (site >= 0 && f->recover)
+        w->prometheus_down[site] = false;
+    if (site >= 0 && f->prometheus_down >= 0)
+        w->prometheus_down[site] = f->prometheus_down == 1;
     world_event(w, site, -1, EVK_FAULT, "timeline", f->site, detail);
 }
 

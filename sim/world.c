@@ -623,6 +623,7 @@ static void finish(struct world *w)
     sample(w);
     flush_all(w);
     timeline_run_end(w);
+    checks_invariants(w);
     flush_all(w);
 }
 
