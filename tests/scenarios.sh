@@ -79,7 +79,7 @@ check "[ \"\$(rows $out/events.csv | head -n 1)\" = 'time_s,site,source,kind,sub
     "events.csv header"
 check "[ \"\$(rows $out/expectations.csv | head -n 1)\" = 'time_s,line,subject,assertion,expected,actual,result' ]" \
     "expectations.csv header"
-check "[ \$(rows $out/expectations.csv | grep -c ',pass\$') -eq 9 ]" "expectations.csv outcomes"
+check "[ \$(rows $out/expectations.csv | grep -c ',pass\$') -eq 11 ]" "expectations.csv outcomes"
 check "[ \$(rows $out/summary.csv | wc -l) -eq 2 ]" "summary.csv is one row"
 check "rows $out/summary.csv | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[\$i] = i } NR == 2 { exit !(\$c[\"users\"] == 100000 && \$c[\"logins\"] > 0 && \$c[\"expectations_failed\"] == 0) }'" \
     "summary.csv figures"
@@ -132,7 +132,7 @@ echo "scenarios: the README's settings table is the registry's"
 "$bin" settings --markdown > "$tmp/settings.md"
 sed -n '/<!-- settings:begin -->/,/<!-- settings:end -->/p' README.md | sed '1d;$d' > "$tmp/readme-settings.md"
 check "cmp -s '$tmp/settings.md' '$tmp/readme-settings.md'" \
-    "README.md's settings table differs from 'clustersim settings --markdown'"
+    "README.md's settings table differs from 'clustersim settings --markdown' (run scripts/update-readme-settings)"
 
 echo "scenarios: $checks checks, $failures failed"
 [ $failures -eq 0 ]
