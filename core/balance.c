@@ -111,7 +111,11 @@ void balance_pick(struct controller *c, struct balance_pick *pick)
     double r_hi = relative_load(l, hi), r_lo = relative_load(l, lo);
     pick->delta = c->settings->lb_delta_mode == DELTA_ZSCORE ? scores[hi] - scores[lo]
                                                               : r_hi - r_lo;
-    pick->fire = pick->delta * PPM > (double)c->settings->lb_delta_ratio_ppm;
+    /* Decided on integers: the difference in parts per million, rounded,
+     * so that a difference of exactly the threshold never fires by a
+     * floating-point hair. */
+    int64_t delta_ppm = llround(pick->delta * PPM);
+    pick->fire = delta_ppm > c->settings->lb_delta_ratio_ppm;
     if (pick->fire)
         pick->batch = batch_size(c, &c->backends[l->index[hi]], r_hi, r_lo);
     pick->fire = pick->fire && pick->batch > 0;

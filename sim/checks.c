@@ -210,6 +210,8 @@ static double metric_value(const struct world *w, const struct subject *s, int m
         return gauge_of(w, s, metric);
     case EM_ONLINE_BACKENDS:
         return online_backends(w, s);
+    case EM_DESIRED_BACKENDS:
+        return world_desired_backends((struct world *)w, s->site);
     }
     return NAN;
 }

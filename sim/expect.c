@@ -36,6 +36,8 @@ const struct expect_metric_def expect_metrics[EM_COUNT] = {
     [EM_MEMORY] = {"memory", B, false, NULL, "last memory sample (%)"},
     [EM_METACACHE] = {"metacache", B, false, NULL, "last metacache sample (%)"},
     [EM_ONLINE_BACKENDS] = {"online_backends", C | S, false, NULL, "backends online"},
+    [EM_DESIRED_BACKENDS] = {"desired_backends", S, false, NULL,
+                             "the autoscaler's desired number of backends"},
 };
 
 int expect_key_parse(const char *key, int *metric, int *cmp)

@@ -45,6 +45,7 @@ enum expect_metric {
     EM_MEMORY,               /* last memory sample, percent */
     EM_METACACHE,            /* last metacache sample, percent */
     EM_ONLINE_BACKENDS,      /* backends with status online */
+    EM_DESIRED_BACKENDS,     /* the autoscaler's desired backend count */
     EM_COUNT
 };
 

@@ -56,6 +56,11 @@ const struct setting_def sim_params_table[] = {
     {"PROXY_PROBES_PER_CHECK", SETTING_INT, SIM(probes_per_check), 3, 1, 100, NULL, "logins",
      "Probe-user logins in one backend check; the check succeeds only if all do.",
      "A check of several logins keeps a backend failing most logins from passing by luck."},
+    {"PROXY_STATS_INTERVAL_MS", SETTING_INT, SIM(proxy_stats_interval_ms), 300000, 1000, 86400000,
+     NULL, "ms",
+     "How often each proxy writes its per-destination counters to proxy_dest_stats.",
+     "Undocumented; five minutes keeps the table current for operators without a write per "
+     "login."},
     {"MODEL_CPU_BASE_CORES", SETTING_RATIO, SIM(cpu_base_ppm), 500000, 0, 1000 * 1000000LL, NULL,
      "cores", "CPU an idle backend uses.", "Daemons, index maintenance: half a core."},
     {"MODEL_CPU_CORES_PER_SESSION", SETTING_RATIO, SIM(cpu_session_ppm), 4000, 0, 1000000,

@@ -28,6 +28,7 @@ struct sim_params {
     int64_t proxy_check_interval_ms; /* PROXY_CHECK_INTERVAL_MS */
     int64_t proxy_check_failures;    /* PROXY_CHECK_FAILURES */
     int64_t probes_per_check;        /* PROXY_PROBES_PER_CHECK */
+    int64_t proxy_stats_interval_ms; /* PROXY_STATS_INTERVAL_MS */
     /* The backend load model (ratios: decimals in ppm). */
     int64_t cpu_base_ppm;            /* MODEL_CPU_BASE_CORES */
     int64_t cpu_session_ppm;         /* MODEL_CPU_CORES_PER_SESSION */

@@ -9,7 +9,11 @@
 #include "sim/traffic.h"
 
 #include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "sim/geodb.h"
+#include "sim/geodb_users.h"
 #include "sim/moves.h"
 #include "sim/world_topo.h"
 
@@ -65,16 +69,38 @@ static int failover(struct world *w, int r, uint32_t user)
     return to;
 }
 
-static void count_redirect(struct world *w, int backend)
+enum proxy_outcome {
+    PROXY_OK = 0,
+    PROXY_FAIL,
+    PROXY_REDIRECT,
+    PROXY_OUTCOMES
+};
+
+/* The proxy_dest_stats counters of the proxy (of the site that connects to
+ * the backend) that handles this user's connections. */
+static void count_proxy(struct world *w, int site, uint32_t user, int backend,
+                        enum proxy_outcome outcome)
+{
+    int64_t *counts = w->proxy_counts[site];
+    if (counts == NULL)
+        return;
+    int proxy = (int)(w->users.key[user] % (uint64_t)w->sites[site].proxies);
+    counts[((size_t)proxy * CLUSTER_BACKENDS_MAX + (size_t)backend) * PROXY_OUTCOMES + outcome]++;
+}
+
+static void count_redirect(struct world *w, int site, uint32_t user, int backend)
 {
     w->backends[backend].counters[COUNTER_REDIRECT]++;
     w->stats.redirects++;
+    count_proxy(w, site, user, backend, PROXY_REDIRECT);
 }
 
-/* Where an access lands, after placement, the move protocol and failover. */
-static int route_access(struct world *w, uint32_t user)
+/* Where an access lands, after placement, the move protocol and failover;
+ * *site is the site whose proxies connect to it. */
+static int route_access(struct world *w, uint32_t user, int *site)
 {
     int entry = entry_site(w, user);
+    *site = entry;
     if (entry < 0)
         return -1;
     int r = w->sites[entry].replica;
@@ -85,6 +111,7 @@ static int route_access(struct world *w, uint32_t user)
         /* Proxied through the user's site's load balancer to its proxies. */
         w->stats.cross_site_logins++;
         entry = route->site;
+        *site = entry;
         r = w->sites[entry].replica;
         route = usercache_route(&w->replicas[r].users, user);
         if (route->backend == UC_NO_BACKEND)
@@ -94,14 +121,14 @@ static int route_access(struct world *w, uint32_t user)
     if (route->moving != REASON_NONE) {
         int to = moves_on_access(w, r, user, COMPLETION_ACCESS);
         if (to != source)
-            count_redirect(w, source);
+            count_redirect(w, entry, user, source);
         return to;
     }
     if (!topo_backend_usable(&w->replicas[r], source))
         return failover(w, r, user);
     int referred = moves_referral(w, user, source);
     if (referred >= 0) {
-        count_redirect(w, source);
+        count_redirect(w, entry, user, source);
         return referred;
     }
     return source;
@@ -109,13 +136,15 @@ static int route_access(struct world *w, uint32_t user)
 
 int traffic_route(struct world *w, uint32_t user)
 {
-    return route_access(w, user);
+    int site;
+    return route_access(w, user, &site);
 }
 
 void traffic_login(struct world *w, uint32_t user, int64_t t_ms, int64_t session_ms)
 {
     w->stats.logins++;
-    int b = route_access(w, user);
+    int site;
+    int b = route_access(w, user, &site);
     if (b < 0) {
         w->stats.no_backend++;
         w->stats.logins_failed++;
@@ -125,9 +154,11 @@ void traffic_login(struct world *w, uint32_t user, int64_t t_ms, int64_t session
     if (backend->crashed || rng_chance_ppm(&w->rng_faults, backend->login_fail_ppm)) {
         backend->counters[COUNTER_LOGIN_FAIL]++;
         w->stats.logins_failed++;
+        count_proxy(w, site, user, b, PROXY_FAIL);
         return;
     }
     backend->counters[COUNTER_LOGIN_OK]++;
+    count_proxy(w, site, user, b, PROXY_OK);
     world_set_resident(w, user, b);
     if (sessions_of_user(&w->sessions, user) >= w->params.sessions_per_user_max) {
         sessions_close_first(&w->sessions, user);
@@ -141,7 +172,8 @@ void traffic_delivery(struct world *w, uint32_t user, int64_t t_ms)
 {
     (void)t_ms;
     w->stats.deliveries++;
-    int b = route_access(w, user);
+    int site;
+    int b = route_access(w, user, &site);
     if (b < 0) {
         w->stats.no_backend++;
         w->stats.deliveries_failed++;
@@ -151,9 +183,11 @@ void traffic_delivery(struct world *w, uint32_t user, int64_t t_ms)
     if (backend->crashed || rng_chance_ppm(&w->rng_faults, backend->delivery_fail_ppm)) {
         backend->counters[COUNTER_DELIVERY_FAIL]++;
         w->stats.deliveries_failed++;
+        count_proxy(w, site, user, b, PROXY_FAIL);
         return;
     }
     backend->counters[COUNTER_DELIVERY_OK]++;
+    count_proxy(w, site, user, b, PROXY_OK);
     world_set_resident(w, user, b);
 }
 
@@ -168,10 +202,63 @@ void traffic_warm_session(struct world *w, uint32_t user, int64_t end_ms)
         world_fail(w, "session pool exhausted (%u sessions)", w->sessions.capacity);
 }
 
+int traffic_write_proxy_stats(struct world *w)
+{
+    char proxy[CLUSTER_NAME_SIZE + 16];
+    for (int s = 0; s < w->nsites; s++) {
+        const int64_t *counts = w->proxy_counts[s];
+        struct geodb *db = world_replica_of_site(w, s)->db;
+        if (counts == NULL)
+            continue;
+        if (geodb_tx_begin(db) != GEODB_OK)
+            return -1;
+        geodb_clock_set(db, world_ts_us(w, s));
+        int rc = geodb_writer_set(db, w->sites[s].id);
+        for (int p = 0; rc == GEODB_OK && p < w->sites[s].proxies; p++) {
+            snprintf(proxy, sizeof(proxy), "%s-proxy%d", w->sites[s].name, p + 1);
+            for (int b = 0; rc == GEODB_OK && b < w->nbackends; b++) {
+                const int64_t *c = &counts[((size_t)p * CLUSTER_BACKENDS_MAX + (size_t)b) *
+                                           PROXY_OUTCOMES];
+                if (c[PROXY_OK] + c[PROXY_FAIL] + c[PROXY_REDIRECT] > 0)
+                    rc = geodb_proxy_stats_put(db, proxy, w->backends[b].name, c[PROXY_OK],
+                                               c[PROXY_FAIL], c[PROXY_REDIRECT]);
+            }
+        }
+        if (rc != GEODB_OK || geodb_tx_commit(db) != GEODB_OK) {
+            world_fail(w, "%s", geodb_errmsg(db));
+            if (geodb_in_tx(db))
+                geodb_tx_rollback(db);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void traffic_expire_sessions(struct world *w, int64_t t_ms)
 {
     uint32_t user;
     uint16_t backend;
     while (sessions_expire_one(&w->sessions, t_ms, &user, &backend))
         ;
+}
+
+int traffic_init(struct world *w)
+{
+    for (int s = 0; s < w->nsites; s++) {
+        size_t n = (size_t)w->sites[s].proxies * CLUSTER_BACKENDS_MAX * PROXY_OUTCOMES;
+        w->proxy_counts[s] = calloc(n, sizeof(int64_t));
+        if (w->proxy_counts[s] == NULL) {
+            world_fail(w, "out of memory for proxy counters");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void traffic_free(struct world *w)
+{
+    for (int s = 0; s < CLUSTER_SITES_MAX; s++) {
+        free(w->proxy_counts[s]);
+        w->proxy_counts[s] = NULL;
+    }
 }

@@ -21,6 +21,14 @@ void traffic_warm_session(struct world *w, uint32_t user, int64_t end_ms);
 /* Ends every session whose end time is at or before t_ms. */
 void traffic_expire_sessions(struct world *w, int64_t t_ms);
 
+/* Writes every proxy's per-destination counters (proxy_dest_stats) to its
+ * site's replica. Returns 0, or -1 with w->error set. */
+int traffic_write_proxy_stats(struct world *w);
+
+/* Allocates the proxies' counters of the scenario's sites. */
+int traffic_init(struct world *w);
+void traffic_free(struct world *w);
+
 /* Routes an access of the user without traffic (doveadm `user access`, the
  * move supervisor's retry). Returns the backend or -1. */
 int traffic_route(struct world *w, uint32_t user);

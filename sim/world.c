@@ -430,6 +430,7 @@ static int schedule_start(struct world *w)
     rc |= engine_push(&w->engine, 0, EV_SAMPLE, 0);
     rc |= engine_push(&w->engine, 0, EV_WORKLOAD, 0);
     rc |= engine_push(&w->engine, w->params.proxy_check_interval_ms, EV_PROBE, 0);
+    rc |= engine_push(&w->engine, w->params.proxy_stats_interval_ms, EV_PROXY_STATS, 0);
     if (rc != 0)
         world_fail(w, "more than %u timeline entries and events", w->engine.capacity);
     return rc ? -1 : 0;
@@ -452,7 +453,7 @@ int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
     if (provision(w, &w->replicas[0]) != 0 || adopt_scenario_topology(w, &w->replicas[0]) != 0 ||
         topo_reload(w, 0) != 0 || topo_reload_settings(w, 0) != 0)
         return -1;
-    if (workload_init(w) != 0)
+    if (workload_init(w) != 0 || traffic_init(w) != 0)
         return -1;
     if (sessions_init(&w->sessions, w->users.n, session_capacity(w),
                       scn->workload.session_max_ms) != 0) {
@@ -480,6 +481,7 @@ void world_free(struct world *w)
     for (int b = 0; b < w->nbackends; b++)
         rng_free(&w->backends[b].noise);
     ctl_adapter_free(w);
+    traffic_free(w);
     workload_free(w);
     sessions_free(&w->sessions);
     moves_free(w);
@@ -564,6 +566,20 @@ static void sample_backend(struct world *w, int b)
     w->sample_moves_out[b] = out;
 }
 
+int world_desired_backends(struct world *w, int s)
+{
+    struct replica *rep = world_replica_of_site(w, s);
+    int backends = 0;
+    for (int b = 0; b < w->nbackends; b++)
+        backends += rep->backends[b].live && rep->backends[b].site == s;
+    const struct scn_site *scn = w->sites[s].scn;
+    struct autoscale_point points[SCN_CURVE_MAX];
+    int npoints = scn ? scn->ncurve : 0;
+    for (int i = 0; i < npoints; i++)
+        points[i] = (struct autoscale_point){scn->curve[i].at_ms, scn->curve[i].value};
+    return autoscale_desired(points, npoints, w->engine.now_ms, backends);
+}
+
 static void sample_site(struct world *w, int s)
 {
     struct replica *rep = world_replica_of_site(w, s);
@@ -578,17 +594,12 @@ static void sample_site(struct world *w, int s)
         users += rep->users.count[b];
         sessions += w->sessions.per_backend[b];
     }
-    const struct scn_site *scn = w->sites[s].scn;
-    struct autoscale_point points[SCN_CURVE_MAX];
-    int npoints = scn ? scn->ncurve : 0;
-    for (int i = 0; i < npoints; i++)
-        points[i] = (struct autoscale_point){scn->curve[i].at_ms, scn->curve[i].value};
     const struct site_controller *sc = w->controllers[s];
     struct report_site_row row = {
         .time_ms = w->engine.now_ms, .site = w->sites[s].name,
         .status = rep->sites[s].live ? site_status_name(rep->sites[s].status) : "removed",
         .backends = backends, .online = online, .users = users, .sessions = sessions,
-        .desired_backends = autoscale_desired(points, npoints, w->engine.now_ms, backends),
+        .desired_backends = world_desired_backends(w, s),
         .imbalance = checks_imbalance(w, w->sites[s].replica, s),
         .catastrophe = sc && sc->ctl.catastrophe};
     report_site(w->report, &row);
@@ -621,6 +632,7 @@ static void finish(struct world *w)
 {
     scrape(w);
     sample(w);
+    traffic_write_proxy_stats(w);
     flush_all(w);
     timeline_run_end(w);
     checks_invariants(w);
@@ -663,6 +675,10 @@ static void dispatch(struct world *w, const struct event *ev)
     case EV_PROBE:
         probes_run(w);
         again(w, EV_PROBE, w->params.proxy_check_interval_ms);
+        break;
+    case EV_PROXY_STATS:
+        traffic_write_proxy_stats(w);
+        again(w, EV_PROXY_STATS, w->params.proxy_stats_interval_ms);
         break;
     case EV_END:
         finish(w);

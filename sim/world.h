@@ -66,6 +66,7 @@ enum world_event_kind {
     EV_MOVE_DONE,    /* arg: in-flight move slot */
     EV_CTL_TASK,     /* arg: site << 8 | task (the controller) */
     EV_PROBE,        /* proxies' backend checks */
+    EV_PROXY_STATS,  /* proxies write proxy_dest_stats */
     EV_END,
     EV_KIND_COUNT
 };
@@ -258,6 +259,8 @@ struct world {
     /* One controller per site (see ctl_adapter.c). */
     struct site_controller *controllers[CLUSTER_SITES_MAX];
     struct flag_row *flag_rows; /* scratch: a replica's cluster_settings rows */
+    /* Per site: proxies x backends x {ok, fail, redirect}, cumulative. */
+    int64_t *proxy_counts[CLUSTER_SITES_MAX];
     bool prometheus_down[CLUSTER_SITES_MAX];
     /* Called at every timeseries sample (the command line's progress). */
     void (*progress)(void *ctx, int64_t now_ms, int64_t end_ms);
@@ -292,6 +295,9 @@ void world_event(struct world *w, int site, int backend, enum event_kind kind, c
 /* The same, for a decision made in dryrun (logged, not acted on). */
 void world_event_dryrun(struct world *w, int site, int backend, enum event_kind kind,
                         const char *source, const char *subject, const char *detail);
+/* The autoscaler's result for a site now: the scenario's desired-backends
+ * curve, or (the default autoscaler) the site's backend count. */
+int world_desired_backends(struct world *w, int site);
 /* Writes the dirty users of replica r to its GeoDB file (one transaction). */
 int world_flush(struct world *w, int r);
 

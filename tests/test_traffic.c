@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "sim/ctl_adapter.h"
 #include "sim/moves.h"
 #include "sim/report.h"
 #include "sim/timeline.h"
@@ -227,6 +228,27 @@ static void test_crashed_backend_fails_accesses(void **state)
     assert_int_equal(w->stats.logins_failed, 1);
 }
 
+static void test_stale_proxy_stats_are_deleted(void **state)
+{
+    struct fixture *f = *state;
+    struct world *w = &f->w;
+    for (uint32_t u = 0; u < w->users.n; u++)
+        traffic_delivery(w, u, 1000);
+    assert_int_equal(traffic_write_proxy_stats(w), 0);
+    char out[256], query[1024];
+    snprintf(query, sizeof(query),
+             "sqlite3 '%s' \"SELECT count(*) FROM proxy_dest_stats WHERE dest_host LIKE "
+             "'be2.dc1%%'\"",
+             w->replicas[0].path);
+    assert_int_equal(tl_shell(out, sizeof(out), "%s", query), 0);
+    assert_int_not_equal(atoi(out), 0);
+    doveadm_ok(w, "cluster backend remove be2.dc1.example.com");
+    ctl_adapter_run(w, (0u << 8) | TASK_DELETE_STALE_DATA);
+    assert_int_equal(tl_shell(out, sizeof(out), "%s", query), 0);
+    assert_int_equal(atoi(out), 0);
+    assert_int_equal(w->events_cluster[EVK_CTL_FIRST + CTL_EV_STALE_DATA], 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -237,6 +259,7 @@ int main(void)
         T(test_user_of_other_site_is_served_there),
         T(test_deleted_user_is_placed_again),
         T(test_crashed_backend_fails_accesses),
+        T(test_stale_proxy_stats_are_deleted),
     };
     return cmocka_run_group_tests_name("traffic", tests, NULL, NULL);
 }
