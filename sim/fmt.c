@@ -1,14 +1,17 @@
 /*
- * The table layout follows doveadm's table formatter: each column as wide as
- * its title or longest value over the first 100 rows, one space between
- * columns, left-aligned, and half of the space left on an 80-column line
- * added to the last column. Operators' scripts parse `-f tab`, so that form
- * is a plain header line and tab-separated rows.
+ * The table layout is doveadm's table formatter (checked byte for byte
+ * against doveadm 2.3.19): each column as wide as its title or longest
+ * value over the first 100 rows, in UTF-8 characters; one space between
+ * columns; when the line is narrower than the terminal (80 columns when not
+ * a tty), half of what is left goes to the first "expand" column, else the
+ * last one; when it is wider, doveadm's shrinking pass. Operators' scripts
+ * parse `-f tab`, so that form is a plain header line and tab-separated rows.
  */
 #include "sim/fmt.h"
 
 #include <assert.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +22,7 @@ struct fmt_table {
     int nrows;
     int cap;
     char *titles[FMT_COLS_MAX];
+    unsigned flags[FMT_COLS_MAX];
     char **cells; /* nrows * ncols strings */
 };
 
@@ -91,32 +95,123 @@ int fmt_table_rows(const struct fmt_table *t)
     return t->nrows;
 }
 
+void fmt_table_set_flags(struct fmt_table *t, int col, unsigned flags)
+{
+    assert(col >= 0 && col < t->ncols);
+    t->flags[col] = flags;
+}
+
 static const char *cell(const struct fmt_table *t, int row, int col)
 {
     return t->cells[(long)row * t->ncols + col];
 }
 
+/* Width on a terminal: UTF-8 characters, i.e. bytes that are not
+ * continuation bytes, as doveadm counts them. */
+static long text_width(const char *s)
+{
+    long n = 0;
+    for (; *s != '\0'; s++) {
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            n++;
+    }
+    return n;
+}
+
+static void print_padded(const char *s, long width, FILE *out)
+{
+    fputs(s, out);
+    for (long n = text_width(s); n < width; n++)
+        fputc(' ', out);
+}
+
+struct layout {
+    long min[FMT_COLS_MAX];
+    long max[FMT_COLS_MAX];
+    long len[FMT_COLS_MAX];
+};
+
+/*
+ * doveadm's shrinking pass for a line wider than the terminal, quirks
+ * included: walking from the last column, the first column that can absorb
+ * the whole excess (down to its shortest value) does; the columns passed
+ * before it lose half of their slack without the total being updated, and
+ * when no column can absorb it the pass gives up after one round.
+ */
+static void layout_shrink(struct layout *l, int ncols, long *total, long width)
+{
+    while (*total > width) {
+        long before = *total;
+        for (int i = ncols - 1; i >= 0; i--) {
+            long slack = l->len[i] - l->min[i];
+            if (*total - slack <= width) {
+                long excess = *total - width;
+                l->len[i] -= excess;
+                *total -= excess;
+                break;
+            }
+            if (slack > 0)
+                l->len[i] -= slack == 1 ? 1 : slack / 2;
+        }
+        if (*total == before)
+            break;
+    }
+}
+
+static void layout_compute(const struct fmt_table *t, long width, struct layout *l)
+{
+    long total = -1; /* n columns have n - 1 separators */
+    for (int c = 0; c < t->ncols; c++) {
+        l->min[c] = l->max[c] = text_width(t->titles[c]);
+        for (int r = 0; r < t->nrows && r < FMT_WIDTH_ROWS; r++) {
+            long len = text_width(cell(t, r, c));
+            if (len < l->min[c])
+                l->min[c] = len;
+            if (len > l->max[c])
+                l->max[c] = len;
+        }
+        l->len[c] = l->max[c];
+        total += l->max[c] + 1;
+    }
+    layout_shrink(l, t->ncols, &total, width);
+    if (total < width) {
+        int grow = t->ncols - 1;
+        for (int c = 0; c < t->ncols; c++) {
+            if (t->flags[c] & FMT_COL_EXPAND) {
+                grow = c;
+                break;
+            }
+        }
+        l->len[grow] += (width - total) / 2;
+    }
+}
+
+static bool titles_hidden(const struct fmt_table *t)
+{
+    for (int c = 0; c < t->ncols; c++) {
+        if (!(t->flags[c] & FMT_COL_HIDE_TITLE))
+            return false;
+    }
+    return true;
+}
+
+static void print_row(const struct fmt_table *t, const struct layout *l,
+                      char *const *values, FILE *out)
+{
+    for (int c = 0; c < t->ncols; c++) {
+        print_padded(values[c], l->len[c], out);
+        fputc(c + 1 < t->ncols ? ' ' : '\n', out);
+    }
+}
+
 static void print_table(const struct fmt_table *t, int width, FILE *out)
 {
-    int widths[FMT_COLS_MAX] = {0};
-    int total = 0;
-    for (int c = 0; c < t->ncols; c++) {
-        widths[c] = (int)strlen(t->titles[c]);
-        for (int r = 0; r < t->nrows && r < FMT_WIDTH_ROWS; r++) {
-            int len = (int)strlen(cell(t, r, c));
-            if (len > widths[c])
-                widths[c] = len;
-        }
-        total += widths[c] + 1;
-    }
-    if (total < width)
-        widths[t->ncols - 1] += (width - total) / 2;
-    for (int c = 0; c < t->ncols; c++)
-        fprintf(out, "%-*s%s", widths[c], t->titles[c], c + 1 < t->ncols ? " " : "\n");
-    for (int r = 0; r < t->nrows; r++) {
-        for (int c = 0; c < t->ncols; c++)
-            fprintf(out, "%-*s%s", widths[c], cell(t, r, c), c + 1 < t->ncols ? " " : "\n");
-    }
+    struct layout l;
+    layout_compute(t, width, &l);
+    if (!titles_hidden(t))
+        print_row(t, &l, t->titles, out);
+    for (int r = 0; r < t->nrows; r++)
+        print_row(t, &l, t->cells + (long)r * t->ncols, out);
 }
 
 static void print_tab(const struct fmt_table *t, FILE *out)
@@ -132,8 +227,11 @@ static void print_tab(const struct fmt_table *t, FILE *out)
 static void print_flow(const struct fmt_table *t, FILE *out)
 {
     for (int r = 0; r < t->nrows; r++) {
-        for (int c = 0; c < t->ncols; c++)
-            fprintf(out, "%s=%s%s", t->titles[c], cell(t, r, c), c + 1 < t->ncols ? " " : "\n");
+        for (int c = 0; c < t->ncols; c++) {
+            if (!(t->flags[c] & FMT_COL_HIDE_TITLE))
+                fprintf(out, "%s=", t->titles[c]);
+            fprintf(out, "%s%s", cell(t, r, c), c + 1 < t->ncols ? " " : "\n");
+        }
     }
 }
 

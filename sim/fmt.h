@@ -16,6 +16,16 @@ enum fmt_kind {
 };
 
 #define FMT_COLS_MAX 16
+
+/* Column flags of doveadm's table formatter. */
+enum fmt_col_flag {
+    /* The table's spare width goes to the first such column instead of the
+     * last one (doveadm's DOVEADM_PRINT_HEADER_FLAG_EXPAND). */
+    FMT_COL_EXPAND = 1 << 0,
+    /* The title is not printed: a table whose titles are all hidden has no
+     * header line, and flow prints the bare value. tab still prints it. */
+    FMT_COL_HIDE_TITLE = 1 << 1,
+};
 /* A bound on rows, far above any cluster this simulator builds. */
 #define FMT_ROWS_MAX 20000000
 
@@ -30,6 +40,8 @@ void fmt_table_free(struct fmt_table *table);
  * memory or past FMT_ROWS_MAX. */
 int fmt_table_add(struct fmt_table *table, const char *const *values);
 int fmt_table_rows(const struct fmt_table *table);
+/* Sets a column's enum fmt_col_flag bits. */
+void fmt_table_set_flags(struct fmt_table *table, int col, unsigned flags);
 /* Prints the table. width is the terminal width doveadm's table formatter
  * pads to (80 when the output is not a terminal). */
 void fmt_table_print(const struct fmt_table *table, enum fmt_kind kind, int width, FILE *out);
