@@ -20,6 +20,7 @@ struct director {
     struct dirring *initial; /* orig_config_hosts: frozen after create */
     struct dirusers *dirs[DIRRING_TAGS_MAX]; /* by tag index, created lazily */
     char hash_format[DIRECTOR_HASH_FORMAT_MAX + 1];
+    char *mail_servers; /* as configured, for saving the state */
     int64_t expire_s;
     size_t users_max;
     size_t hosts_max;
@@ -177,9 +178,10 @@ enum director_result director_create(const struct director_settings *set,
     d->expire_s = set->user_expire_s != 0 ? set->user_expire_s : DIRECTOR_USER_EXPIRE_DEFAULT_S;
     d->users_max = set->users_max;
     d->hosts_max = set->hosts_max != 0 ? set->hosts_max : DIRECTOR_HOSTS_MAX;
+    d->mail_servers = strdup(set->mail_servers);
     d->ring = dirring_create(d->hosts_max);
     d->initial = dirring_create(d->hosts_max);
-    if (d->ring == NULL || d->initial == NULL) {
+    if (d->mail_servers == NULL || d->ring == NULL || d->initial == NULL) {
         director_destroy(d);
         return DIRECTOR_ERR_NOMEM;
     }
@@ -200,7 +202,19 @@ void director_destroy(struct director *d)
         dirusers_destroy(d->dirs[i]);
     dirring_destroy(d->ring);
     dirring_destroy(d->initial);
+    free(d->mail_servers);
     free(d);
+}
+
+void director_settings_get(const struct director *d, struct director_settings *out)
+{
+    assert(d != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    out->username_hash = d->hash_format;
+    out->user_expire_s = d->expire_s;
+    out->mail_servers = d->mail_servers;
+    out->users_max = d->users_max;
+    out->hosts_max = d->hosts_max;
 }
 
 int64_t director_user_expire_s(const struct director *d)
@@ -266,14 +280,20 @@ static struct dirusers *dir_get(struct director *d, const char *tag)
     return d->dirs[idx];
 }
 
-static size_t total_users(const struct director *d)
+size_t director_user_total(const struct director *d)
 {
+    assert(d != NULL);
     size_t n = 0;
     for (size_t i = 0; i < dirring_tag_count(d->ring); i++) {
         if (d->dirs[i] != NULL)
             n += dirusers_count(d->dirs[i]);
     }
     return n;
+}
+
+static size_t total_users(const struct director *d)
+{
+    return director_user_total(d);
 }
 
 /* A new entry at the tail, within the director-wide users bound. */
@@ -318,19 +338,29 @@ enum director_result director_hash(const struct director *d, const char *usernam
     return r == USERHASH_OK ? DIRECTOR_OK : DIRECTOR_ERR_HASH_FORMAT;
 }
 
+enum director_result director_hashed_ip_hash(struct director *d, uint32_t hash,
+                                             const char *tag,
+                                             char ip_out[DIRRING_IP_TEXT_SIZE])
+{
+    assert(d != NULL && ip_out != NULL);
+    ip_out[0] = '\0';
+    uint32_t id;
+    enum director_result r = from_ring(dirring_lookup(d->ring, tag != NULL ? tag : "", hash, &id));
+    if (r == DIRECTOR_OK)
+        copy_ip(ip_out, d->ring, id);
+    return r;
+}
+
 enum director_result director_hashed_ip(struct director *d, const char *username,
                                         const char *tag, char ip_out[DIRRING_IP_TEXT_SIZE])
 {
     assert(ip_out != NULL);
     ip_out[0] = '\0';
-    uint32_t hash, id;
+    uint32_t hash;
     enum director_result r = director_hash(d, username, &hash);
     if (r != DIRECTOR_OK)
         return r;
-    r = from_ring(dirring_lookup(d->ring, tag != NULL ? tag : "", hash, &id));
-    if (r == DIRECTOR_OK)
-        copy_ip(ip_out, d->ring, id);
-    return r;
+    return director_hashed_ip_hash(d, hash, tag, ip_out);
 }
 
 enum director_result director_login(struct director *d, const char *username, const char *tag,

@@ -124,6 +124,9 @@ void director_settings_init(struct director_settings *set);
 enum director_result director_create(const struct director_settings *set,
                                      struct director **out);
 void director_destroy(struct director *d);
+/* The settings the director was created with (director_mail_servers as
+ * given); the strings are valid while d lives. Saving the state needs them. */
+void director_settings_get(const struct director *d, struct director_settings *out);
 int64_t director_user_expire_s(const struct director *d);
 const char *director_username_hash_format(const struct director *d);
 
@@ -137,6 +140,11 @@ enum director_result director_hash(const struct director *d, const char *usernam
  * ip_out is "" with DIRECTOR_NOHOST. */
 enum director_result director_hashed_ip(struct director *d, const char *username,
                                         const char *tag, char ip_out[DIRRING_IP_TEXT_SIZE]);
+
+/* The same for a hash computed elsewhere (another username format). */
+enum director_result director_hashed_ip_hash(struct director *d, uint32_t hash,
+                                             const char *tag,
+                                             char ip_out[DIRRING_IP_TEXT_SIZE]);
 
 /* A login (auth reply rewrite), director.md section 4. */
 enum director_result director_login(struct director *d, const char *username, const char *tag,
@@ -172,6 +180,9 @@ enum director_result director_kick(struct director *d, const char *username);
  * operation taking now_s does this first; call it before reading host rows
  * (status) at now_s. Times are >= 0 and must not go backwards. */
 void director_advance(struct director *d, int64_t now_s);
+
+/* User entries over all tags, expired-but-not-dropped ones included. */
+size_t director_user_total(const struct director *d);
 
 /* Hosts in host order (status, dump). */
 size_t director_host_count(const struct director *d);
