@@ -93,7 +93,22 @@ static const char schema_sql[] =
     " PRIMARY KEY (proxy, dest_host)) WITHOUT ROWID;"
     "CREATE TABLE site_reachability (src_site_id TEXT NOT NULL, dest_site_id TEXT NOT NULL,"
     " reachable INTEGER NOT NULL, ts INTEGER NOT NULL DEFAULT 0, w INTEGER NOT NULL DEFAULT 0,"
-    " PRIMARY KEY (src_site_id, dest_site_id)) WITHOUT ROWID;";
+    " PRIMARY KEY (src_site_id, dest_site_id)) WITHOUT ROWID;"
+    /* A single Dovecot 2.3 director's state (geodb_director.c). It is not
+     * replicated, so it has no per-cell timestamps or writers: plain tables
+     * rewritten whole by each command; pos columns keep every order. */
+    "CREATE TABLE director_settings (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " username_hash TEXT NOT NULL, user_expire_s INTEGER NOT NULL CHECK (user_expire_s >= 10),"
+    " mail_servers TEXT NOT NULL, users_max INTEGER NOT NULL CHECK (users_max > 0),"
+    " clock_s INTEGER NOT NULL CHECK (clock_s >= 0));"
+    "CREATE TABLE director_tags (pos INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " timer_at_s INTEGER NOT NULL CHECK (timer_at_s >= 0));"
+    "CREATE TABLE director_hosts (pos INTEGER PRIMARY KEY, ip TEXT NOT NULL UNIQUE,"
+    " tag TEXT NOT NULL, vhost_count INTEGER NOT NULL CHECK (vhost_count BETWEEN 0 AND 1000),"
+    " down INTEGER NOT NULL CHECK (down IN (0, 1)), last_updown_change_s INTEGER NOT NULL);"
+    "CREATE TABLE director_users (pos INTEGER PRIMARY KEY, tag TEXT NOT NULL,"
+    " hash INTEGER NOT NULL CHECK (hash BETWEEN 0 AND 4294967295), ip TEXT NOT NULL,"
+    " timestamp_s INTEGER NOT NULL, kill_until_s INTEGER NOT NULL);";
 
 /* Feature states; state NULL is an unset (tombstoned) row. */
 static const char settings_schema_sql[] =
