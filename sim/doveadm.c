@@ -14,6 +14,7 @@
 
 #include "sim/argv.h"
 #include "sim/doveadm_cluster.h"
+#include "sim/doveadm_director.h"
 #include "sim/doveadm_user.h"
 #include "sim/geodb.h"
 #include "sim/geodb_topo.h"
@@ -32,6 +33,7 @@ struct cmd_table {
 static const struct cmd_table cmd_tables[] = {
     {doveadm_cluster_cmds, &doveadm_cluster_ncmds},
     {doveadm_user_cmds, &doveadm_user_ncmds},
+    {doveadm_director_cmds, &doveadm_director_ncmds},
 };
 #define CMD_TABLES (int)(sizeof(cmd_tables) / sizeof(cmd_tables[0]))
 
@@ -46,6 +48,7 @@ void doveadm_ctx_init(struct doveadm_ctx *ctx)
     ctx->now_us = -1;
     snprintf(ctx->director_hash, sizeof(ctx->director_hash), "%s", "%Lu");
     ctx->director_expire_s = 900;
+    ctx->director_now_s = -1;
 }
 
 int doveadm__error(struct doveadm_ctx *ctx, int code, const char *fmt, ...)
@@ -141,6 +144,20 @@ int doveadm_setting_set(struct doveadm_ctx *ctx, const char *assignment)
         ctx->director_expire_s = (int)number;
         return DOVEADM_EX_OK;
     }
+    if (klen == 21 && strncmp(assignment, "director_mail_servers", klen) == 0) {
+        if (strlen(value) >= sizeof(ctx->director_mail_servers))
+            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o director_mail_servers: too long");
+        snprintf(ctx->director_mail_servers, sizeof(ctx->director_mail_servers), "%s", value);
+        return DOVEADM_EX_OK;
+    }
+    /* Up to the year 9999, so that dates keep doveadm's width. */
+    if (klen == 12 && strncmp(assignment, "director_now", klen) == 0) {
+        if (!numeric || number < 0 || number > 253402300799LL)
+            return doveadm__error(ctx, DOVEADM_EX_USAGE,
+                                  "-o director_now: expected seconds 0..253402300799");
+        ctx->director_now_s = number;
+        return DOVEADM_EX_OK;
+    }
     if (klen == 9 && strncmp(assignment, "uuid_seed", klen) == 0) {
         if (!numeric || number < 0)
             return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o uuid_seed: expected an integer");
@@ -150,7 +167,7 @@ int doveadm_setting_set(struct doveadm_ctx *ctx, const char *assignment)
     return doveadm__error(ctx, DOVEADM_EX_USAGE,
                           "-o %.*s: unknown setting (known: cluster_local_site, "
                           "cluster_backend_name, director_username_hash, director_user_expire, "
-                          "uuid_seed)",
+                          "director_mail_servers, director_now, uuid_seed)",
                           (int)klen, assignment);
 }
 

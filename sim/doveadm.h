@@ -24,6 +24,7 @@
 #define DOVEADM_EX_TEMPFAIL 75
 
 #define DOVEADM_SETTING_SIZE 256
+#define DOVEADM_DIRECTOR_SERVERS_SIZE 1024
 
 /* What a successful command changed, so that a simulator can refresh its
  * caches of the GeoDB. */
@@ -53,6 +54,11 @@ struct doveadm_ctx {
     char backend_name[DOVEADM_SETTING_SIZE]; /* cluster_backend_name */
     char director_hash[DOVEADM_SETTING_SIZE]; /* director_username_hash */
     int director_expire_s;                    /* director_user_expire */
+    /* director_mail_servers: the initial config of a director state this
+     * command creates ("" = not given). */
+    char director_mail_servers[DOVEADM_DIRECTOR_SERVERS_SIZE];
+    /* director_now: the director's time in seconds; -1 = not given. */
+    int64_t director_now_s;
     /* Virtual time of the command in microseconds. Negative: take the file's
      * clock plus one second (the standalone command line). */
     int64_t now_us;
