@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/director_cli.h"
 #include "sim/doveadm.h"
 #include "sim/run.h"
 #include "sim/settings_cmd.h"
@@ -20,8 +21,10 @@ static void usage(FILE *out)
             "commands:\n"
             "  run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... [--stats]\n"
             "                      simulate a scenario file and write its report\n"
-            "  doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster ...\n"
-            "                      run doveadm cluster commands against a GeoDB file\n"
+            "  doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster|director ...\n"
+            "                      run doveadm cluster or director commands against a GeoDB file\n"
+            "  director lookup|login [--geodb FILE] [--tag TAG] [-o k=v]... < USERS\n"
+            "                      where each user is hashed now (lookup) or goes (login), as CSV\n"
             "  settings [--markdown]\n"
             "                      list every setting with its default and why\n"
             "  version             print the version\n"
@@ -39,6 +42,8 @@ int main(int argc, char **argv)
         return run_main(argc - 2, argv + 2);
     if (strcmp(cmd, "doveadm") == 0)
         return doveadm_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "director") == 0)
+        return director_cli_main(argc - 2, argv + 2);
     if (strcmp(cmd, "settings") == 0)
         return settings_cmd_main(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
