@@ -452,8 +452,9 @@ static int name_cmp(const void *a, const void *b)
     return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
 }
 
-/* Reads one name per line (LF or CRLF). doveadm 2.3.19 ignores a users
- * file it cannot open, and so does this. */
+/* Reads one name per line (LF or CRLF; empty lines are names too). As in
+ * doveadm 2.3.19, a last line without a newline is not read, and a users
+ * file that cannot be opened is ignored. */
 static int names_load(struct doveadm_ctx *ctx, const char *path, const char *fmt,
                       struct names *names)
 {
@@ -466,8 +467,9 @@ static int names_load(struct doveadm_ctx *ctx, const char *path, const char *fmt
     ssize_t len;
     bool ok = true;
     while (ok && names->n < NAMES_MAX && (len = getline(&line, &size, f)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
+        if (len == 0 || line[len - 1] != '\n')
+            break;
+        line[--len] = '\0';
         if (len > 0 && line[len - 1] == '\r')
             line[--len] = '\0';
         if (len < NAME_LINE_MAX && (size_t)len == strlen(line))
