@@ -87,7 +87,8 @@ static int args_parse(struct cli *cli, int argc, char **argv, FILE *err)
     return DOVEADM_EX_OK;
 }
 
-/* One username per line, LF or CRLF; empty lines are skipped. */
+/* One username per line, LF or CRLF; empty lines, and lines with a NUL
+ * byte (no username has one), are skipped. */
 static bool next_user(FILE *in, char **line, size_t *size)
 {
     ssize_t len;
@@ -96,7 +97,7 @@ static bool next_user(FILE *in, char **line, size_t *size)
             (*line)[--len] = '\0';
         if (len > 0 && (*line)[len - 1] == '\r')
             (*line)[--len] = '\0';
-        if (len > 0)
+        if (len > 0 && strlen(*line) == (size_t)len)
             return true;
     }
     return false;
@@ -140,8 +141,8 @@ static int answer_all(struct cli *cli, struct doveadm_director_state *st)
     int ex = DOVEADM_EX_OK;
     for (long n = 0; n < LINES_MAX && next_user(cli->in, &line, &size); n++) {
         char ip[DIRRING_IP_TEXT_SIZE];
-        enum director_result r = cli->login ? login_one(cli, st, line, ip)
-                                            : lookup_one(cli, st->d, line, ip);
+        enum director_result r =
+            cli->login ? login_one(cli, st, line, ip) : lookup_one(cli, st->d, line, ip);
         if (r != DIRECTOR_OK && r != DIRECTOR_NOHOST && r != DIRECTOR_WAIT) {
             ex = doveadm__error(&cli->ctx, DOVEADM_EX_TEMPFAIL, "%s: %s", line,
                                 director_result_text(r));
@@ -212,9 +213,8 @@ int director_cli_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
     char msg[GEODB_ERRMSG_SIZE];
     int rc = geodb_open(cli.ctx.geodb_path, &opts, &cli.ctx.db, msg, sizeof(msg));
     if (rc != GEODB_OK)
-        return doveadm__error(&cli.ctx,
-                              rc == GEODB_NOTFOUND ? DOVEADM_EX_NOTFOUND : DOVEADM_EX_TEMPFAIL,
-                              "%s", msg);
+        return doveadm__error(
+            &cli.ctx, rc == GEODB_NOTFOUND ? DOVEADM_EX_NOTFOUND : DOVEADM_EX_TEMPFAIL, "%s", msg);
     ex = cli.login ? run_login(&cli) : run_lookup(&cli);
     geodb_close(cli.ctx.db);
     return ex;

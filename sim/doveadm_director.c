@@ -79,7 +79,7 @@ static bool aton_part(const char **p, uint64_t *out)
     } else if (s[0] == '0') {
         base = 8;
     }
-    const char *digits = base == 16 ? "0123456789abcdefABCDEF"
+    const char *digits = base == 16  ? "0123456789abcdefABCDEF"
                          : base == 8 ? "01234567"
                                      : "0123456789";
     size_t n = strspn(s, digits);
@@ -160,8 +160,7 @@ static bool host_parse(const char *host, char ip_out[DIRRING_IP_TEXT_SIZE])
     return true;
 }
 
-static int host_arg(struct doveadm_ctx *ctx, const char *host,
-                    char ip_out[DIRRING_IP_TEXT_SIZE])
+static int host_arg(struct doveadm_ctx *ctx, const char *host, char ip_out[DIRRING_IP_TEXT_SIZE])
 {
     if (host_parse(host, ip_out))
         return DOVEADM_EX_OK;
@@ -298,8 +297,8 @@ static int state_load(struct doveadm_ctx *ctx, const char *initial,
     if (rc != GEODB_NOTFOUND)
         return doveadm__geodb(ctx, rc, "read director state");
     st->clock_s = -1;
-    const char *servers = ctx->director_mail_servers[0] != '\0' ? ctx->director_mail_servers
-                                                                 : initial;
+    const char *servers =
+        ctx->director_mail_servers[0] != '\0' ? ctx->director_mail_servers : initial;
     if (servers == NULL)
         return doveadm__error(ctx, DOVEADM_EX_NOTFOUND,
                               "%s: no director state (the first `director add HOST` creates it, "
@@ -544,8 +543,7 @@ static int finish_write(struct doveadm_ctx *ctx, struct doveadm_director_state *
 }
 
 /* The tag of `add`: -t, else what follows the first '@' of HOST. */
-static void add_split(const struct doveadm_args *args, char *host, size_t size,
-                      const char **tag)
+static void add_split(const struct doveadm_args *args, char *host, size_t size, const char **tag)
 {
     const char *t = doveadm_opt(args, "-t");
     snprintf(host, size, "%s", args->argv[0]);
@@ -606,8 +604,7 @@ static int cmd_update(struct doveadm_ctx *ctx, const struct doveadm_args *args)
     /* doveadm sends it, and the director drops a HOST-UPDATE without a
      * count (this value is how doveadm spells "none"). */
     if (count == UINT32_MAX)
-        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL,
-                              "director-admin unexpectedly disconnected");
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "director-admin unexpectedly disconnected");
     struct doveadm_director_state st;
     ex = doveadm_director_open(ctx, true, NULL, &st);
     if (ex != DOVEADM_EX_OK)
@@ -776,8 +773,7 @@ static int cmd_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
 
 /* The hash format doveadm uses: the director's when there is state (then
  * held open in st), else -o director_username_hash. */
-static int hash_format(struct doveadm_ctx *ctx, struct doveadm_director_state *st,
-                       const char **fmt)
+static int hash_format(struct doveadm_ctx *ctx, struct doveadm_director_state *st, const char **fmt)
 {
     bool exists = false;
     memset(st, 0, sizeof(*st));
@@ -960,8 +956,7 @@ const struct doveadm_cmd doveadm_director_cmds[] = {
     {"director", "move", "USER HOST", "", 2, 2, W, cmd_move},
     {"director", "kick", "[-f FIELD] USER", "-f=", 1, 1, R, cmd_kick},
     {"director", "status", "[USER [TAG]]", "", 0, 2, R, cmd_status},
-    {"director", "map", "[-f USERS-FILE] [-h HASH|-u USER] [HOST]", "-f= -h -u", 0, 1, R,
-     cmd_map},
+    {"director", "map", "[-f USERS-FILE] [-h HASH|-u USER] [HOST]", "-f= -h -u", 0, 1, R, cmd_map},
     {"director", "dump", "", "", 0, 0, R, cmd_dump},
 };
 

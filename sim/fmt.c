@@ -195,8 +195,8 @@ static bool titles_hidden(const struct fmt_table *t)
     return true;
 }
 
-static void print_row(const struct fmt_table *t, const struct layout *l,
-                      char *const *values, FILE *out)
+static void print_row(const struct fmt_table *t, const struct layout *l, char *const *values,
+                      FILE *out)
 {
     for (int c = 0; c < t->ncols; c++) {
         print_padded(values[c], l->len[c], out);

@@ -58,8 +58,7 @@ struct stored_settings {
     int64_t clock_s;
 };
 
-static int settings_read(struct geodb *db, struct stored_settings *out, char *err,
-                         size_t err_size)
+static int settings_read(struct geodb *db, struct stored_settings *out, char *err, size_t err_size)
 {
     static const char sql[] = "SELECT username_hash, user_expire_s, mail_servers, users_max,"
                               " clock_s FROM director_settings WHERE id = 1";
@@ -170,8 +169,7 @@ static int restore_users(struct geodb *db, struct director *d, char *err, size_t
             r = director_restore_user(d, &row);
         }
         if (r != DIRECTOR_OK) {
-            snprintf(err, err_size, "director user %" PRId64 ": %s", hash,
-                     director_result_text(r));
+            snprintf(err, err_size, "director user %" PRId64 ": %s", hash, director_result_text(r));
             result = GEODB_INVALID;
         }
     }
