@@ -207,8 +207,8 @@ static int now_resolve(struct doveadm_ctx *ctx, bool write, int64_t clock_s, int
         *now_s = max64(clock_s, geodb_clock_stored(ctx->db) / us);
     if (*now_s < clock_s)
         return doveadm__error(ctx, DOVEADM_EX_USAGE,
-                              "director_now=%" PRId64 " is before the director's clock (%" PRId64
-                              "): time cannot go backwards",
+                              "time %" PRId64 " is before the director's clock (%" PRId64
+                              "): time cannot go backwards (see -o director_now)",
                               *now_s, clock_s);
     return DOVEADM_EX_OK;
 }
