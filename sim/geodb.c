@@ -132,6 +132,11 @@ const char *geodb_errmsg(const struct geodb *db)
     return db->errmsg;
 }
 
+char *geodb__errbuf(struct geodb *db)
+{
+    return db->errmsg;
+}
+
 const char *geodb_path(const struct geodb *db)
 {
     return db->path;
@@ -395,7 +400,11 @@ void geodb_close(struct geodb *db)
     assert(!db->in_tx);
     for (int i = 0; i < db->nstmt; i++)
         sqlite3_finalize(db->stmts[i].stmt);
-    sqlite3_close(db->handle);
+    /* Fails only if a statement is still open: a caller's bug, which would
+     * leave the WAL unmerged. */
+    int rc = sqlite3_close(db->handle);
+    assert(rc == SQLITE_OK);
+    (void)rc;
     free(db);
 }
 
@@ -519,6 +528,20 @@ bool geodb_uuid_valid(const char *s)
             return false;
     }
     return true;
+}
+
+int geodb_uuid_reseed(struct geodb *db, uint64_t seed)
+{
+    int rc = geodb_tx_begin(db);
+    if (rc != GEODB_OK)
+        return rc;
+    rc = meta_put_u64(db, "uuid_seed", seed);
+    if (rc == GEODB_OK)
+        rc = meta_put_u64(db, "uuid_counter", 0);
+    if (rc == GEODB_OK)
+        return geodb_tx_commit(db);
+    geodb_tx_rollback(db);
+    return rc;
 }
 
 int geodb_uuid_new(struct geodb *db, char out[CLUSTER_ID_SIZE])

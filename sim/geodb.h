@@ -90,6 +90,9 @@ int64_t geodb_clock_stored(const struct geodb *db);
 
 /* A new UUID from the file's deterministic stream. */
 int geodb_uuid_new(struct geodb *db, char out[CLUSTER_ID_SIZE]);
+/* Gives the file its own UUID stream (a replica copied from another must
+ * not generate the ids its origin generates). Outside transactions. */
+int geodb_uuid_reseed(struct geodb *db, uint64_t seed);
 
 /* Whether the cluster_settings table exists (Palomar: absent means all
  * features are on). */
@@ -107,6 +110,9 @@ bool geodb_uuid_valid(const char *s);
 struct sqlite3_stmt *geodb__stmt(struct geodb *db, const char *sql);
 struct sqlite3 *geodb__handle(struct geodb *db);
 int geodb__fail(struct geodb *db, const char *what);
+/* The error message buffer (GEODB_ERRMSG_SIZE bytes), for failures that
+ * are not SQLite's. */
+char *geodb__errbuf(struct geodb *db);
 int geodb__step_done(struct geodb *db, struct sqlite3_stmt *stmt, const char *what);
 
 #endif

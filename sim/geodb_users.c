@@ -100,6 +100,10 @@ static const char reach_sql[] =
     " SET reachable = excluded.reachable, ts = excluded.ts, w = excluded.w"
     " WHERE (ts, w) <= (excluded.ts, excluded.w)";
 
+static const char reach_list_sql[] =
+    "SELECT src_site_id, dest_site_id, reachable, ts FROM site_reachability"
+    " ORDER BY src_site_id, dest_site_id";
+
 const char *geodb_move_state_name(enum geodb_move_state state)
 {
     assert(state < MOVE_STATE_COUNT);
@@ -384,4 +388,24 @@ int geodb_reachability_put(struct geodb *db, const char *src_site_id, const char
     sqlite3_bind_text(stmt, 4, dest_site_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 5, reachable ? 1 : 0);
     return geodb__step_done(db, stmt, "write reachability");
+}
+
+int geodb_reachability_list(struct geodb *db, struct geodb_reach *out, int max, int *count)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, reach_list_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
+        copy_text(out[n].src_site_id, sizeof(out[n].src_site_id), stmt, 0);
+        copy_text(out[n].dest_site_id, sizeof(out[n].dest_site_id), stmt, 1);
+        out[n].reachable = sqlite3_column_int(stmt, 2) != 0;
+        out[n].ts_us = sqlite3_column_int64(stmt, 3);
+        n++;
+    }
+    sqlite3_reset(stmt);
+    *count = n;
+    if (rc == SQLITE_ROW)
+        return GEODB_INVALID;
+    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list reachability");
 }

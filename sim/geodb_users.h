@@ -116,4 +116,15 @@ int geodb_proxy_stats_delete_stale(struct geodb *db, int *deleted);
 int geodb_reachability_put(struct geodb *db, const char *src_site_id, const char *dest_site_id,
                            bool reachable);
 
+/* A row of site_reachability: what src's proxies last found about dest's
+ * load balancer. */
+struct geodb_reach {
+    char src_site_id[CLUSTER_ID_SIZE];
+    char dest_site_id[CLUSTER_ID_SIZE];
+    bool reachable;
+    int64_t ts_us;
+};
+/* Every row, ordered by (src, dest). GEODB_INVALID when more than max. */
+int geodb_reachability_list(struct geodb *db, struct geodb_reach *out, int max, int *count);
+
 #endif

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "sim/geodb.h"
+#include "sim/geodb_merge.h"
 #include "sim/geodb_topo.h"
 #include "sim/geodb_users.h"
 #include "tests/testlib.h"
@@ -352,6 +353,144 @@ static void test_settings_rows(void **state)
     assert_int_equal(n, 2);
 }
 
+/* ---- replicas: copy, per-cell merge, digests ---- */
+
+static struct geodb *open_replica(const struct fixture *f, const char *name, char *path,
+                                  size_t size)
+{
+    tl_path(&f->dir, name, path, size);
+    struct geodb_options opts = {.create = true};
+    char err[GEODB_ERRMSG_SIZE];
+    struct geodb *db = NULL;
+    assert_int_equal(geodb_open(path, &opts, &db, err, sizeof(err)), GEODB_OK);
+    return db;
+}
+
+static void merge(struct geodb *into, const char *from_path, unsigned tables)
+{
+    struct geodb_link *link = NULL;
+    unsigned changed = 0;
+    assert_int_equal(geodb_link_open(into, from_path, &link), GEODB_OK);
+    assert_int_equal(geodb_link_merge(link, tables, &changed), GEODB_OK);
+    geodb_link_close(link);
+}
+
+static void digest_of(struct geodb *db, char out[GEODB_DIGEST_SIZE])
+{
+    assert_int_equal(geodb_digest(db, GEODB_T_ALL, out), GEODB_OK);
+}
+
+/* Two replicas written apart (a split brain) merge cell by cell: each
+ * cell's newest write wins whichever way the merge runs, tombstones
+ * included, and merging again changes nothing. */
+static void test_merge_is_per_cell_and_symmetric(void **state)
+{
+    struct fixture *f = *state;
+    tx_at(f->db, 100, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    add_site(f->db, SITE_B, "DC2");
+    put_user(f->db, "alice", SITE_A, "");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    char p1[TL_PATH_SIZE * 2], p2[TL_PATH_SIZE * 2];
+    tl_path(&f->dir, "one.sqlite", p1, sizeof(p1));
+    tl_path(&f->dir, "two.sqlite", p2, sizeof(p2));
+    assert_int_equal(geodb_copy_to(f->db, p1), GEODB_OK);
+    assert_int_equal(geodb_copy_to(f->db, p2), GEODB_OK);
+    struct geodb *one = open_replica(f, "one.sqlite", p1, sizeof(p1));
+    struct geodb *two = open_replica(f, "two.sqlite", p2, sizeof(p2));
+    char d1[GEODB_DIGEST_SIZE], d2[GEODB_DIGEST_SIZE];
+    digest_of(one, d1);
+    digest_of(two, d2);
+    assert_string_equal(d1, d2);
+    /* Apart: one changes DC1's status (older) and its load balancer
+     * (newer); two changes the status later, and removes DC2. */
+    tx_at(one, 200, SITE_A);
+    geodb_site_set_status(one, SITE_A, SITE_STANDBY);
+    assert_int_equal(geodb_tx_commit(one), GEODB_OK);
+    tx_at(one, 400, SITE_A);
+    geodb_site_set_load_balancer(one, SITE_A, "lb1.example.com");
+    assert_int_equal(geodb_tx_commit(one), GEODB_OK);
+    tx_at(two, 300, SITE_B);
+    geodb_site_set_status(two, SITE_A, SITE_OFFLINE);
+    assert_int_equal(geodb_site_remove(two, SITE_B), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(two), GEODB_OK);
+    digest_of(one, d1);
+    digest_of(two, d2);
+    assert_string_not_equal(d1, d2);
+    merge(one, p2, GEODB_T_ALL);
+    merge(two, p1, GEODB_T_ALL);
+    digest_of(one, d1);
+    digest_of(two, d2);
+    assert_string_equal(d1, d2);
+    struct geodb_site site;
+    assert_int_equal(geodb_site_get(one, "DC1", &site), GEODB_OK);
+    assert_int_equal(site.status, SITE_OFFLINE);               /* 300 > 200 */
+    assert_string_equal(site.load_balancer, "lb1.example.com"); /* only one wrote it */
+    assert_int_equal(geodb_site_get(one, "DC2", &site), GEODB_NOTFOUND);
+    /* Idempotent: nothing changes on a second merge. */
+    struct geodb_link *link = NULL;
+    unsigned changed = 1;
+    assert_int_equal(geodb_link_open(one, p2, &link), GEODB_OK);
+    assert_int_equal(geodb_link_merge(link, GEODB_T_ALL, &changed), GEODB_OK);
+    assert_int_equal(changed, 0);
+    geodb_link_close(link);
+    geodb_close(one);
+    geodb_close(two);
+}
+
+/* A merge takes only the tables asked for, and reports which changed. */
+static void test_merge_table_groups(void **state)
+{
+    struct fixture *f = *state;
+    tx_at(f->db, 100, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    char p1[TL_PATH_SIZE * 2];
+    tl_path(&f->dir, "one.sqlite", p1, sizeof(p1));
+    assert_int_equal(geodb_copy_to(f->db, p1), GEODB_OK);
+    struct geodb *one = open_replica(f, "one.sqlite", p1, sizeof(p1));
+    tx_at(one, 200, SITE_A);
+    geodb_site_set_status(one, SITE_A, SITE_STANDBY);
+    assert_int_equal(geodb_proxy_stats_put(one, "p1", "be1.example.com", 5, 1, 0), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(one), GEODB_OK);
+    struct geodb_link *link = NULL;
+    unsigned changed = 0;
+    assert_int_equal(geodb_link_open(f->db, p1, &link), GEODB_OK);
+    assert_int_equal(geodb_link_merge(link, GEODB_T_STATS, &changed), GEODB_OK);
+    assert_int_equal(changed, GEODB_T_STATS);
+    assert_int_equal(site_status_of(f->db, "DC1"), SITE_ONLINE);
+    assert_int_equal(geodb_link_merge(link, GEODB_T_SMALL, &changed), GEODB_OK);
+    assert_int_equal(changed, GEODB_T_TOPOLOGY);
+    assert_int_equal(site_status_of(f->db, "DC1"), SITE_STANDBY);
+    geodb_link_close(link);
+    char d[GEODB_DIGEST_SIZE], d1[GEODB_DIGEST_SIZE];
+    assert_int_equal(geodb_digest(f->db, GEODB_T_SMALL, d), GEODB_OK);
+    assert_int_equal(geodb_digest(one, GEODB_T_SMALL, d1), GEODB_OK);
+    assert_string_equal(d, d1);
+    geodb_close(one);
+}
+
+/* A copy gets its own UUID stream when reseeded: ids made on either side
+ * of a split brain never collide. */
+static void test_copy_reseeded_makes_other_ids(void **state)
+{
+    struct fixture *f = *state;
+    char p1[TL_PATH_SIZE * 2];
+    tl_path(&f->dir, "one.sqlite", p1, sizeof(p1));
+    assert_int_equal(geodb_copy_to(f->db, p1), GEODB_OK);
+    struct geodb *one = open_replica(f, "one.sqlite", p1, sizeof(p1));
+    assert_int_equal(geodb_uuid_reseed(one, 99), GEODB_OK);
+    char a[CLUSTER_ID_SIZE], b[CLUSTER_ID_SIZE];
+    assert_int_equal(geodb_tx_begin(f->db), GEODB_OK);
+    assert_int_equal(geodb_uuid_new(f->db, a), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    assert_int_equal(geodb_tx_begin(one), GEODB_OK);
+    assert_int_equal(geodb_uuid_new(one, b), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(one), GEODB_OK);
+    assert_string_not_equal(a, b);
+    geodb_close(one);
+}
+
 static void test_writer_keys(void **state)
 {
     (void)state;
@@ -375,6 +514,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_change_clears_force_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_route_and_tombstone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_is_per_cell_and_symmetric, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_table_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_reseeded_makes_other_ids, setup, teardown),
         cmocka_unit_test(test_writer_keys),
     };
     return cmocka_run_group_tests_name("geodb", tests, NULL, NULL);
