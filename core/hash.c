@@ -55,13 +55,13 @@ static uint64_t rotl64(uint64_t x, int r)
     return (x << r) | (x >> (64 - r));
 }
 
-/* Little-endian load, so that the digest is the same on every host. */
+/* Little-endian load, so that the digest is the same on every host
+ * (written out so that compilers merge it into one load). */
 static uint64_t load64(const uint8_t *p)
 {
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--)
-        x = (x << 8) | p[i];
-    return x;
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+           (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
 }
 
 static void stream_block(struct hash_stream *h, const uint8_t *block)

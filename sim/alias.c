@@ -8,13 +8,15 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "sim/bigmem.h"
+
 
 #define TWO32 4294967296.0
 
 int alias_build(struct alias *a, const double *weights, uint32_t n)
 {
     a->n = n;
-    a->slots = calloc(n ? n : 1, sizeof(*a->slots));
+    a->slots = bigmem_calloc(n ? n : 1, sizeof(*a->slots));
     double *scaled = malloc((n ? n : 1) * sizeof(double));
     uint32_t *small = malloc((n ? n : 1) * sizeof(uint32_t));
     uint32_t *large = malloc((n ? n : 1) * sizeof(uint32_t));
@@ -59,7 +61,7 @@ int alias_build(struct alias *a, const double *weights, uint32_t n)
 
 void alias_free(struct alias *a)
 {
-    free(a->slots);
+    bigmem_free(a->slots);
     a->slots = NULL;
     a->n = 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "sim/bigmem.h"
 #include "sim/traffic.h"
 
 #define DAY_MS (24.0 * 3600.0 * 1000.0)
@@ -22,8 +23,8 @@ static int alloc_users(struct world *w, uint32_t n)
     struct world_users *u = &w->users;
     size_t m = n ? n : 1;
     u->n = n;
-    u->state = calloc(m, sizeof(*u->state));
-    u->key = malloc(m * sizeof(*u->key));
+    u->state = bigmem_calloc(m, sizeof(*u->state));
+    u->key = bigmem_calloc(m, sizeof(*u->key));
     u->prev_move_s = malloc(m * sizeof(*u->prev_move_s));
     u->requested_s = calloc(m, sizeof(*u->requested_s));
     u->move_attempts = calloc(m, 1);
@@ -121,8 +122,8 @@ void workload_free(struct world *w)
 {
     struct world_users *u = &w->users;
     alias_free(&w->alias);
-    free(u->state);
-    free(u->key);
+    bigmem_free(u->state);
+    bigmem_free(u->key);
     free(u->prev_move_s);
     free(u->requested_s);
     free(u->move_attempts);
