@@ -19,7 +19,7 @@
 static const char *const event_names[CTL_EV_COUNT] = {
     "balance",       "degraded",      "critical",    "offline",        "online",
     "catastrophe",   "drain",         "moves_retried", "moves_forced", "task_failed",
-    "threshold",     "stale_data",
+    "threshold",     "stale_data",    "site_unreachable", "site_reachable",
 };
 
 static const char *const task_names[TASK_COUNT] = {
@@ -74,6 +74,7 @@ void controller_init(struct controller *c, const struct ctl_settings *settings,
     c->actions = *actions;
     c->clock = *clock;
     c->threshold_warned_n = -1;
+    memset(c->reach, -1, sizeof(c->reach));
     for (int i = 0; i < CTL_BACKENDS_MAX; i++)
         c->state[i].failure_ratio_ppm = -1;
 }
@@ -206,6 +207,30 @@ static int task_delete_stale(struct controller *c)
     return 0;
 }
 
+/* Reachability is reported, never acted on (documented): an event when
+ * what the proxies found changes. */
+static int task_check_reachability(struct controller *c)
+{
+    struct ctl_reach rows[CTL_SITES_MAX];
+    int n = c->store.reachability(c->store.ctx, rows, CTL_SITES_MAX);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const struct ctl_reach *r = &rows[i];
+        assert(r->site >= 0 && r->site < CTL_SITES_MAX);
+        int8_t now = r->reachable ? 1 : 0;
+        if (c->reach[r->site] == now || (c->reach[r->site] < 0 && r->reachable)) {
+            c->reach[r->site] = now;
+            continue;
+        }
+        c->reach[r->site] = now;
+        controller__event(c, r->reachable ? CTL_EV_SITE_REACHABLE : CTL_EV_SITE_UNREACHABLE, -1,
+                          false, "site %s is %s from this site's proxies (no action taken)",
+                          r->name, r->reachable ? "reachable again" : "unreachable");
+    }
+    return 0;
+}
+
 int controller_run(struct controller *c, enum ctl_task task)
 {
     assert(task < TASK_COUNT);
@@ -229,8 +254,7 @@ int controller_run(struct controller *c, enum ctl_task task)
             rc = balance_drain_run(c);
             break;
         case TASK_CHECK_SITE_REACHABILITY:
-            /* Reachability is shown, never acted on (documented). */
-            rc = 0;
+            rc = task_check_reachability(c);
             break;
         case TASK_DELETE_STALE_DATA:
             rc = task_delete_stale(c);

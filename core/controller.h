@@ -20,6 +20,7 @@
 #include "settings.h"
 
 #define CTL_BACKENDS_MAX CLUSTER_BACKENDS_MAX
+#define CTL_SITES_MAX CLUSTER_SITES_MAX
 /* Bounds on the work of one task run. */
 #define CTL_STUCK_MOVES_MAX 1024
 #define CTL_DESTINATIONS_MAX 64
@@ -57,6 +58,8 @@ enum ctl_event {
     CTL_EV_TASK_FAILED,   /* a task failed; it runs again next period */
     CTL_EV_THRESHOLD,     /* a configured threshold can never be reached */
     CTL_EV_STALE_DATA,    /* stale rows deleted */
+    CTL_EV_SITE_UNREACHABLE, /* this site's proxies cannot reach another site */
+    CTL_EV_SITE_REACHABLE,   /* ... and can again */
     CTL_EV_COUNT
 };
 
@@ -76,6 +79,14 @@ struct ctl_backend {
     enum feature_state balancing;
 };
 
+/* What this site's proxies last found about another site's load balancer
+ * (the site_reachability table). */
+struct ctl_reach {
+    int site; /* a handle of the store's choosing, < CTL_SITES_MAX */
+    char name[CLUSTER_NAME_SIZE];
+    bool reachable;
+};
+
 struct ctl_store {
     void *ctx;
     /* The site's backends (live ones), ordered by handle. Returns how many,
@@ -86,6 +97,9 @@ struct ctl_store {
      * far. Returns how many (at most max). */
     int (*stuck_moves)(void *ctx, int64_t older_than_s, uint32_t *users, int *attempts,
                        int max);
+    /* Reachability of the other sites from this one. Returns how many rows,
+     * or -1 when the store cannot be read. */
+    int (*reachability)(void *ctx, struct ctl_reach *out, int max);
 };
 
 enum ctl_gauge {
@@ -197,6 +211,7 @@ struct controller {
     bool catastrophe;
     int64_t catastrophe_until_ms; /* protection lingers until then */
     int threshold_warned_n; /* site size of the last unreachable-threshold warning */
+    int8_t reach[CTL_SITES_MAX]; /* last reachability seen per site: -1 unknown */
     struct ctl_backend_state state[CTL_BACKENDS_MAX];
     struct ctl_scores scores;
     /* scratch for one task run */

@@ -144,6 +144,18 @@ static double online_backends(const struct world *w, const struct subject *s)
     return n;
 }
 
+static double stale_users(const struct world *w, const struct subject *s)
+{
+    if (!w->repl.enabled)
+        return 0;
+    if (s->kind == EXPECT_SITE)
+        return w->repl.nstale[w->sites[s->site].replica];
+    double total = 0;
+    for (int r = 0; r < w->repl.n; r++)
+        total += w->repl.nstale[r];
+    return total;
+}
+
 static double gauge_of(const struct world *w, const struct subject *s, int metric)
 {
     const struct world_backend *b = &w->backends[s->backend];
@@ -212,6 +224,18 @@ static double metric_value(const struct world *w, const struct subject *s, int m
         return online_backends(w, s);
     case EM_DESIRED_BACKENDS:
         return world_desired_backends((struct world *)w, s->site);
+    case EM_STALE_USERS:
+        return stale_users(w, s);
+    case EM_UNREACHABLE:
+        return (double)w->stats.site_unreachable;
+    case EM_MERGE_CONFLICTS:
+        return (double)w->repl.stats.merge_conflicts;
+    case EM_MERGE_RELOCATIONS:
+        return (double)w->repl.stats.merge_relocations;
+    case EM_MOVED_TWICE:
+        return (double)w->repl.stats.moved_twice;
+    case EM_CONVERGE_S:
+        return w->repl.stats.converge_ms < 0 ? -1.0 : (double)(w->repl.stats.converge_ms / 1000);
     }
     return NAN;
 }
@@ -338,4 +362,12 @@ void checks_invariants(struct world *w)
     double lost = lost_users(w);
     snprintf(actual, sizeof(actual), "%.0f", lost);
     outcome(w, &invariant, "invariant", "lost_users", "== 0", actual, lost == 0);
+    if (!w->repl.enabled)
+        return;
+    /* Checked once the replicas have converged; a run that ends inside a
+     * partition or a repair says so instead. */
+    char detail[256];
+    int same = repl_identical(w, detail, sizeof(detail));
+    outcome(w, &invariant, "invariant", "replicas_identical", "identical once converged", detail,
+            same <= 0);
 }

@@ -12,6 +12,7 @@
 
 #include "core/flags.h"
 #include "sim/geodb.h"
+#include "sim/geodb_merge.h"
 #include "sim/geodb_users.h"
 #include "sim/moves.h"
 #include "sim/timeline.h"
@@ -96,6 +97,30 @@ static int store_stuck_moves(void *ctx, int64_t older_than_s, uint32_t *users, i
         n++;
     }
     return n;
+}
+
+/* The site_reachability rows this site's proxies wrote, from the site's
+ * own replica. */
+static int store_reachability(void *ctx, struct ctl_reach *out, int max)
+{
+    struct site_controller *sc = ctx;
+    struct world *w = sc->w;
+    struct geodb_reach rows[CLUSTER_SITES_MAX * CLUSTER_SITES_MAX];
+    int n = 0, found = 0;
+    struct geodb *db = replica(sc)->db;
+    if (geodb_reachability_list(db, rows, CLUSTER_SITES_MAX * CLUSTER_SITES_MAX, &n) != GEODB_OK)
+        return -1;
+    for (int i = 0; i < n && found < max; i++) {
+        if (strcmp(rows[i].src_site_id, w->sites[sc->site].id) != 0)
+            continue;
+        int dest = world_site_by_id(w, rows[i].dest_site_id);
+        if (dest < 0)
+            continue;
+        out[found] = (struct ctl_reach){.site = dest, .reachable = rows[i].reachable};
+        snprintf(out[found].name, sizeof(out[found].name), "%s", w->sites[dest].name);
+        found++;
+    }
+    return found;
 }
 
 static bool metrics_available(void *ctx)
@@ -216,7 +241,11 @@ static int action_delete_stale(void *ctx)
         geodb_tx_rollback(rep->db);
         return -1;
     }
-    return geodb_tx_commit(rep->db) == GEODB_OK ? deleted : -1;
+    if (geodb_tx_commit(rep->db) != GEODB_OK)
+        return -1;
+    if (deleted > 0)
+        repl_db_written(sc->w, sc->w->sites[sc->site].replica, GEODB_T_STATS);
+    return deleted;
 }
 
 static void action_event(void *ctx, enum ctl_event event, int backend, bool dryrun,
@@ -240,7 +269,7 @@ static int64_t clock_now(void *ctx)
 
 static void controller_setup(struct site_controller *sc)
 {
-    const struct ctl_store store = {sc, store_backends, store_stuck_moves};
+    const struct ctl_store store = {sc, store_backends, store_stuck_moves, store_reachability};
     const struct ctl_metrics metrics = {sc, metrics_available, metrics_gauge, metrics_samples,
                                         metrics_outcomes, metrics_check};
     const struct ctl_actions actions = {sc,
@@ -307,7 +336,8 @@ void ctl_adapter_run(struct world *w, uint32_t arg)
     enum ctl_task task = (enum ctl_task)(arg & 0xff);
     assert(site < w->nsites && task < TASK_COUNT);
     struct site_controller *sc = w->controllers[site];
-    controller_run(&sc->ctl, task);
+    if (!w->site_down[site]) /* a crashed site's controller is down too */
+        controller_run(&sc->ctl, task);
     int64_t next = w->engine.now_ms + ctl_task_period_ms(task);
     if (next < w->scn->duration_ms && engine_push(&w->engine, next, EV_CTL_TASK, arg) != 0)
         world_fail(w, "event queue full");

@@ -15,6 +15,7 @@
 #include "sim/argv.h"
 #include "sim/doveadm_cluster.h"
 #include "sim/doveadm_director.h"
+#include "sim/doveadm_moves.h"
 #include "sim/doveadm_user.h"
 #include "sim/geodb.h"
 #include "sim/geodb_topo.h"
@@ -33,6 +34,7 @@ struct cmd_table {
 static const struct cmd_table cmd_tables[] = {
     {doveadm_cluster_cmds, &doveadm_cluster_ncmds},
     {doveadm_user_cmds, &doveadm_user_ncmds},
+    {doveadm_moves_cmds, &doveadm_moves_ncmds},
     {doveadm_director_cmds, &doveadm_director_ncmds},
 };
 #define CMD_TABLES (int)(sizeof(cmd_tables) / sizeof(cmd_tables[0]))

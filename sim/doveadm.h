@@ -12,6 +12,7 @@
 #define DOVEADM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -39,6 +40,18 @@ enum doveadm_change {
 
 struct geodb;
 
+/* What only a running simulation can do: the proxies' and backends' side
+ * of a command. NULL on the command line, which has no connections. */
+struct doveadm_live {
+    void *ctx;
+    /* Accesses the user as a proxy would (placing it, starting or finishing
+     * a move) and writes the backend that served it. Returns 0, or -1 when
+     * no backend takes the user. */
+    int (*access)(void *ctx, const char *user, char *backend, size_t size);
+    /* Disconnects the user's connections; returns how many there were. */
+    int (*kick)(void *ctx, const char *user);
+};
+
 struct doveadm_ctx {
     /* The GeoDB to run against. When NULL, doveadm_run opens geodb_path
      * itself (creating it for writing commands) and closes it after. */
@@ -65,6 +78,8 @@ struct doveadm_ctx {
     /* The site whose replica this is; its id is recorded as the writer.
      * "" means the local site (if set) or the admin writer. */
     char writer_site_id[CLUSTER_ID_SIZE];
+    /* The simulation behind the command, or NULL. */
+    const struct doveadm_live *live;
     /* Out: what the command changed (enum doveadm_change bits). */
     unsigned changed;
 };

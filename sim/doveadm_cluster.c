@@ -409,6 +409,28 @@ static int site_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
     return ex == DOVEADM_EX_OK ? site_rows(ctx, &site, 1, true) : ex;
 }
 
+void doveadm_site_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size)
+{
+    struct geodb_site site;
+    if (id[0] == '\0')
+        snprintf(out, size, "-");
+    else if (geodb_site_get_by_id(ctx->db, id, &site) == GEODB_OK)
+        snprintf(out, size, "%s", site.name);
+    else
+        snprintf(out, size, "%s", id);
+}
+
+void doveadm_backend_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size)
+{
+    struct geodb_backend backend;
+    if (id[0] == '\0')
+        snprintf(out, size, "-");
+    else if (geodb_backend_get_by_id(ctx->db, id, &backend) == GEODB_OK)
+        snprintf(out, size, "%s", backend.name);
+    else
+        snprintf(out, size, "%s", id);
+}
+
 /* Resolves force-move destinations (site or backend names) into ids. */
 static int fm_dests(struct doveadm_ctx *ctx, const struct doveadm_args *args, bool sites,
                     const char *self_id, struct geodb_fm *fm)
@@ -463,7 +485,10 @@ static int site_fm_start(struct doveadm_ctx *ctx, const struct doveadm_args *arg
     if (ex != DOVEADM_EX_OK)
         return ex;
     ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
-    return doveadm__geodb(ctx, geodb_site_set_fm(ctx->db, site.id, &fm), "start force-move");
+    int rc = geodb_site_set_fm(ctx->db, site.id, &fm);
+    if (rc == GEODB_OK && site.recover_active)
+        rc = geodb_site_set_recover(ctx->db, site.id, false, NULL, 0);
+    return doveadm__geodb(ctx, rc, "start force-move");
 }
 
 static int site_fm_update(struct doveadm_ctx *ctx, const struct doveadm_args *args)
@@ -495,6 +520,81 @@ static int site_fm_stop(struct doveadm_ctx *ctx, const struct doveadm_args *args
                               site.name);
     ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
     return doveadm__geodb(ctx, geodb_site_set_fm(ctx->db, site.id, NULL), "stop force-move");
+}
+
+/* `site recover` is documented by its synopsis only. clustersim makes it
+ * the inverse of a force-move: users whose preferred site is NAME, living
+ * elsewhere, are moved back at login when hash(id, user) in 0..99 is below
+ * the percentage. Raising the percentage (same id) selects a superset; 0
+ * ends the recovery. It replaces a force-move of the site, and a
+ * force-move or status change replaces it, so the two never pull the same
+ * users back and forth. */
+static int site_recover(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+{
+    struct geodb_site site;
+    int pct = 0;
+    int ex = fm_pct_arg(ctx, args, &pct);
+    if (ex == DOVEADM_EX_OK)
+        ex = doveadm_site_find(ctx, args->argv[0], &site);
+    if (ex != DOVEADM_EX_OK)
+        return ex;
+    ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
+    if (pct == 0)
+        return doveadm__geodb(ctx, geodb_site_set_recover(ctx->db, site.id, false, NULL, 0),
+                              "end recovery");
+    char id[CLUSTER_ID_SIZE];
+    if (doveadm_opt(args, "--id") == NULL && site.recover_active) {
+        snprintf(id, sizeof(id), "%s", site.recover_id); /* a new percentage, same users */
+    } else {
+        ex = id_option(ctx, args, id);
+        if (ex != DOVEADM_EX_OK)
+            return ex;
+    }
+    int rc = geodb_site_set_recover(ctx->db, site.id, true, id, pct);
+    if (rc == GEODB_OK && site.fm.active)
+        rc = geodb_site_set_fm(ctx->db, site.id, NULL);
+    return doveadm__geodb(ctx, rc, "start recovery");
+}
+
+/* What each site's proxies last found about the others' load balancers. */
+static int site_reachability_list(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+{
+    struct geodb_site src = {0}, dest = {0};
+    int ex = DOVEADM_EX_OK;
+    if (args->argc > 0)
+        ex = doveadm_site_find(ctx, args->argv[0], &src);
+    if (ex == DOVEADM_EX_OK && args->argc > 1)
+        ex = doveadm_site_find(ctx, args->argv[1], &dest);
+    if (ex != DOVEADM_EX_OK)
+        return ex;
+    enum { ROWS_MAX = CLUSTER_SITES_MAX * CLUSTER_SITES_MAX * 4 };
+    struct geodb_reach *rows = malloc(sizeof(*rows) * ROWS_MAX);
+    int n = 0;
+    if (rows == NULL)
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "out of memory");
+    ex = doveadm__geodb(ctx, geodb_reachability_list(ctx->db, rows, ROWS_MAX, &n),
+                        "list reachability");
+    static const char *const titles[] = {"src_site", "dest_site", "reachable", "checked_s"};
+    struct fmt_table *table = ex == DOVEADM_EX_OK ? fmt_table_new(4, titles) : NULL;
+    for (int i = 0; table != NULL && i < n; i++) {
+        const struct geodb_reach *r = &rows[i];
+        if ((src.id[0] && strcmp(r->src_site_id, src.id) != 0) ||
+            (dest.id[0] && strcmp(r->dest_site_id, dest.id) != 0))
+            continue;
+        char from[CLUSTER_NAME_SIZE], to[CLUSTER_NAME_SIZE], at[24];
+        doveadm_site_name_of(ctx, r->src_site_id, from, sizeof(from));
+        doveadm_site_name_of(ctx, r->dest_site_id, to, sizeof(to));
+        snprintf(at, sizeof(at), "%" PRId64, r->ts_us / 1000000);
+        const char *row[] = {from, to, r->reachable ? "yes" : "no", at};
+        if (fmt_table_add(table, row) != 0) {
+            fmt_table_free(table);
+            table = NULL;
+        }
+    }
+    free(rows);
+    if (ex != DOVEADM_EX_OK)
+        return ex;
+    return doveadm__print(ctx, table);
 }
 
 /* ---- backends ---- */
@@ -730,6 +830,9 @@ const struct doveadm_cmd doveadm_cluster_cmds[] = {
      "--id=", 3, -1, W, site_fm_start},
     {"cluster", "site force-move update", "NAME PERCENTAGE", "", 2, 2, W, site_fm_update},
     {"cluster", "site force-move stop", "NAME", "", 1, 1, W, site_fm_stop},
+    {"cluster", "site recover", "[--id ID] NAME PERCENTAGE", "--id=", 2, 2, W, site_recover},
+    {"cluster", "site reachability list", "[SRC-SITE [DEST-SITE]]", "", 0, 2, R,
+     site_reachability_list},
     {"cluster", "backend add", "[--id ID] [--site SITE] NAME|--self", "--id= --site= --self", 0,
      1, W, backend_add},
     {"cluster", "backend update",

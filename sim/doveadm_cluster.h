@@ -19,5 +19,9 @@ int doveadm_site_find(struct doveadm_ctx *ctx, const char *name, struct geodb_si
 int doveadm_backend_find(struct doveadm_ctx *ctx, const char *name, struct geodb_backend *out);
 /* A percentage or load factor: digits only, 0..100. Returns 0 or -1. */
 int doveadm_parse_pct(const char *text, int *out);
+/* The name of the site or backend with this id; "-" for "", the id itself
+ * when it no longer exists. */
+void doveadm_site_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size);
+void doveadm_backend_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size);
 
 #endif

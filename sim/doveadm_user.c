@@ -20,7 +20,7 @@
 /* The reason recorded in `moving` for operator-initiated moves. */
 #define MOVING_MANUAL "manual"
 
-static int user_find(struct doveadm_ctx *ctx, const char *username, struct geodb_user *out)
+int doveadm_user_find(struct doveadm_ctx *ctx, const char *username, struct geodb_user *out)
 {
     const char *why = names_check_user(username);
     if (why != NULL)
@@ -33,41 +33,19 @@ static int user_find(struct doveadm_ctx *ctx, const char *username, struct geodb
     return doveadm__geodb(ctx, rc, "read user");
 }
 
-static void site_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size)
-{
-    struct geodb_site site;
-    if (id[0] == '\0')
-        snprintf(out, size, "-");
-    else if (geodb_site_get_by_id(ctx->db, id, &site) == GEODB_OK)
-        snprintf(out, size, "%s", site.name);
-    else
-        snprintf(out, size, "%s", id);
-}
-
-static void backend_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size)
-{
-    struct geodb_backend backend;
-    if (id[0] == '\0')
-        snprintf(out, size, "-");
-    else if (geodb_backend_get_by_id(ctx->db, id, &backend) == GEODB_OK)
-        snprintf(out, size, "%s", backend.name);
-    else
-        snprintf(out, size, "%s", id);
-}
-
 static int user_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
 {
     struct geodb_user user;
-    int ex = user_find(ctx, args->argv[0], &user);
+    int ex = doveadm_user_find(ctx, args->argv[0], &user);
     if (ex != DOVEADM_EX_OK)
         return ex;
     char site[CLUSTER_NAME_SIZE], backend[CLUSTER_NAME_SIZE], alt[CLUSTER_NAME_SIZE];
     char dest[CLUSTER_NAME_SIZE], pref[CLUSTER_NAME_SIZE], moved[24];
-    site_name_of(ctx, user.site_id, site, sizeof(site));
-    backend_name_of(ctx, user.backend_id, backend, sizeof(backend));
-    backend_name_of(ctx, user.alt_backend_id, alt, sizeof(alt));
-    site_name_of(ctx, user.dest_site_id, dest, sizeof(dest));
-    site_name_of(ctx, user.preferred_site_id, pref, sizeof(pref));
+    doveadm_site_name_of(ctx, user.site_id, site, sizeof(site));
+    doveadm_backend_name_of(ctx, user.backend_id, backend, sizeof(backend));
+    doveadm_backend_name_of(ctx, user.alt_backend_id, alt, sizeof(alt));
+    doveadm_site_name_of(ctx, user.dest_site_id, dest, sizeof(dest));
+    doveadm_site_name_of(ctx, user.preferred_site_id, pref, sizeof(pref));
     if (user.last_moved_s < 0)
         snprintf(moved, sizeof(moved), "-");
     else
@@ -87,7 +65,7 @@ static int user_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
 static int user_delete(struct doveadm_ctx *ctx, const struct doveadm_args *args)
 {
     struct geodb_user user;
-    int ex = user_find(ctx, args->argv[0], &user);
+    int ex = doveadm_user_find(ctx, args->argv[0], &user);
     if (ex != DOVEADM_EX_OK)
         return ex;
     ctx->changed |= DOVEADM_CHANGED_USERS;
@@ -106,7 +84,8 @@ static int move_record(struct doveadm_ctx *ctx, struct geodb_user *user, const c
     snprintf(move.username, sizeof(move.username), "%s", user->username);
     snprintf(move.src_backend_id, sizeof(move.src_backend_id), "%s", user->backend_id);
     snprintf(move.dest_backends, sizeof(move.dest_backends), "%s", dest_backend);
-    snprintf(move.dest_site_id, sizeof(move.dest_site_id), "%s", dest_site);
+    snprintf(move.src_site_id, sizeof(move.src_site_id), "%s", user->site_id);
+    snprintf(move.dest_sites, sizeof(move.dest_sites), "%s", dest_site);
     if (rc == GEODB_OK)
         rc = geodb_user_put_route(ctx->db, user);
     if (rc == GEODB_OK)
@@ -119,7 +98,7 @@ static int user_move_backend(struct doveadm_ctx *ctx, const struct doveadm_args 
 {
     struct geodb_user user;
     struct geodb_backend backend;
-    int ex = user_find(ctx, args->argv[0], &user);
+    int ex = doveadm_user_find(ctx, args->argv[0], &user);
     if (ex == DOVEADM_EX_OK)
         ex = doveadm_backend_find(ctx, args->argv[1], &backend);
     if (ex != DOVEADM_EX_OK)
@@ -134,7 +113,7 @@ static int user_move_site(struct doveadm_ctx *ctx, const struct doveadm_args *ar
 {
     struct geodb_user user;
     struct geodb_site site;
-    int ex = user_find(ctx, args->argv[0], &user);
+    int ex = doveadm_user_find(ctx, args->argv[0], &user);
     if (ex == DOVEADM_EX_OK)
         ex = doveadm_site_find(ctx, args->argv[1], &site);
     if (ex != DOVEADM_EX_OK)
@@ -258,9 +237,9 @@ static int feature_list(struct doveadm_ctx *ctx, const struct doveadm_args *args
     for (int i = 0; table != NULL && i < n; i++) {
         char name[CLUSTER_NAME_SIZE] = "-";
         if (rows[i].scope == SCOPE_SITE)
-            site_name_of(ctx, rows[i].scope_id, name, sizeof(name));
+            doveadm_site_name_of(ctx, rows[i].scope_id, name, sizeof(name));
         else if (rows[i].scope == SCOPE_BACKEND)
-            backend_name_of(ctx, rows[i].scope_id, name, sizeof(name));
+            doveadm_backend_name_of(ctx, rows[i].scope_id, name, sizeof(name));
         const char *row[] = {feature_scope_name(rows[i].scope), name,
                              feature_name(rows[i].feature), feature_state_name(rows[i].state)};
         if (fmt_table_add(table, row) != 0) {

@@ -13,4 +13,10 @@
 extern const struct doveadm_cmd doveadm_user_cmds[];
 extern const int doveadm_user_ncmds;
 
+struct geodb_user;
+
+/* The user's record; prints the error and returns the exit code when the
+ * name is invalid or the user is not in the GeoDB. */
+int doveadm_user_find(struct doveadm_ctx *ctx, const char *username, struct geodb_user *out);
+
 #endif

@@ -38,6 +38,20 @@ const struct expect_metric_def expect_metrics[EM_COUNT] = {
     [EM_ONLINE_BACKENDS] = {"online_backends", C | S, false, NULL, "backends online"},
     [EM_DESIRED_BACKENDS] = {"desired_backends", S, false, NULL,
                              "the autoscaler's desired number of backends"},
+    [EM_STALE_USERS] = {"stale_users", C | S, false, NULL,
+                        "users whose newest write has not reached the site's replica (cluster: "
+                        "summed over replicas)"},
+    [EM_UNREACHABLE] = {"unreachable_accesses", C, false, NULL,
+                        "logins and deliveries failed because the user's site was unreachable"},
+    [EM_MERGE_CONFLICTS] = {"merge_conflicts", C, false, NULL,
+                            "users two sides of a partition wrote to different locations"},
+    [EM_MERGE_RELOCATIONS] = {"merge_relocations", C, false, NULL,
+                              "users a merge took away from the backend serving them"},
+    [EM_MOVED_TWICE] = {"moved_twice", C, false, NULL,
+                        "users that changed location twice within MERGE_WATCH_SECS of a heal"},
+    [EM_CONVERGE_S] = {"converge_s", C, false, NULL,
+                       "seconds from the last heal until every missed write arrived (-1: not "
+                       "converged)"},
 };
 
 int expect_key_parse(const char *key, int *metric, int *cmp)

@@ -46,6 +46,12 @@ enum expect_metric {
     EM_METACACHE,            /* last metacache sample, percent */
     EM_ONLINE_BACKENDS,      /* backends with status online */
     EM_DESIRED_BACKENDS,     /* the autoscaler's desired backend count */
+    EM_STALE_USERS,          /* users whose newest write a replica has not received */
+    EM_UNREACHABLE,          /* accesses failed because the user's site was unreachable */
+    EM_MERGE_CONFLICTS,      /* users written to different locations on two sides */
+    EM_MERGE_RELOCATIONS,    /* users a merge took from where they were served */
+    EM_MOVED_TWICE,          /* users that changed location twice after a heal */
+    EM_CONVERGE_S,           /* last heal until every missed write arrived (-1: not yet) */
     EM_COUNT
 };
 

@@ -65,7 +65,8 @@ static const struct table_desc tables[] = {
     {GEODB_T_SETTINGS, "cluster_settings", "scope, scope_id, feature", "scope, scope_id, feature, state, ts, w",
      {{"ts", "w", {"state", NULL}}, END}},
     {GEODB_T_MOVES, "user_moves", "id",
-     "id, kind, username, src_backend_id, dest_backend_id, dest_site_id, count, min_last_moved, "
+     "id, kind, username, src_backend_id, src_site_id, dest_backend_ids, dest_site_ids, count, "
+     "min_last_moved, "
      "req_ts, req_w, state, moved, state_ts, state_w",
      {{"state_ts", "state_w", {"state", "moved", NULL}}, END}},
     {GEODB_T_STATS, "proxy_dest_stats", "proxy, dest_host", "proxy, dest_host, ok, fail, redirect, ts, w",

@@ -317,6 +317,8 @@ int geodb_site_set_status(struct geodb *db, const char *id, enum site_status sta
     int rc = cell_text(db, site_status_sql, id, site_status_name(status));
     if (rc == GEODB_OK)
         rc = cell_fm(db, site_fm_sql, id, NULL);
+    if (rc == GEODB_OK)
+        rc = geodb_site_set_recover(db, id, false, NULL, 0);
     return rc;
 }
 

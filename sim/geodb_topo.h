@@ -63,7 +63,8 @@ int geodb_site_add(struct geodb *db, const struct geodb_site *site);
 int geodb_site_get(struct geodb *db, const char *name, struct geodb_site *out);
 int geodb_site_get_by_id(struct geodb *db, const char *id, struct geodb_site *out);
 int geodb_site_list(struct geodb *db, struct geodb_site *out, int max, int *count);
-/* Changing the status also resets the site's force-move (documented). */
+/* Changing the status also resets the site's force-move (documented) and
+ * its recovery (the inverse of a force-move; an assumption). */
 int geodb_site_set_status(struct geodb *db, const char *id, enum site_status status);
 int geodb_site_set_load_balancer(struct geodb *db, const char *id, const char *host);
 int geodb_site_set_tag(struct geodb *db, const char *id, const char *tag_id);

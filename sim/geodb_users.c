@@ -74,16 +74,16 @@ static const char user_count_sql[] =
     " GROUP BY backend_id ORDER BY backend_id";
 
 static const char move_add_sql[] =
-    "INSERT INTO user_moves (id, kind, username, src_backend_id, dest_backend_id, dest_site_id,"
-    " count, min_last_moved, req_ts, req_w, state, moved, state_ts, state_w)"
-    " VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?1, ?2, 'queued', 0, ?1, ?2)";
+    "INSERT INTO user_moves (id, kind, username, src_backend_id, src_site_id, dest_backend_ids,"
+    " dest_site_ids, count, min_last_moved, req_ts, req_w, state, moved, state_ts, state_w)"
+    " VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?1, ?2, 'queued', 0, ?1, ?2)";
 static const char move_state_sql[] =
     "UPDATE user_moves SET state = ?4, moved = ?5, state_ts = ?1, state_w = ?2"
     " WHERE id = ?3 AND (state_ts, state_w) <= (?1, ?2)";
 static const char move_list_sql[] =
     "SELECT id, kind, coalesce(username, ''), coalesce(src_backend_id, ''),"
-    " coalesce(dest_backend_id, ''), coalesce(dest_site_id, ''), coalesce(count, 0),"
-    " coalesce(min_last_moved, -1), req_ts, state, moved FROM user_moves"
+    " coalesce(src_site_id, ''), coalesce(dest_backend_ids, ''), coalesce(dest_site_ids, ''),"
+    " coalesce(count, 0), coalesce(min_last_moved, -1), req_ts, state, moved FROM user_moves"
     " WHERE (?1 = 0 OR state IN ('queued', 'running')) ORDER BY req_ts, id";
 
 static const char proxy_stats_sql[] =
@@ -296,12 +296,13 @@ int geodb_move_add(struct geodb *db, const struct geodb_move *move)
     sqlite3_bind_text(stmt, 4, move->batch ? "batch" : "user", -1, SQLITE_STATIC);
     bind_opt_text(stmt, 5, move->username);
     bind_opt_text(stmt, 6, move->src_backend_id);
-    bind_opt_text(stmt, 7, move->dest_backends);
-    bind_opt_text(stmt, 8, move->dest_site_id);
+    bind_opt_text(stmt, 7, move->src_site_id);
+    bind_opt_text(stmt, 8, move->dest_backends);
+    bind_opt_text(stmt, 9, move->dest_sites);
     if (move->batch)
-        sqlite3_bind_int(stmt, 9, move->count);
+        sqlite3_bind_int(stmt, 10, move->count);
     if (move->min_last_moved_s >= 0)
-        sqlite3_bind_int64(stmt, 10, move->min_last_moved_s);
+        sqlite3_bind_int64(stmt, 11, move->min_last_moved_s);
     return geodb__step_done(db, stmt, "record move");
 }
 
@@ -324,17 +325,18 @@ static void move_read(sqlite3_stmt *stmt, struct geodb_move *out)
     out->batch = strcmp((const char *)sqlite3_column_text(stmt, 1), "batch") == 0;
     copy_text(out->username, sizeof(out->username), stmt, 2);
     copy_text(out->src_backend_id, sizeof(out->src_backend_id), stmt, 3);
-    copy_text(out->dest_backends, sizeof(out->dest_backends), stmt, 4);
-    copy_text(out->dest_site_id, sizeof(out->dest_site_id), stmt, 5);
-    out->count = sqlite3_column_int(stmt, 6);
-    out->min_last_moved_s = sqlite3_column_int64(stmt, 7);
-    out->req_ts_us = sqlite3_column_int64(stmt, 8);
-    const char *state = (const char *)sqlite3_column_text(stmt, 9);
+    copy_text(out->src_site_id, sizeof(out->src_site_id), stmt, 4);
+    copy_text(out->dest_backends, sizeof(out->dest_backends), stmt, 5);
+    copy_text(out->dest_sites, sizeof(out->dest_sites), stmt, 6);
+    out->count = sqlite3_column_int(stmt, 7);
+    out->min_last_moved_s = sqlite3_column_int64(stmt, 8);
+    out->req_ts_us = sqlite3_column_int64(stmt, 9);
+    const char *state = (const char *)sqlite3_column_text(stmt, 10);
     for (int i = 0; i < MOVE_STATE_COUNT; i++) {
         if (strcmp(state, move_state_names[i]) == 0)
             out->state = (enum geodb_move_state)i;
     }
-    out->moved = sqlite3_column_int(stmt, 10);
+    out->moved = sqlite3_column_int(stmt, 11);
 }
 
 int geodb_move_list(struct geodb *db, bool unfinished_only, struct geodb_move *out, int max,

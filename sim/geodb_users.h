@@ -43,15 +43,18 @@ enum geodb_move_state {
 };
 
 /* A move request recorded by `user move` or `user batch move`; the
- * simulator carries it out and updates its state. dest_backends is a
- * comma-separated id list (empty for site moves). */
+ * simulator carries it out and updates its state. A backend move has a
+ * source backend and destination backends, a site move a source site (the
+ * user's, for one user) and destination sites; destinations are
+ * comma-separated id lists. */
 struct geodb_move {
     char id[CLUSTER_ID_SIZE];
     bool batch;
     char username[CLUSTER_USERNAME_SIZE];
     char src_backend_id[CLUSTER_ID_SIZE];
+    char src_site_id[CLUSTER_ID_SIZE];
     char dest_backends[GEODB_MOVE_DEST_SIZE];
-    char dest_site_id[CLUSTER_ID_SIZE];
+    char dest_sites[GEODB_MOVE_DEST_SIZE];
     int count;
     int64_t min_last_moved_s; /* -1 when not given */
     int64_t req_ts_us;

@@ -12,7 +12,7 @@
 #include "sim/world_topo.h"
 
 static const char *const completion_names[COMPLETION_COUNT] = {
-    "access", "trigger", "immediate", "forced", "login",
+    "access", "trigger", "immediate", "forced", "login", "merge",
 };
 
 const char *move_completion_name(enum move_completion how)
@@ -51,17 +51,22 @@ static bool reason_is_cooled(enum move_reason reason)
 bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int to_backend,
                    int to_site, enum move_reason reason)
 {
-    struct usercache *uc = &w->replicas[r].users;
-    struct uc_route route = *usercache_route(uc, user);
+    struct replica *rep = &w->replicas[r];
+    struct uc_route route = *usercache_route(&rep->users, user);
     if (route.backend == UC_NO_BACKEND || route.moving != REASON_NONE)
         return false;
     assert(to_backend >= 0 || to_site >= 0);
+    /* A site move stores its destination backend now, so that whoever
+     * finishes the move (any proxy, either side of a partition) writes the
+     * same one. */
+    if (to_backend < 0 && w->params.failover_target == TARGET_STORED)
+        to_backend = topo_place(w, rep, to_site, w->users.key[user], -1, NULL);
     route.alt = to_backend >= 0 ? (uint16_t)to_backend : UC_NO_BACKEND;
     route.dest_site = (uint8_t)(to_site >= 0 ? to_site : w->backends[to_backend].site);
     route.moving = (uint8_t)reason;
     route.ts_us = world_ts_us(w, writer_site);
     route.writer = (uint8_t)writer_site;
-    if (!usercache_put(uc, user, &route))
+    if (!world_put_route(w, r, user, &route))
         return false;
     w->users.requested_s[user] = (int32_t)now_s(w);
     w->users.move_attempts[user] = 0;
@@ -69,8 +74,9 @@ bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int t
     return true;
 }
 
-/* Where a moving user goes: the named destination when it can take
- * connections, else a placement in the destination site. -1: nowhere. */
+/* Where a moving user goes: the stored destination when it can take
+ * connections, else a target in the destination site (by
+ * FAILOVER_TARGET). -1: nowhere. */
 static int move_destination(const struct world *w, const struct replica *rep, uint32_t user,
                             const struct uc_route *route)
 {
@@ -78,7 +84,7 @@ static int move_destination(const struct world *w, const struct replica *rep, ui
         return route->alt;
     int site = route->dest_site != UC_NO_SITE ? route->dest_site : route->site;
     int exclude = site == route->site ? route->backend : -1;
-    return topo_place(w, rep, site, w->users.key[user], exclude, NULL);
+    return topo_target(w, rep, site, w->users.key[user], exclude);
 }
 
 static void log_move(struct world *w, uint32_t user, int from, int to, enum move_reason reason,
@@ -93,17 +99,9 @@ static void log_move(struct world *w, uint32_t user, int from, int to, enum move
                 move_completion_name(how), w->users.requested_s[user]);
 }
 
-/* Bookkeeping of a finished move: statistics, the cool-time invariant,
- * sessions and metacache following the user, the source's memory. */
-static void account_move(struct world *w, uint32_t user, int from, int to,
-                         enum move_reason reason, enum move_completion how)
+/* The counters of a location change from one backend to another. */
+static void count_move(struct world *w, int from, int to, enum move_reason reason)
 {
-    struct world_users *u = &w->users;
-    int64_t t = now_s(w);
-    if (reason_is_cooled(reason) && u->prev_move_s[user] >= 0 &&
-        t - u->prev_move_s[user] < w->ctl.lb_cool_time_s)
-        w->stats.cool_time_violations++;
-    u->prev_move_s[user] = (int32_t)t;
     w->stats.moves_done++;
     w->stats.moves_by_reason[reason]++;
     w->backends[from].moves_out[reason]++;
@@ -115,6 +113,29 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
         w->sites[from_site].moves_out[reason]++;
         w->sites[to_site].moves_in[reason]++;
     }
+}
+
+/* Bookkeeping of a finished move: statistics, the cool-time invariant,
+ * sessions and metacache following the user, the source's memory. seen_s
+ * is the last move the acting replica knew of: a move within the cool time
+ * of that one breaks the controller's rule; one within the cool time of a
+ * move it could not see (the other side of a partition did it) is a
+ * split brain's double move, counted apart. */
+static void account_move(struct world *w, uint32_t user, int from, int to,
+                         enum move_reason reason, enum move_completion how, int32_t seen_s)
+{
+    struct world_users *u = &w->users;
+    int64_t t = now_s(w);
+    int64_t cool = w->ctl.lb_cool_time_s;
+    if (reason_is_cooled(reason) && seen_s >= 0 && t - seen_s < cool)
+        w->stats.cool_time_violations++;
+    else if (reason_is_cooled(reason) && u->prev_move_s[user] >= 0 && t - u->prev_move_s[user] < cool)
+        w->stats.unseen_double_moves++;
+    u->prev_move_s[user] = (int32_t)t;
+    count_move(w, from, to, reason);
+    repl_user_moved(w, user);
+    if (reason == REASON_BATCH)
+        batches_moved(w, user);
     /* A source that finishes a move kicks the user's connections, which
      * reconnect to the destination; when the source was down (failover, a
      * forced move), existing connections stay where they are until they end. */
@@ -127,16 +148,25 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
     log_move(w, user, from, to, reason, how);
 }
 
-void moves_apply(struct world *w, int r, uint32_t user, int to_backend, int to_site,
+void moves_relocated(struct world *w, uint32_t user, int from, int to)
+{
+    count_move(w, from, to, REASON_MERGE);
+    log_move(w, user, from, to, REASON_MERGE, COMPLETION_MERGE);
+}
+
+void moves_apply(struct world *w, int r, int writer, uint32_t user, int to_backend, int to_site,
                  enum move_reason reason, enum move_completion how)
 {
     struct replica *rep = &w->replicas[r];
     struct uc_route route = *usercache_route(&rep->users, user);
     int from = route.backend;
+    int32_t seen_s = route.last_moved_s;
     assert(from != UC_NO_BACKEND && to_backend >= 0);
-    /* The fresh failover target: the best other backend of the new site. */
-    int alt = topo_place(w, rep, to_site, w->users.key[user], to_backend, NULL);
-    int writer = w->backends[from].site;
+    /* The fresh failover target: the best other backend of the new site,
+     * stored so that every proxy fails the user over to the same one. */
+    int alt = w->params.failover_target == TARGET_STORED
+                  ? topo_place(w, rep, to_site, w->users.key[user], to_backend, NULL)
+                  : -1;
     route.backend = (uint16_t)to_backend;
     route.site = (uint8_t)to_site;
     route.alt = alt >= 0 ? (uint16_t)alt : UC_NO_BACKEND;
@@ -145,9 +175,9 @@ void moves_apply(struct world *w, int r, uint32_t user, int to_backend, int to_s
     route.last_moved_s = (int32_t)now_s(w);
     route.ts_us = world_ts_us(w, writer);
     route.writer = (uint8_t)writer;
-    usercache_put(&rep->users, user, &route);
+    world_put_route(w, r, user, &route);
     if (from != to_backend)
-        account_move(w, user, from, to_backend, reason, how);
+        account_move(w, user, from, to_backend, reason, how, seen_s);
 }
 
 static bool source_down(const struct world *w, const struct replica *rep, int backend)
@@ -168,7 +198,7 @@ int moves_on_access(struct world *w, int r, uint32_t user, enum move_completion 
         return from; /* nowhere to go yet: the supervisor retries */
     enum move_reason reason = (enum move_reason)route->moving;
     if (source_down(w, rep, from) || w->params.move_duration_ms == 0) {
-        moves_apply(w, r, user, to, w->backends[to].site, reason,
+        moves_apply(w, r, w->backends[from].site, user, to, w->backends[to].site, reason,
                     source_down(w, rep, from) ? COMPLETION_IMMEDIATE : how);
         return to;
     }
@@ -203,8 +233,8 @@ void moves_finish_inflight(struct world *w, uint32_t slot)
      * operator); the source then has nothing left to finish. */
     if (route->backend != m.from || route->moving == REASON_NONE)
         return;
-    moves_apply(w, m.replica, m.user, m.to, m.to_site, (enum move_reason)m.reason,
-                (enum move_completion)m.how);
+    moves_apply(w, m.replica, w->backends[m.from].site, m.user, m.to, m.to_site,
+                (enum move_reason)m.reason, (enum move_completion)m.how);
 }
 
 void moves_force(struct world *w, int r, uint32_t user)
@@ -216,8 +246,21 @@ void moves_force(struct world *w, int r, uint32_t user)
     int to = move_destination(w, rep, user, route);
     if (to < 0)
         return; /* nowhere to go: the supervisor tries again */
-    moves_apply(w, r, user, to, w->backends[to].site, (enum move_reason)route->moving,
-                COMPLETION_FORCED);
+    moves_apply(w, r, w->backends[route->backend].site, user, to, w->backends[to].site,
+                (enum move_reason)route->moving, COMPLETION_FORCED);
+}
+
+int moves_finish_unreachable(struct world *w, int r, int acting_site, uint32_t user)
+{
+    struct replica *rep = &w->replicas[r];
+    const struct uc_route *route = usercache_route(&rep->users, user);
+    assert(route->moving != REASON_NONE);
+    int to = move_destination(w, rep, user, route);
+    if (to < 0)
+        return -1;
+    moves_apply(w, r, acting_site, user, to, w->backends[to].site, (enum move_reason)route->moving,
+                COMPLETION_IMMEDIATE);
+    return to;
 }
 
 int moves_referral(const struct world *w, uint32_t user, int backend)

@@ -23,6 +23,7 @@ enum move_completion {
     COMPLETION_IMMEDIATE,  /* the source was down: finished at the access */
     COMPLETION_FORCED,     /* the supervisor gave up and wrote the GeoDB directly */
     COMPLETION_LOGIN,      /* a force-move or failover decided at login */
+    COMPLETION_MERGE,      /* a split-brain merge chose another location */
     COMPLETION_COUNT
 };
 
@@ -48,15 +49,26 @@ int moves_on_access(struct world *w, int r, uint32_t user, enum move_completion 
 /* EV_MOVE_DONE. */
 void moves_finish_inflight(struct world *w, uint32_t slot);
 
-/* Writes the finished move at once (failover, force-moves at login, a
- * forced stuck move). */
-void moves_apply(struct world *w, int r, uint32_t user, int to_backend, int to_site,
+/* Writes the finished move in replica r as writer (a site index: the
+ * source backend's site, or the proxies that failed the user over). */
+void moves_apply(struct world *w, int r, int writer, uint32_t user, int to_backend, int to_site,
                  enum move_reason reason, enum move_completion how);
+
+/* The user's record in replica r says it is moving but its source cannot
+ * be reached (partition): the access finishes the move at once, as the
+ * documented protocol does for a source that went offline. Returns the
+ * destination, or -1. */
+int moves_finish_unreachable(struct world *w, int r, int acting_site, uint32_t user);
 
 /* Finishes a stuck move by writing the GeoDB directly (the supervisor's
  * last resort): to the named destination, or a placement in the destination
  * site. */
 void moves_force(struct world *w, int r, uint32_t user);
+
+/* A split-brain merge gave the user a location other than the backend it
+ * was being served on (`from`): counted and logged as a move of reason
+ * merge. Nothing physical moves until the user's next access. */
+void moves_relocated(struct world *w, uint32_t user, int from, int to);
 
 /* The backend an access of this user to `backend` is referred to, when
  * that backend remembers having moved the user away (stale caches), or -1. */

@@ -10,6 +10,8 @@
 
 static const char *const placement_words[] = {"hrw", "least_users", NULL};
 static const char *const yes_no_words[] = {"no", "yes", NULL};
+static const char *const target_words[] = {"stored", "least_loaded", NULL};
+static const char *const unreachable_words[] = {"fail", "failover", NULL};
 
 #define SIM(field) offsetof(struct sim_params, field)
 
@@ -61,6 +63,42 @@ const struct setting_def sim_params_table[] = {
      "How often each proxy writes its per-destination counters to proxy_dest_stats.",
      "Undocumented; five minutes keeps the table current for operators without a write per "
      "login."},
+    {"BATCH_MOVES_PER_SEC", SETTING_INT, SIM(batch_moves_per_s), 100, 1, 1000000, NULL,
+     "users/s",
+     "How many moves of a `user batch move` are triggered per second (the rest wait, marked "
+     "moving, and may finish earlier at the user's next login).",
+     "Undocumented; the documentation warns that an immediate evacuation loads the source "
+     "backend heavily, so a bound in the spirit of director's --max-parallel."},
+    {"FAILOVER_TARGET", SETTING_ENUM, SIM(failover_target), TARGET_STORED, 0, 1, target_words, "",
+     "Where a proxy sends a user whose backend takes no connections, and where a move whose "
+     "destination is a site lands: the target computed when the record was written and "
+     "stored in it (alt_backend_id), or the least loaded backend in the acting proxy's own "
+     "view at that moment.",
+     "Documented mechanism: every proxy knows alt_backend_id, so concurrent or duplicate "
+     "failovers write the same values and a split-brain merge does not relocate users. "
+     "least_loaded is the naive alternative, kept to measure what the mechanism buys."},
+    {"SITE_UNREACHABLE", SETTING_ENUM, SIM(site_unreachable), UNREACHABLE_FAIL, 0, 1,
+     unreachable_words, "",
+     "What a proxy does with a user whose site it cannot reach (a partition, a site whose "
+     "load balancer is down): fail the access, or fail the user over to its own site.",
+     "Current documentation: site reachability is monitored, never acted on automatically; "
+     "site failover is an operator's decision (site status offline). failover models the "
+     "group-era behaviour."},
+    {"ROAMING_RATIO", SETTING_RATIO, SIM(roaming_ppm), 0, 0, 1000000, NULL, "ratio",
+     "Share of accesses that enter through another site's front door than the user's home "
+     "site (clients on another continent, DNS caches).",
+     "Zero by default so that single-site results do not depend on it; split-brain scenarios "
+     "set it, since roaming is what makes both sides write the same users."},
+    {"GEODB_REPAIR_USERS_PER_SEC", SETTING_INT, SIM(repair_users_per_s), 5000, 1, 100000000,
+     NULL, "users/s",
+     "Rate at which a replica replays the writes it missed while partitioned (hinted "
+     "handoff), per replica.",
+     "Cassandra throttles hint delivery (hinted_handoff_throttle, 1 MB/s per node by "
+     "default); at about 200 bytes per user record that is some 5000 users a second."},
+    {"MERGE_WATCH_SECS", SETTING_INT, SIM(merge_watch_s), 3600, 60, 86400, NULL, "s",
+     "Window after a heal in which users changing location twice are counted (the chaos a "
+     "merge must not cause).",
+     "The balancing cool time: no user should move twice within it."},
     {"MODEL_CPU_BASE_CORES", SETTING_RATIO, SIM(cpu_base_ppm), 500000, 0, 1000 * 1000000LL, NULL,
      "cores", "CPU an idle backend uses.", "Daemons, index maintenance: half a core."},
     {"MODEL_CPU_CORES_PER_SESSION", SETTING_RATIO, SIM(cpu_session_ppm), 4000, 0, 1000000,

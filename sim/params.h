@@ -15,6 +15,16 @@ enum placement_rule {
     PLACEMENT_LEAST_USERS, /* the online backend with fewest users per load factor */
 };
 
+enum failover_target {
+    TARGET_STORED = 0,   /* the target stored in the record (alt_backend_id) */
+    TARGET_LEAST_LOADED, /* the least loaded backend in the acting proxy's view */
+};
+
+enum site_unreachable_policy {
+    UNREACHABLE_FAIL = 0, /* the access fails */
+    UNREACHABLE_FAILOVER, /* the user fails over to the entry site */
+};
+
 struct sim_params {
     int placement_rule;              /* PLACEMENT_RULE */
     int64_t move_duration_ms;        /* USER_MOVE_DURATION_MS */
@@ -29,6 +39,12 @@ struct sim_params {
     int64_t proxy_check_failures;    /* PROXY_CHECK_FAILURES */
     int64_t probes_per_check;        /* PROXY_PROBES_PER_CHECK */
     int64_t proxy_stats_interval_ms; /* PROXY_STATS_INTERVAL_MS */
+    int64_t batch_moves_per_s;       /* BATCH_MOVES_PER_SEC */
+    int failover_target;             /* FAILOVER_TARGET */
+    int site_unreachable;            /* SITE_UNREACHABLE */
+    int64_t roaming_ppm;             /* ROAMING_RATIO */
+    int64_t repair_users_per_s;      /* GEODB_REPAIR_USERS_PER_SEC */
+    int64_t merge_watch_s;           /* MERGE_WATCH_SECS */
     /* The backend load model (ratios: decimals in ppm). */
     int64_t cpu_base_ppm;            /* MODEL_CPU_BASE_CORES */
     int64_t cpu_session_ppm;         /* MODEL_CPU_CORES_PER_SESSION */

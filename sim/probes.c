@@ -9,6 +9,9 @@
 
 #include <stdio.h>
 
+#include "sim/geodb.h"
+#include "sim/geodb_merge.h"
+#include "sim/geodb_users.h"
 #include "sim/timeline.h"
 #include "sim/world_topo.h"
 
@@ -40,13 +43,51 @@ static void proxies_set(struct world *w, int b, const char *status, enum event_k
     world_event(w, backend->site, b, kind, "proxy", backend->name, detail);
 }
 
+/* The site's proxies check every other site's load balancer and write what
+ * changed to site_reachability in their replica (check_site_reachability
+ * reports it; nothing acts on it). */
+static void probe_sites(struct world *w, int s)
+{
+    struct geodb *db = world_replica_of_site(w, s)->db;
+    bool open = false;
+    int rc = GEODB_OK;
+    for (int d = 0; d < w->nsites && rc == GEODB_OK; d++) {
+        int8_t now = repl_reachable(w, s, d) ? 1 : 0;
+        if (d == s || w->reach_seen[s][d] == now)
+            continue;
+        if (!open) {
+            rc = geodb_tx_begin(db);
+            geodb_clock_set(db, world_ts_us(w, s));
+            if (rc == GEODB_OK)
+                rc = geodb_writer_set(db, w->sites[s].id);
+            open = true;
+        }
+        if (rc == GEODB_OK)
+            rc = geodb_reachability_put(db, w->sites[s].id, w->sites[d].id, now == 1);
+        w->reach_seen[s][d] = now;
+    }
+    if (!open)
+        return;
+    if (rc != GEODB_OK || geodb_tx_commit(db) != GEODB_OK) {
+        world_fail(w, "%s", geodb_errmsg(db));
+        if (geodb_in_tx(db))
+            geodb_tx_rollback(db);
+        return;
+    }
+    repl_db_written(w, w->sites[s].replica, GEODB_T_REACH);
+}
+
 void probes_run(struct world *w)
 {
+    for (int s = 0; s < w->nsites && w->nsites > 1 && !w->error[0]; s++) {
+        if (!w->site_down[s])
+            probe_sites(w, s);
+    }
     for (int b = 0; b < w->nbackends && !w->error[0]; b++) {
         struct world_backend *backend = &w->backends[b];
         const struct view_backend *view = &world_replica_of_site(w, backend->site)->backends[b];
-        if (!view->live)
-            continue;
+        if (!view->live || w->site_down[backend->site])
+            continue; /* a crashed site's proxies check nothing */
         bool ok = check_backend(w, backend);
         backend->probes_ok += ok;
         backend->probes_failed += !ok;

@@ -25,11 +25,13 @@ enum report_csv {
     CSV_EXPECTATIONS,
     CSV_SUMMARY,
     CSV_SITES,
+    CSV_REPLICAS,
     CSV_COUNT
 };
 
 static const char *const csv_names[CSV_COUNT] = {
     "timeseries.csv", "moves.csv", "events.csv", "expectations.csv", "summary.csv", "sites.csv",
+    "replicas.csv",
 };
 
 static const char *const timeseries_titles[] = {
@@ -42,6 +44,10 @@ static const char *const timeseries_titles[] = {
 static const char *const sites_titles[] = {
     "time_s", "site", "status", "backends", "online", "users", "sessions", "desired_backends",
     "imbalance", "catastrophe",
+};
+static const char *const replicas_titles[] = {
+    "time_s", "replica", "partition_group", "users", "moving", "stale_users", "hinted_users",
+    "in_flight", "unreachable_sites",
 };
 static const char *const moves_titles[] = {
     "time_s",  "user",       "reason",     "from_site", "from_backend",
@@ -117,7 +123,8 @@ struct report *report_open(const char *dir, char *err, size_t err_size)
         open_csv(r, CSV_EVENTS, N(events_titles), events_titles) != 0 ||
         open_csv(r, CSV_EXPECTATIONS, N(expectations_titles), expectations_titles) != 0 ||
         open_csv(r, CSV_SUMMARY, 0, NULL) != 0 ||
-        open_csv(r, CSV_SITES, N(sites_titles), sites_titles) != 0) {
+        open_csv(r, CSV_SITES, N(sites_titles), sites_titles) != 0 ||
+        open_csv(r, CSV_REPLICAS, N(replicas_titles), replicas_titles) != 0) {
         snprintf(err, err_size, "%s: cannot write: %s", dir, strerror(errno));
         report_abort(r);
         return NULL;
@@ -126,12 +133,26 @@ struct report *report_open(const char *dir, char *err, size_t err_size)
     return r;
 }
 
+/* Removes a file and SQLite's companions of it (a killed run's leftovers
+ * must not be mistaken for a database's journal). */
+static void unlink_with_companions(const char *path)
+{
+    char extra[4 * PATH_SIZE];
+    unlink(path);
+    static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(extra, sizeof(extra), "%s%s", path, suffixes[i]);
+        unlink(extra);
+    }
+}
+
 int report_register(struct report *r, const char *name, char *path, size_t size)
 {
     if (r->nfiles >= REPORT_FILES_MAX)
         return -1;
     snprintf(r->names[r->nfiles++], sizeof(r->names[0]), "%s", name);
     tmp_path(r, name, path, size);
+    unlink_with_companions(path);
     return 0;
 }
 
@@ -149,15 +170,10 @@ void report_abort(struct report *r)
     if (r == NULL)
         return;
     close_files(r);
-    char path[2 * PATH_SIZE], extra[3 * PATH_SIZE];
+    char path[2 * PATH_SIZE];
     for (int i = 0; i < r->nfiles; i++) {
         tmp_path(r, r->names[i], path, sizeof(path));
-        unlink(path);
-        /* SQLite's companions of a GeoDB written under its temporary name */
-        snprintf(extra, sizeof(extra), "%s-wal", path);
-        unlink(extra);
-        snprintf(extra, sizeof(extra), "%s-shm", path);
-        unlink(extra);
+        unlink_with_companions(path);
     }
     free(r);
 }
@@ -209,6 +225,7 @@ int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, 
     for (int i = 0; i < r->nfiles; i++) {
         tmp_path(r, r->names[i], from, sizeof(from));
         snprintf(to, sizeof(to), "%s/%s", r->dir, r->names[i]);
+        unlink_with_companions(to); /* an older run's GeoDB journal */
         if (rename(from, to) != 0) {
             snprintf(err, err_size, "%s: cannot rename: %s", to, strerror(errno));
             report_abort(r);
@@ -275,6 +292,21 @@ void report_site(struct report *r, const struct report_site_row *x)
     csv_int(c, x->desired_backends);
     csv_fixed(c, x->imbalance, 4);
     csv_int(c, x->catastrophe ? 1 : 0);
+    csv_end_row(c);
+}
+
+void report_replica(struct report *r, const struct report_replica_row *x)
+{
+    struct csv *c = &r->csv[CSV_REPLICAS];
+    csv_int(c, x->time_ms / 1000);
+    csv_str(c, x->replica);
+    csv_int(c, x->group);
+    csv_int(c, x->users);
+    csv_int(c, x->moving);
+    csv_int(c, x->stale);
+    csv_int(c, x->hinted);
+    csv_int(c, x->in_flight);
+    csv_str(c, x->unreachable);
     csv_end_row(c);
 }
 

@@ -1,9 +1,9 @@
 /*
- * A run's report directory: timeseries.csv, moves.csv, events.csv,
- * expectations.csv, summary.csv and the final GeoDB file(s). Everything is
- * written under a temporary name (".NAME.tmp") and renamed only when the
- * run finishes, so a killed or failed run never leaves a report that looks
- * complete. report_finish computes a digest of everything written.
+ * A run's report directory: timeseries.csv, sites.csv, replicas.csv,
+ * moves.csv, events.csv, expectations.csv, summary.csv and the final GeoDB
+ * file(s). Everything is written under a temporary name (".NAME.tmp") and
+ * renamed only when the run finishes, so a killed or failed run never
+ * leaves a report that looks complete. report_finish computes a digest of everything written.
  */
 #ifndef REPORT_H
 #define REPORT_H
@@ -76,6 +76,20 @@ struct report_site_row {
     bool catastrophe;
 };
 void report_site(struct report *r, const struct report_site_row *row);
+
+/* One row per GeoDB replica per sample interval: how far it lags. */
+struct report_replica_row {
+    int64_t time_ms;
+    const char *replica;     /* the site that owns it */
+    int group;               /* its partition group (0 when not partitioned) */
+    int64_t users;           /* users with a location in it */
+    int64_t moving;          /* users it says are moving */
+    int64_t stale;           /* users whose newest write it has not received */
+    int64_t hinted;          /* ... of which hints wait for a partition to heal */
+    int64_t in_flight;       /* its own writes not yet delivered to the others */
+    const char *unreachable; /* sites its proxies last found unreachable */
+};
+void report_replica(struct report *r, const struct report_replica_row *row);
 
 void report_event(struct report *r, int64_t time_ms, const char *site, const char *source,
                   const char *kind, const char *subject, bool dryrun, const char *detail);

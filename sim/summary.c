@@ -48,6 +48,7 @@ static const char *const reason_columns[REASON_COUNT] = {
     "moves_recover",
     "moves_failover",
     "moves_site_evacuate",
+    "moves_merge",
 };
 
 void summary_write(struct world *w)
@@ -73,6 +74,19 @@ void summary_write(struct world *w)
     for (int r = 1; r < REASON_COUNT; r++)
         put(&row, reason_columns[r], "%" PRId64, st->moves_by_reason[r]);
     put(&row, "cool_time_violations", "%" PRId64, st->cool_time_violations);
+    put(&row, "unseen_double_moves", "%" PRId64, st->unseen_double_moves);
+    const struct repl_stats *rs = &w->repl.stats;
+    put(&row, "roaming_accesses", "%" PRId64, st->roaming);
+    put(&row, "unreachable_accesses", "%" PRId64, st->site_unreachable);
+    put(&row, "partitions", "%" PRId64, rs->partitions);
+    put(&row, "heals", "%" PRId64, rs->heals);
+    put(&row, "replicated_writes", "%" PRId64, rs->delivered);
+    put(&row, "hinted_writes", "%" PRId64, rs->hinted);
+    put(&row, "merge_users", "%" PRId64, rs->merge_users);
+    put(&row, "merge_conflicts", "%" PRId64, rs->merge_conflicts);
+    put(&row, "merge_relocations", "%" PRId64, rs->merge_relocations);
+    put(&row, "moved_twice", "%" PRId64, rs->moved_twice);
+    put(&row, "converge_s", "%" PRId64, rs->converge_ms < 0 ? -1 : rs->converge_ms / 1000);
     put(&row, "sessions_end", "%u", w->sessions.used);
     put(&row, "imbalance_end", "%.4f", checks_imbalance(w, 0, -1));
     put(&row, "expectations", "%d", w->expectations);

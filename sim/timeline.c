@@ -13,8 +13,10 @@
 #include "sim/checks.h"
 #include "sim/doveadm.h"
 #include "sim/geodb.h"
+#include "sim/geodb_merge.h"
 #include "sim/geodb_users.h"
 #include "sim/report.h"
+#include "sim/traffic.h"
 #include "sim/world_topo.h"
 
 #define DOVEADM_OUT_SIZE 65536
@@ -22,6 +24,7 @@
 
 struct reload_ctx {
     struct world *w;
+    int r;
     struct usercache *uc;
     int writer;
     int unknown;
@@ -41,6 +44,33 @@ static int64_t user_index(const struct world *w, const char *name)
             return u;
     }
     return -1;
+}
+
+/* `user access` in a simulation: the proxies route an access of the user
+ * from its home site (placing it, starting or finishing its move). */
+static int live_access(void *ctx, const char *user, char *backend, size_t size)
+{
+    struct world *w = ctx;
+    int64_t u = user_index(w, user);
+    int b = u >= 0 ? traffic_route(w, (uint32_t)u) : -1;
+    if (b < 0)
+        return -1;
+    snprintf(backend, size, "%s", w->backends[b].name);
+    return 0;
+}
+
+/* `kick` in a simulation: the user's sessions end; clients reconnect at
+ * their next login. */
+static int live_kick(void *ctx, const char *user)
+{
+    struct world *w = ctx;
+    int64_t u = user_index(w, user);
+    return u >= 0 ? (int)sessions_kick_user(&w->sessions, (uint32_t)u) : 0;
+}
+
+void timeline_init(struct world *w)
+{
+    w->live = (struct doveadm_live){w, live_access, live_kick};
 }
 
 static enum move_reason reason_parse(const char *text)
@@ -76,14 +106,17 @@ static int reload_user(void *arg, const struct geodb_user *gu)
         .dest_site = dest >= 0 ? (uint8_t)dest : UC_NO_SITE,
         .moving = gu->deleted ? REASON_NONE : (uint8_t)reason_parse(gu->moving),
         .writer = (uint8_t)ctx->writer};
-    if (usercache_put(ctx->uc, (uint32_t)u, &route) && route.moving != REASON_NONE)
+    if (!usercache_put(ctx->uc, (uint32_t)u, &route))
+        return 0;
+    repl_user_written(ctx->w, ctx->r, (uint32_t)u);
+    if (route.moving != REASON_NONE)
         ctx->w->users.requested_s[u] = (int32_t)(ctx->w->engine.now_ms / 1000);
     return 0;
 }
 
 int timeline_reload_users(struct world *w, int r, int64_t ts, int writer_site)
 {
-    struct reload_ctx ctx = {.w = w, .uc = &w->replicas[r].users, .writer = writer_site};
+    struct reload_ctx ctx = {.w = w, .r = r, .uc = &w->replicas[r].users, .writer = writer_site};
     if (geodb_user_each_at(w->replicas[r].db, ts, reload_user, &ctx) != GEODB_OK) {
         world_fail(w, "%s", geodb_errmsg(w->replicas[r].db));
         return -1;
@@ -100,6 +133,12 @@ static void refresh_after(struct world *w, int r, unsigned changed, int64_t ts, 
         topo_reload_settings(w, r);
     if (changed & (DOVEADM_CHANGED_USERS | DOVEADM_CHANGED_MOVES))
         timeline_reload_users(w, r, ts, site);
+    if (changed & DOVEADM_CHANGED_MOVES)
+        batches_sync(w, r, site);
+    repl_db_written(w, r,
+                    (changed & DOVEADM_CHANGED_TOPOLOGY ? GEODB_T_TOPOLOGY : 0u) |
+                        (changed & DOVEADM_CHANGED_SETTINGS ? GEODB_T_SETTINGS : 0u) |
+                        (changed & DOVEADM_CHANGED_MOVES ? GEODB_T_MOVES : 0u));
 }
 
 static void first_line(char *text)
@@ -119,6 +158,7 @@ int timeline_doveadm(struct world *w, int site, const char *line, char *err, siz
     ctx.db = w->replicas[r].db;
     ctx.now_us = world_ts_us(w, site);
     snprintf(ctx.writer_site_id, sizeof(ctx.writer_site_id), "%s", w->sites[site].id);
+    ctx.live = &w->live;
     ctx.out = fmemopen(out, sizeof(out) - 1, "w");
     ctx.err = fmemopen(err, err_size - 1, "w");
     if (ctx.out == NULL || ctx.err == NULL) {
@@ -218,7 +258,40 @@ static void run_fault(struct world *w, const struct scn_entry *e)
         w->prometheus_down[site] = false;
     if (site >= 0 && f->prometheus_down >= 0)
         w->prometheus_down[site] = f->prometheus_down == 1;
+    /* A crashed site loses its front door, load balancer and GeoDB node
+     * too: clients go elsewhere, replication to it waits. */
+    bool down = site >= 0 && w->site_down[site];
+    if (site >= 0 && f->recover)
+        down = false;
+    if (site >= 0 && f->crash >= 0)
+        down = f->crash == 1;
     world_event(w, site, -1, EVK_FAULT, "timeline", f->site, detail);
+    if (site >= 0 && down != w->site_down[site]) {
+        w->site_down[site] = down;
+        repl_layout_changed(w);
+    }
+}
+
+static void run_partition(struct world *w, const struct scn_entry *e)
+{
+    char detail[CLUSTER_SITES_MAX * (CLUSTER_NAME_SIZE + 3)];
+    size_t used = 0;
+    detail[0] = '\0';
+    for (int g = 0; g < e->ngroups; g++) {
+        for (int s = 0; s < w->nsites && used < sizeof(detail); s++) {
+            if (e->group_of_site[s] == g)
+                used += (size_t)snprintf(detail + used, sizeof(detail) - used, "%s%s",
+                                         used == 0 || detail[used - 1] == ' ' ? "" : " ",
+                                         w->sites[s].name);
+        }
+        if (g + 1 < e->ngroups && used < sizeof(detail))
+            used += (size_t)snprintf(detail + used, sizeof(detail) - used, " | ");
+    }
+    /* The loader accepts only partitions of two or more groups of sites,
+     * and every site has its own replica then. */
+    if (repl_partition(w, e->group_of_site) != 0)
+        return;
+    world_event(w, -1, -1, EVK_PARTITION, "timeline", "", detail);
 }
 
 static void run_entry(struct world *w, const struct scn_entry *e)
@@ -237,10 +310,11 @@ static void run_entry(struct world *w, const struct scn_entry *e)
         world_event(w, -1, -1, EVK_NOTE, "timeline", "", e->text);
         break;
     case SCN_PARTITION:
+        run_partition(w, e);
+        break;
     case SCN_HEAL:
-        world_fail(w, "%s:%d: partitions need one GeoDB replica per site (not available in this "
-                      "build)",
-                   w->scn->path, e->pos.line);
+        if (repl_heal(w) == 0)
+            world_event(w, -1, -1, EVK_HEAL, "timeline", "", "every site reaches every other");
         break;
     }
 }

@@ -10,6 +10,9 @@
 
 /* Runs timeline entry i (EV_TIMELINE). */
 void timeline_run_entry(struct world *w, int i);
+/* Connects doveadm's `user access` and `kick` to the world's proxies. */
+void timeline_init(struct world *w);
+
 /* Runs the entries whose time is "end", in file order. */
 void timeline_run_end(struct world *w);
 /* Runs one doveadm command as site (on its replica, at the current time,

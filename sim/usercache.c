@@ -5,6 +5,8 @@
  */
 #include "sim/usercache.h"
 
+#include "sim/bigmem.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@ static const char *const reason_names[REASON_COUNT] = {
     "none",           "balance",      "critical",           "degraded",
     "drain",          "manual",       "batch",              "site_force_move",
     "backend_force_move", "recover",  "failover",           "site_evacuate",
+    "merge",
 };
 
 const char *move_reason_name(enum move_reason reason)
@@ -27,7 +30,7 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
     memset(uc, 0, sizeof(*uc));
     uc->nusers = nusers;
     size_t n = nusers ? nusers : 1;
-    uc->routes = calloc(n, sizeof(*uc->routes));
+    uc->routes = bigmem_calloc(n, sizeof(*uc->routes));
     uc->pref_site = calloc(n, 1);
     uc->pref_ts_us = calloc(n, sizeof(*uc->pref_ts_us));
     uc->pref_writer = calloc(n, 1);
@@ -63,7 +66,7 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
 
 void usercache_free(struct usercache *uc)
 {
-    free(uc->routes);
+    bigmem_free(uc->routes);
     free(uc->pref_site);
     free(uc->pref_ts_us);
     free(uc->pref_writer);
@@ -155,9 +158,8 @@ static void mark_dirty(struct usercache *uc, uint32_t user)
     uc->dirty_list[uc->ndirty++] = user;
 }
 
-/* (ts, writer key) ordering of the GeoDB: true when the new pair wins. */
-static bool lww_wins(const struct usercache *uc, int64_t old_ts, uint8_t old_w, int64_t ts,
-                     uint8_t w)
+bool usercache_pair_wins(const struct usercache *uc, int64_t old_ts, uint8_t old_w, int64_t ts,
+                         uint8_t w)
 {
     if (ts != old_ts)
         return ts > old_ts;
@@ -168,7 +170,7 @@ bool usercache_put(struct usercache *uc, uint32_t user, const struct uc_route *r
 {
     assert(user < uc->nusers);
     struct uc_route *cur = &uc->routes[user];
-    if (cur->ts_us != 0 && !lww_wins(uc, cur->ts_us, cur->writer, route->ts_us, route->writer))
+    if (cur->ts_us != 0 && !usercache_pair_wins(uc, cur->ts_us, cur->writer, route->ts_us, route->writer))
         return false;
     if (cur->backend != route->backend) {
         if (cur->backend != UC_NO_BACKEND)
@@ -191,7 +193,7 @@ bool usercache_put_pref(struct usercache *uc, uint32_t user, uint8_t site, int64
 {
     assert(user < uc->nusers);
     if (uc->pref_ts_us[user] != 0 &&
-        !lww_wins(uc, uc->pref_ts_us[user], uc->pref_writer[user], ts_us, writer))
+        !usercache_pair_wins(uc, uc->pref_ts_us[user], uc->pref_writer[user], ts_us, writer))
         return false;
     uc->pref_site[user] = site;
     uc->pref_ts_us[user] = ts_us;
@@ -214,4 +216,28 @@ int usercache_flush(struct usercache *uc, int (*fn)(void *ctx, uint32_t user), v
     memmove(uc->dirty_list, uc->dirty_list + done, (uc->ndirty - done) * sizeof(uint32_t));
     uc->ndirty -= done;
     return rc;
+}
+
+void usercache_copy(struct usercache *dst, const struct usercache *src)
+{
+    assert(dst->nusers == src->nusers);
+    size_t n = src->nusers;
+    memcpy(dst->routes, src->routes, n * sizeof(*src->routes));
+    memcpy(dst->pref_site, src->pref_site, n);
+    memcpy(dst->pref_ts_us, src->pref_ts_us, n * sizeof(*src->pref_ts_us));
+    memcpy(dst->pref_writer, src->pref_writer, n);
+    memcpy(dst->next, src->next, n * sizeof(*src->next));
+    memcpy(dst->prev, src->prev, n * sizeof(*src->prev));
+    memcpy(dst->mnext, src->mnext, n * sizeof(*src->mnext));
+    memcpy(dst->mprev, src->mprev, n * sizeof(*src->mprev));
+    memcpy(dst->head, src->head, sizeof(src->head));
+    memcpy(dst->tail, src->tail, sizeof(src->tail));
+    memcpy(dst->count, src->count, sizeof(src->count));
+    memcpy(dst->writer_keys, src->writer_keys, sizeof(src->writer_keys));
+    dst->placed = src->placed;
+    dst->moving_head = src->moving_head;
+    dst->moving_tail = src->moving_tail;
+    dst->moving_count = src->moving_count;
+    memset(dst->dirty, 0, n);
+    dst->ndirty = 0;
 }

@@ -34,6 +34,7 @@ enum move_reason {
     REASON_RECOVER,            /* site recover at login */
     REASON_FAILOVER,           /* proxy failover to alt_backend_id */
     REASON_SITE_EVACUATE,      /* site status evacuate */
+    REASON_MERGE,              /* a split-brain merge chose another location */
     REASON_COUNT
 };
 
@@ -94,6 +95,16 @@ static inline const struct uc_route *usercache_route(const struct usercache *uc,
 bool usercache_put(struct usercache *uc, uint32_t user, const struct uc_route *route);
 bool usercache_put_pref(struct usercache *uc, uint32_t user, uint8_t site, int64_t ts_us,
                         uint8_t writer);
+
+/* The GeoDB's (timestamp, writer key) order: true when (ts, w) wins over
+ * (old_ts, old_w), ties included (a rewrite of the same pair applies). */
+bool usercache_pair_wins(const struct usercache *uc, int64_t old_ts, uint8_t old_w, int64_t ts,
+                         uint8_t w);
+
+/* Makes dst (initialised for the same user count) a copy of src: records,
+ * lists and counts; dst's dirty list is left empty (src's file is copied
+ * with it). */
+void usercache_copy(struct usercache *dst, const struct usercache *src);
 
 /* Iteration over the users of a backend, oldest arrival first. */
 static inline uint32_t usercache_first(const struct usercache *uc, uint16_t backend)

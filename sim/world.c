@@ -24,6 +24,7 @@
 #include "sim/ctl_adapter.h"
 #include "sim/doveadm.h"
 #include "sim/geodb.h"
+#include "sim/geodb_merge.h"
 #include "sim/geodb_users.h"
 #include "sim/moves.h"
 #include "sim/probes.h"
@@ -37,7 +38,7 @@
 
 static const char *const event_kind_names[EVK_COUNT] = {
     "doveadm", "doveadm_failed", "fault", "note", "expect_failed", "partition", "heal",
-    "proxy_offline", "proxy_online",
+    "converged", "batch", "proxy_offline", "proxy_online",
 };
 
 const char *event_kind_name(enum event_kind kind)
@@ -97,6 +98,32 @@ void world_set_resident(struct world *w, uint32_t user, int backend)
     w->users.state[user].resident = (uint16_t)backend;
     w->backends[backend].resident++;
     w->backends[backend].resident_weight += weight;
+}
+
+bool world_put_route(struct world *w, int r, uint32_t user, const struct uc_route *route)
+{
+    struct usercache *uc = &w->replicas[r].users;
+    const struct uc_route *cur = usercache_route(uc, user);
+    struct uc_route next = *route;
+    if (cur->ts_us != 0 && cur->writer == next.writer && next.ts_us <= cur->ts_us)
+        next.ts_us = cur->ts_us + 1;
+    if (!usercache_put(uc, user, &next))
+        return false;
+    repl_user_written(w, r, user);
+    return true;
+}
+
+bool world_put_pref(struct world *w, int r, uint32_t user, uint8_t site, int64_t ts_us,
+                    uint8_t writer)
+{
+    struct usercache *uc = &w->replicas[r].users;
+    if (uc->pref_ts_us[user] != 0 && uc->pref_writer[user] == writer &&
+        ts_us <= uc->pref_ts_us[user])
+        ts_us = uc->pref_ts_us[user] + 1;
+    if (!usercache_put_pref(uc, user, site, ts_us, writer))
+        return false;
+    repl_user_written(w, r, user);
+    return true;
 }
 
 static void event_row(struct world *w, int site, int backend, enum event_kind kind,
@@ -336,46 +363,50 @@ static uint32_t session_capacity(const struct world *w)
     return cap > 4e9 ? 4000000000u : (uint32_t)cap;
 }
 
+/* Users placed at t = 0, in the first replica (the others start as copies
+ * of it). */
 static void preplace_users(struct world *w)
 {
+    struct replica *rep = &w->replicas[0];
     for (uint32_t u = 0; u < w->users.n; u++) {
         int site = w->users.state[u].home_site;
-        for (int r = 0; r < w->nreplicas; r++) {
-            struct replica *rep = &w->replicas[r];
-            if (!topo_site_accepts(rep, site) || rep->sites[site].status != SITE_ONLINE)
-                continue;
-            int alt = -1;
-            int b = topo_place(w, rep, site, w->users.key[u], -1, &alt);
-            if (b < 0)
-                continue;
-            struct uc_route route = {
-                .ts_us = world_ts_us(w, site), .last_moved_s = -1, .backend = (uint16_t)b,
-                .alt = alt >= 0 ? (uint16_t)alt : UC_NO_BACKEND, .site = (uint8_t)site,
-                .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = (uint8_t)site};
-            usercache_put(&rep->users, u, &route);
-            usercache_put_pref(&rep->users, u, (uint8_t)site, route.ts_us, (uint8_t)site);
-            if (r == 0)
-                world_set_resident(w, u, b);
-        }
+        if (!topo_site_accepts(rep, site) || rep->sites[site].status != SITE_ONLINE)
+            continue;
+        int alt = -1;
+        int b = topo_place(w, rep, site, w->users.key[u], -1, &alt);
+        if (b < 0)
+            continue;
+        struct uc_route route = {
+            .ts_us = world_ts_us(w, site), .last_moved_s = -1, .backend = (uint16_t)b,
+            .alt = alt >= 0 ? (uint16_t)alt : UC_NO_BACKEND, .site = (uint8_t)site,
+            .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = (uint8_t)site};
+        usercache_put(&rep->users, u, &route);
+        usercache_put_pref(&rep->users, u, (uint8_t)site, route.ts_us, (uint8_t)site);
+        world_set_resident(w, u, b);
     }
 }
 
 /* ---- init ---- */
 
-static int open_replica(struct world *w, struct replica *rep, const char *name)
+/* The file name of a site's replica: geodb.sqlite when there is one site,
+ * geodb-SITE.sqlite (unsafe characters replaced) otherwise. */
+static void replica_name(const struct world *w, int site, char *out, size_t size)
 {
-    char err[GEODB_ERRMSG_SIZE];
-    if (report_register(w->report, name, rep->path, sizeof(rep->path)) != 0) {
-        world_fail(w, "too many report files");
-        return -1;
+    if (w->scn->nsites <= 1) {
+        snprintf(out, size, "geodb.sqlite");
+        return;
     }
-    struct geodb_options opts = {
-        .create = true, .fast = true, .no_cluster_settings = !w->scn->cluster_settings_table,
-        .uuid_seed = hash_str64(w->seed, "geodb")};
-    if (geodb_open(rep->path, &opts, &rep->db, err, sizeof(err)) != GEODB_OK) {
-        world_fail(w, "%s", err);
-        return -1;
+    snprintf(out, size, "geodb-%.40s.sqlite", w->scn->sites[site].name);
+    for (char *p = out + 6; *p != '\0' && strcmp(p, ".sqlite") != 0; p++) {
+        bool safe = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
+        if (!safe)
+            *p = '_';
     }
+}
+
+static int replica_caches(struct world *w, struct replica *rep)
+{
     rep->settings = malloc(sizeof(*rep->settings) *
                            (CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX + 1) * FEATURE_COUNT);
     if (rep->settings == NULL || usercache_init(&rep->users, (uint32_t)w->scn->users.count)) {
@@ -387,6 +418,53 @@ static int open_replica(struct world *w, struct replica *rep, const char *name)
     return 0;
 }
 
+/* Opens replica r's file; copy_from >= 0 first makes it a copy of that
+ * replica's file, with its own UUID stream. */
+static int open_replica(struct world *w, int r, int copy_from)
+{
+    struct replica *rep = &w->replicas[r];
+    char name[80], err[GEODB_ERRMSG_SIZE];
+    replica_name(w, r, name, sizeof(name));
+    if (report_register(w->report, name, rep->path, sizeof(rep->path)) != 0) {
+        world_fail(w, "too many report files");
+        return -1;
+    }
+    if (copy_from >= 0 && geodb_copy_to(w->replicas[copy_from].db, rep->path) != GEODB_OK) {
+        world_fail(w, "%s", geodb_errmsg(w->replicas[copy_from].db));
+        return -1;
+    }
+    struct geodb_options opts = {
+        .create = true, .fast = true, .no_cluster_settings = !w->scn->cluster_settings_table,
+        .uuid_seed = hash_str64(w->seed, "geodb")};
+    if (geodb_open(rep->path, &opts, &rep->db, err, sizeof(err)) != GEODB_OK) {
+        world_fail(w, "%s", err);
+        return -1;
+    }
+    if (copy_from >= 0 &&
+        geodb_uuid_reseed(rep->db, hash_str64(w->seed ^ (uint64_t)r, "geodb")) != GEODB_OK) {
+        world_fail(w, "%s", geodb_errmsg(rep->db));
+        return -1;
+    }
+    return replica_caches(w, rep);
+}
+
+/* One replica per site: copies of the first, file and cache, taken after
+ * provisioning and the initial placement, so that every site starts from
+ * the same state. */
+static int open_site_replicas(struct world *w)
+{
+    for (int s = 1; s < w->scn->nsites; s++) {
+        if (open_replica(w, s, 0) != 0)
+            return -1;
+        w->nreplicas = s + 1;
+        usercache_copy(&w->replicas[s].users, &w->replicas[0].users);
+        w->sites[s].replica = s;
+        if (topo_reload(w, s) != 0 || topo_reload_settings(w, s) != 0)
+            return -1;
+    }
+    return repl_init(w);
+}
+
 static int init_models(struct world *w)
 {
     uint32_t history = (uint32_t)(w->params.prom_retention_s * 1000 /
@@ -395,7 +473,9 @@ static int init_models(struct world *w)
         rng_init(&w->rng_arrivals, w->seed, "workload.arrivals") != 0 ||
         rng_init(&w->rng_sessions, w->seed, "workload.sessions") != 0 ||
         rng_init(&w->rng_faults, w->seed, "faults") != 0 ||
-        rng_init(&w->rng_probes, w->seed, "probes") != 0 || moves_init(w, INFLIGHT_MAX) != 0) {
+        rng_init(&w->rng_probes, w->seed, "probes") != 0 ||
+        rng_init(&w->rng_roaming, w->seed, "workload.roaming") != 0 ||
+        moves_init(w, INFLIGHT_MAX) != 0) {
         world_fail(w, "out of memory");
         return -1;
     }
@@ -442,13 +522,15 @@ int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
 {
     (void)out_dir;
     memset(w, 0, sizeof(*w));
+    memset(w->reach_seen, -1, sizeof(w->reach_seen));
     w->scn = scn;
     w->seed = seed;
     w->ctl = *ctl;
     w->params = *params;
     w->report = report;
     w->nreplicas = 1;
-    if (init_models(w) != 0 || open_replica(w, &w->replicas[0], "geodb.sqlite") != 0)
+    timeline_init(w);
+    if (init_models(w) != 0 || open_replica(w, 0, -1) != 0)
         return -1;
     if (provision(w, &w->replicas[0]) != 0 || adopt_scenario_topology(w, &w->replicas[0]) != 0 ||
         topo_reload(w, 0) != 0 || topo_reload_settings(w, 0) != 0)
@@ -463,13 +545,16 @@ int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
     if (scn->users.preplaced)
         preplace_users(w);
     workload_warm_start(w);
-    if (w->error[0] || flush_initial(w) != 0 || schedule_start(w) != 0)
+    if (w->error[0] || flush_initial(w) != 0 || open_site_replicas(w) != 0 ||
+        schedule_start(w) != 0)
         return -1;
     return ctl_adapter_init(w);
 }
 
 void world_free(struct world *w)
 {
+    repl_free(w); /* its links hold statements on the replicas' connections */
+    batches_free(w);
     for (int r = 0; r < w->nreplicas; r++) {
         struct replica *rep = &w->replicas[r];
         geodb_close(rep->db);
@@ -490,6 +575,7 @@ void world_free(struct world *w)
     rng_free(&w->rng_sessions);
     rng_free(&w->rng_faults);
     rng_free(&w->rng_probes);
+    rng_free(&w->rng_roaming);
     engine_free(&w->engine);
 }
 
@@ -605,12 +691,42 @@ static void sample_site(struct world *w, int s)
     report_site(w->report, &row);
 }
 
+/* The sites a site's proxies last found unreachable, space-separated. */
+static void unreachable_names(const struct world *w, int s, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int d = 0; d < w->nsites && used < size; d++) {
+        if (w->reach_seen[s][d] == 0)
+            used += (size_t)snprintf(out + used, size - used, "%s%s", used ? " " : "",
+                                     w->sites[d].name);
+    }
+}
+
+static void sample_replica(struct world *w, int r)
+{
+    const struct replication *rp = &w->repl;
+    const struct replica *rep = &w->replicas[r];
+    int site = r < w->nsites ? r : 0;
+    char unreachable[512];
+    unreachable_names(w, site, unreachable, sizeof(unreachable));
+    struct report_replica_row row = {
+        .time_ms = w->engine.now_ms, .replica = w->sites[site].name,
+        .group = rp->partitioned ? rp->group[r] : 0, .users = rep->users.placed,
+        .moving = rep->users.moving_count, .stale = rp->enabled ? rp->nstale[r] : 0,
+        .hinted = rp->enabled ? rp->nhints[r] : 0, .in_flight = rp->enabled ? rp->in_flight[r] : 0,
+        .unreachable = unreachable};
+    report_replica(w->report, &row);
+}
+
 static void sample(struct world *w)
 {
     for (int b = 0; b < w->nbackends; b++)
         sample_backend(w, b);
     for (int s = 0; s < w->nsites; s++)
         sample_site(w, s);
+    for (int r = 0; r < w->nreplicas; r++)
+        sample_replica(w, r);
 }
 
 static void flush_all(struct world *w)
@@ -633,6 +749,7 @@ static void finish(struct world *w)
     scrape(w);
     sample(w);
     traffic_write_proxy_stats(w);
+    repl_settle(w);
     flush_all(w);
     timeline_run_end(w);
     checks_invariants(w);
@@ -679,6 +796,18 @@ static void dispatch(struct world *w, const struct event *ev)
     case EV_PROXY_STATS:
         traffic_write_proxy_stats(w);
         again(w, EV_PROXY_STATS, w->params.proxy_stats_interval_ms);
+        break;
+    case EV_REPLICATE:
+        repl_deliver_due(w);
+        break;
+    case EV_REPL_DB:
+        repl_db_deliver(w, (int)ev->arg);
+        break;
+    case EV_REPAIR:
+        repl_repair_tick(w);
+        break;
+    case EV_BATCH:
+        batches_tick(w);
         break;
     case EV_END:
         finish(w);

@@ -20,10 +20,13 @@
 #include "core/placement.h"
 #include "core/settings.h"
 #include "sim/alias.h"
+#include "sim/batches.h"
+#include "sim/doveadm.h"
 #include "sim/engine.h"
 #include "sim/geodb_topo.h"
 #include "sim/params.h"
 #include "sim/prom.h"
+#include "sim/replication.h"
 #include "sim/rng.h"
 #include "sim/scenario.h"
 #include "sim/sessions.h"
@@ -48,10 +51,12 @@ enum event_kind {
     EVK_EXPECT_FAILED,   /* an expectation did not hold */
     EVK_PARTITION,       /* sites stopped reaching each other */
     EVK_HEAL,            /* partitions ended */
+    EVK_CONVERGED,       /* every replica received every write missed while apart */
+    EVK_BATCH,           /* a batch move started */
     EVK_PROXY_OFFLINE,   /* proxies set an unreachable backend offline */
     EVK_PROXY_ONLINE,    /* proxies set it online again */
     EVK_CTL_FIRST,       /* the controller's events: EVK_CTL_FIRST + enum ctl_event */
-    EVK_COUNT = EVK_CTL_FIRST + 12
+    EVK_COUNT = EVK_CTL_FIRST + 14
 };
 
 const char *event_kind_name(enum event_kind kind);
@@ -67,6 +72,10 @@ enum world_event_kind {
     EV_CTL_TASK,     /* arg: site << 8 | task (the controller) */
     EV_PROBE,        /* proxies' backend checks */
     EV_PROXY_STATS,  /* proxies write proxy_dest_stats */
+    EV_REPLICATE,    /* user writes reach the other replicas */
+    EV_REPL_DB,      /* arg: replica whose small tables reach the others */
+    EV_REPAIR,       /* a second of hint replay after a heal */
+    EV_BATCH,        /* a second of batch moves */
     EV_END,
     EV_KIND_COUNT
 };
@@ -113,6 +122,7 @@ struct world_site {
     int64_t moves[REASON_COUNT];     /* moves touching this site */
     char name[CLUSTER_NAME_SIZE];
     char id[CLUSTER_ID_SIZE];
+    uint64_t key; /* placement_key(id): the GSLB's and failover's site hash */
     int replica;  /* the replica this site's proxies and controller read */
     int proxies;
     double user_share;
@@ -120,19 +130,24 @@ struct world_site {
     const struct scn_site *scn; /* NULL for a site added by a doveadm command */
 };
 
-/* One replica's belief about a backend or a site. */
+/* One replica's belief about a backend or a site. fm_dest holds the
+ * force-move destinations as physical indices (backends, or sites). */
 struct view_backend {
     bool live;
     enum backend_status status;
     int load_factor;
     int site;
     struct geodb_fm fm;
+    int fm_ndest;
+    int16_t fm_dest[CLUSTER_FM_DEST_MAX];
 };
 
 struct view_site {
     bool live;
     enum site_status status;
     struct geodb_fm fm;
+    int fm_ndest;
+    int16_t fm_dest[CLUSTER_FM_DEST_MAX];
     bool recover_active;
     char recover_id[CLUSTER_ID_SIZE];
     int recover_pct;
@@ -152,6 +167,9 @@ struct replica {
     struct view_backend backends[CLUSTER_BACKENDS_MAX];
     struct view_site sites[CLUSTER_SITES_MAX];
     struct view_candidates cands[CLUSTER_SITES_MAX];
+    /* Some site or backend is force-moving, recovering or evacuating, so
+     * logins must be checked for moves. */
+    bool login_moves;
     bool settings_table;
     int nsettings;
     struct geodb_setting *settings; /* CLUSTER_BACKENDS_MAX + sites + 1 per feature */
@@ -206,9 +224,12 @@ struct world_stats {
     int64_t moves_done;
     int64_t moves_by_reason[REASON_COUNT];
     int64_t cool_time_violations;
+    int64_t unseen_double_moves; /* cooled moves within the cool time of an unseen move */
     int64_t sessions_replaced;
     int64_t cross_site_logins;
     int64_t no_backend; /* accesses that found no usable backend */
+    int64_t site_unreachable; /* accesses whose site the entry site could not reach */
+    int64_t roaming;          /* accesses that entered through another site */
 };
 
 struct world {
@@ -238,6 +259,7 @@ struct world {
     struct rng rng_sessions;
     struct rng rng_faults;
     struct rng rng_probes;
+    struct rng rng_roaming;
     double login_rate_per_ms;    /* all users, before the diurnal factor */
     double delivery_rate_per_ms;
     /* outputs */
@@ -262,6 +284,14 @@ struct world {
     /* Per site: proxies x backends x {ok, fail, redirect}, cumulative. */
     int64_t *proxy_counts[CLUSTER_SITES_MAX];
     bool prometheus_down[CLUSTER_SITES_MAX];
+    /* A site's front door and load balancer are down (a site crash). */
+    bool site_down[CLUSTER_SITES_MAX];
+    /* What each site's proxies last found about every other site's load
+     * balancer (written to site_reachability when it changes). */
+    int8_t reach_seen[CLUSTER_SITES_MAX][CLUSTER_SITES_MAX];
+    struct replication repl;
+    struct batches batches;
+    struct doveadm_live live; /* what timeline commands reach through doveadm */
     /* Called at every timeseries sample (the command line's progress). */
     void (*progress)(void *ctx, int64_t now_ms, int64_t end_ms);
     void *progress_ctx;
@@ -298,6 +328,14 @@ void world_event_dryrun(struct world *w, int site, int backend, enum event_kind 
 /* The autoscaler's result for a site now: the scenario's desired-backends
  * curve, or (the default autoscaler) the site's backend count. */
 int world_desired_backends(struct world *w, int site);
+/* A write of the user's routing record (preferred-site cell) in replica r,
+ * by the simulation: applied by last-write-wins and replicated. A writer's
+ * timestamps for one user only increase (Cassandra drivers' monotonic
+ * timestamps), so two writes never share a (timestamp, writer) pair.
+ * Returns whether it applied. */
+bool world_put_route(struct world *w, int r, uint32_t user, const struct uc_route *route);
+bool world_put_pref(struct world *w, int r, uint32_t user, uint8_t site, int64_t ts_us,
+                    uint8_t writer);
 /* Writes the dirty users of replica r to its GeoDB file (one transaction). */
 int world_flush(struct world *w, int r);
 

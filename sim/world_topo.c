@@ -90,6 +90,7 @@ int topo_site_adopt(struct world *w, const struct geodb_site *gs, int replica)
     memset(site, 0, sizeof(*site));
     snprintf(site->name, sizeof(site->name), "%s", gs->name);
     snprintf(site->id, sizeof(site->id), "%s", gs->id);
+    site->key = placement_key(gs->id);
     site->replica = replica;
     site->proxies = 2;
     site->user_share = 0.0;
@@ -127,6 +128,19 @@ int topo_backend_adopt(struct world *w, const struct geodb_backend *gb, int site
     return b;
 }
 
+/* Force-move destinations as indices, unknown ids dropped. */
+static int resolve_dest(const struct world *w, const struct geodb_fm *fm, bool sites,
+                        int16_t *out)
+{
+    int n = 0;
+    for (int i = 0; fm->active && i < fm->ndest && i < CLUSTER_FM_DEST_MAX; i++) {
+        int idx = sites ? world_site_by_id(w, fm->dest[i]) : world_backend_by_id(w, fm->dest[i]);
+        if (idx >= 0)
+            out[n++] = (int16_t)idx;
+    }
+    return n;
+}
+
 static int reload_sites(struct world *w, int r, struct geodb_site *sites, int n)
 {
     struct replica *rep = &w->replicas[r];
@@ -143,6 +157,11 @@ static int reload_sites(struct world *w, int r, struct geodb_site *sites, int n)
         v->recover_active = sites[i].recover_active;
         snprintf(v->recover_id, sizeof(v->recover_id), "%s", sites[i].recover_id);
         v->recover_pct = sites[i].recover_pct;
+    }
+    /* Destinations may name sites adopted later in the list. */
+    for (int i = 0; i < n; i++) {
+        struct view_site *v = &rep->sites[world_site_by_id(w, sites[i].id)];
+        v->fm_ndest = resolve_dest(w, &v->fm, true, v->fm_dest);
     }
     return 0;
 }
@@ -166,7 +185,26 @@ static int reload_backends(struct world *w, int r, struct geodb_backend *backend
         v->site = site;
         v->fm = backends[i].fm;
     }
+    for (int b = 0; b < w->nbackends; b++) {
+        struct view_backend *v = &rep->backends[b];
+        v->fm_ndest = v->live ? resolve_dest(w, &v->fm, false, v->fm_dest) : 0;
+    }
     return 0;
+}
+
+/* Whether logins must be checked for force-moves, recovery or evacuation. */
+static bool any_login_moves(const struct world *w, const struct replica *rep)
+{
+    for (int s = 0; s < w->nsites; s++) {
+        const struct view_site *v = &rep->sites[s];
+        if (v->live && (v->fm.active || v->recover_active || v->status == SITE_EVACUATE))
+            return true;
+    }
+    for (int b = 0; b < w->nbackends; b++) {
+        if (rep->backends[b].live && rep->backends[b].fm.active)
+            return true;
+    }
+    return false;
 }
 
 /* Placement candidates per site: live, online backends with load factor
@@ -202,6 +240,7 @@ int topo_reload(struct world *w, int r)
     } else if (reload_sites(w, r, sites, nsites) == 0 &&
                reload_backends(w, r, backends, nbackends) == 0) {
         build_candidates(w, rep);
+        rep->login_moves = any_login_moves(w, rep);
         rc = 0;
     }
     free(sites);
@@ -251,4 +290,55 @@ int topo_place(const struct world *w, const struct replica *rep, int site, uint6
     if (second != NULL)
         *second = runner >= 0 ? c->backend[runner] : -1;
     return best >= 0 ? c->backend[best] : -1;
+}
+
+int topo_least_loaded(const struct world *w, const struct replica *rep, int site, int exclude)
+{
+    const struct view_candidates *c = &rep->cands[site];
+    int best = -1;
+    (void)w;
+    for (int i = 0; i < c->n; i++) {
+        int b = c->backend[i];
+        if (b == exclude)
+            continue;
+        /* users/weight compared by cross-multiplication; ties: lower index */
+        if (best < 0 || (int64_t)rep->users.count[b] * rep->backends[best].load_factor <
+                            (int64_t)rep->users.count[best] * rep->backends[b].load_factor)
+            best = b;
+    }
+    return best;
+}
+
+int topo_target(const struct world *w, const struct replica *rep, int site, uint64_t user_key,
+                int exclude)
+{
+    if (w->params.failover_target == TARGET_LEAST_LOADED)
+        return topo_least_loaded(w, rep, site, exclude);
+    return topo_place(w, rep, site, user_key, exclude, NULL);
+}
+
+/* A site that can take the user: online in rep's view, with a backend to
+ * place on, its load balancer reachable from the acting site. */
+static bool site_takes_users(const struct world *w, const struct replica *rep, int acting,
+                             int site)
+{
+    return rep->sites[site].live && rep->sites[site].status == SITE_ONLINE &&
+           rep->cands[site].n > 0 && repl_reachable(w, acting, site);
+}
+
+int topo_pick_site(const struct world *w, const struct replica *rep, int acting,
+                   uint64_t user_key, int exclude, int prefer)
+{
+    if (prefer >= 0 && prefer != exclude && site_takes_users(w, rep, acting, prefer))
+        return prefer;
+    struct placement_candidate cand[CLUSTER_SITES_MAX];
+    int index[CLUSTER_SITES_MAX], n = 0;
+    for (int s = 0; s < w->nsites; s++) {
+        if (s == exclude || !site_takes_users(w, rep, acting, s))
+            continue;
+        cand[n] = (struct placement_candidate){w->sites[s].key, 100};
+        index[n++] = s;
+    }
+    int best = placement_choose(user_key, cand, n, -1, NULL);
+    return best >= 0 ? index[best] : -1;
 }

@@ -35,4 +35,21 @@ bool topo_site_accepts(const struct replica *rep, int site);
 int topo_place(const struct world *w, const struct replica *rep, int site, uint64_t user_key,
                int exclude_backend, int *second);
 
+/* The usable backend of the site with the fewest users per load factor in
+ * rep's view (-1: none), skipping exclude. */
+int topo_least_loaded(const struct world *w, const struct replica *rep, int site, int exclude);
+
+/* Where a proxy sends a user it must place in site now, by
+ * FAILOVER_TARGET: the weighted hash (what a stored target holds), or the
+ * least loaded backend of its own view. */
+int topo_target(const struct world *w, const struct replica *rep, int site, uint64_t user_key,
+                int exclude);
+
+/* A site to fail a user over (or evacuate it) to, chosen by the acting
+ * site's proxies: prefer when it takes users, else one by the user's hash
+ * among the sites that are online in rep's view, have a backend, and whose
+ * load balancer the acting site reaches. -1: none. */
+int topo_pick_site(const struct world *w, const struct replica *rep, int acting,
+                   uint64_t user_key, int exclude, int prefer);
+
 #endif

@@ -114,6 +114,8 @@ struct fake {
     int stuck_attempts;
     int retried;
     int forced;
+    int nreach;
+    struct ctl_reach reach[4];
 };
 
 static int fake_backends(void *ctx, struct ctl_backend *out, int max)
@@ -133,6 +135,14 @@ static int fake_stuck(void *ctx, int64_t older_than_s, uint32_t *users, int *att
         users[i] = (uint32_t)i;
         attempts[i] = f->stuck_attempts;
     }
+    return n;
+}
+
+static int fake_reachability(void *ctx, struct ctl_reach *out, int max)
+{
+    struct fake *f = ctx;
+    int n = f->nreach < max ? f->nreach : max;
+    memcpy(out, f->reach, sizeof(*out) * (size_t)n);
     return n;
 }
 
@@ -241,7 +251,7 @@ static void site_setup(int n)
         fake.outcomes[b] = (struct ctl_outcomes){1000, 0};
         fake.check[b] = (struct ctl_check){true, 5};
     }
-    const struct ctl_store store = {&fake, fake_backends, fake_stuck};
+    const struct ctl_store store = {&fake, fake_backends, fake_stuck, fake_reachability};
     const struct ctl_metrics metrics = {&fake,        fake_available, fake_gauge,
                                         fake_samples, fake_outcomes,  fake_check};
     const struct ctl_actions actions = {&fake,       fake_move,  fake_set_status, fake_retry,
@@ -491,6 +501,29 @@ static void test_move_supervision(void **state)
     assert_int_equal(fake.events[CTL_EV_MOVES_FORCED], 1);
 }
 
+/* Reachability is reported on change, never acted on. */
+static void test_site_reachability_events(void **state)
+{
+    (void)state;
+    site_setup(2);
+    fake.nreach = 2;
+    fake.reach[0] = (struct ctl_reach){.site = 1, .name = "DC2", .reachable = true};
+    fake.reach[1] = (struct ctl_reach){.site = 2, .name = "DC3", .reachable = true};
+    run(TASK_CHECK_SITE_REACHABILITY);
+    assert_int_equal(fake.events[CTL_EV_SITE_UNREACHABLE] + fake.events[CTL_EV_SITE_REACHABLE],
+                     0);
+    fake.reach[1].reachable = false;
+    run(TASK_CHECK_SITE_REACHABILITY);
+    run(TASK_CHECK_SITE_REACHABILITY);
+    assert_int_equal(fake.events[CTL_EV_SITE_UNREACHABLE], 1);
+    fake.reach[1].reachable = true;
+    run(TASK_CHECK_SITE_REACHABILITY);
+    assert_int_equal(fake.events[CTL_EV_SITE_REACHABLE], 1);
+    /* No action of any kind. */
+    assert_int_equal(fake.statuses, 0);
+    assert_int_equal(fake.moved[0][1] + fake.moved[1][0], 0);
+}
+
 static void test_blind_tasks_fail_and_are_logged(void **state)
 {
     (void)state;
@@ -544,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_load_factor_weights_share),
         cmocka_unit_test(test_drain_zero_load_factor),
         cmocka_unit_test(test_move_supervision),
+        cmocka_unit_test(test_site_reachability_events),
         cmocka_unit_test(test_blind_tasks_fail_and_are_logged),
         cmocka_unit_test(test_task_periods),
         cmocka_unit_test(test_autoscale_curve),

@@ -138,6 +138,144 @@ static void test_site_update_clears_force_move(void **state)
     assert_string_equal(field, "lb2.dc1.example.com");
 }
 
+/* site recover: the inverse of a force-move, replacing it and replaced by
+ * it; a new percentage keeps the id (a superset); 0 ends it. */
+static void test_site_recover(void **state)
+{
+    struct fixture *f = *state;
+    char field[128], id1[64], id2[64];
+    ok(f, "cluster site force-move start DC1 25 DC2");
+    ok(f, "cluster site recover DC1 30");
+    const char *text = out_of(f, "tab", "cluster site status DC1");
+    tab_field(text, "DC1", 9, field, sizeof(field));
+    assert_string_equal(field, "30%");
+    tab_field(text, "DC1", 8, field, sizeof(field));
+    assert_string_equal(field, "-"); /* the force-move is gone */
+    char query[TL_PATH_SIZE * 3];
+    snprintf(query, sizeof(query), "sqlite3 '%s' \"SELECT rec_id FROM sites WHERE name = 'DC1'\"",
+             f->path);
+    assert_int_equal(tl_shell(id1, sizeof(id1), "%s", query), 0);
+    ok(f, "cluster site recover DC1 70");
+    assert_int_equal(tl_shell(id2, sizeof(id2), "%s", query), 0);
+    assert_string_equal(id1, id2);
+    ok(f, "cluster site recover DC1 0");
+    tab_field(out_of(f, "tab", "cluster site status DC1"), "DC1", 9, field, sizeof(field));
+    assert_string_equal(field, "-");
+    ok(f, "cluster site recover --id 5B1F0C3E-7A43-4C55-9D0E-2F6A8C1D4E70 DC1 10");
+    assert_int_equal(tl_shell(id1, sizeof(id1), "%s", query), 0);
+    assert_string_equal(id1, "5b1f0c3e-7a43-4c55-9d0e-2f6a8c1d4e70\n");
+    ok(f, "cluster site force-move start DC1 5 DC2");
+    tab_field(out_of(f, "tab", "cluster site status DC1"), "DC1", 9, field, sizeof(field));
+    assert_string_equal(field, "-"); /* and a force-move replaces it */
+    ok(f, "cluster site recover DC1 10");
+    ok(f, "cluster site update --status online DC1");
+    tab_field(out_of(f, "tab", "cluster site status DC1"), "DC1", 9, field, sizeof(field));
+    assert_string_equal(field, "-"); /* a status change resets it */
+    tl_doveadm(&f->run, f->path, "cluster site recover DC1 101");
+    assert_int_equal(f->run.rc, DOVEADM_EX_USAGE);
+    tl_doveadm(&f->run, f->path, "cluster site recover DC9 10");
+    assert_int_equal(f->run.rc, DOVEADM_EX_NOTFOUND);
+}
+
+/* Batch moves are recorded for a simulation to carry out; status lists
+ * them; stop stops the running ones, and says so when none is. */
+static void test_batch_moves(void **state)
+{
+    struct fixture *f = *state;
+    char field[256];
+    ok(f, "cluster user batch move backend --count 10 --min-last-moved 3600 be01.dc1.example.com "
+          "be02.dc1.example.com be01.dc2.example.com");
+    char id[64] = "";
+    memcpy(id, f->run.out, 36);
+    assert_true(geodb_uuid_valid(id));
+    ok(f, "cluster user batch move site DC2 DC1");
+    const char *text = out_of(f, "tab", "cluster user batch move status");
+    tab_field(text, "backend", 3, field, sizeof(field));
+    assert_string_equal(field, "be02.dc1.example.com be01.dc2.example.com");
+    tab_field(text, "backend", 4, field, sizeof(field));
+    assert_string_equal(field, "10");
+    tab_field(text, "site", 4, field, sizeof(field));
+    assert_string_equal(field, "all");
+    tab_field(text, "site", 6, field, sizeof(field));
+    assert_string_equal(field, "queued");
+    char line[128];
+    snprintf(line, sizeof(line), "cluster user batch move stop %s", id);
+    ok(f, line);
+    text = out_of(f, "tab", "cluster user batch move status");
+    tab_field(text, "backend", 6, field, sizeof(field));
+    assert_string_equal(field, "stopped");
+    tab_field(text, "site", 6, field, sizeof(field));
+    assert_string_equal(field, "queued");
+    ok(f, "cluster user batch move stop");
+    tl_doveadm(&f->run, f->path, "cluster user batch move stop");
+    assert_int_equal(f->run.rc, DOVEADM_EX_NOTFOUND);
+    /* Bad requests. */
+    tl_doveadm(&f->run, f->path, "cluster user batch move backend be01.dc1.example.com "
+                                 "be01.dc1.example.com");
+    assert_int_equal(f->run.rc, DOVEADM_EX_USAGE);
+    tl_doveadm(&f->run, f->path, "cluster user batch move backend --count 0 "
+                                 "be01.dc1.example.com be02.dc1.example.com");
+    assert_int_equal(f->run.rc, DOVEADM_EX_USAGE);
+    tl_doveadm(&f->run, f->path, "cluster user batch move site DC1 DC9");
+    assert_int_equal(f->run.rc, DOVEADM_EX_NOTFOUND);
+}
+
+/* The command line has no proxies: `user access` answers from the GeoDB,
+ * `kick` says it cannot. `user move status` follows the user's record. */
+static void test_access_kick_move_status(void **state)
+{
+    struct fixture *f = *state;
+    char field[128];
+    tl_doveadm(&f->run, f->path, "cluster user access nobody@example.com");
+    assert_int_equal(f->run.rc, DOVEADM_EX_NOTFOUND);
+    tl_doveadm(&f->run, f->path, "cluster kick nobody@example.com");
+    assert_int_equal(f->run.rc, DOVEADM_EX_TEMPFAIL);
+    assert_non_null(strstr(f->run.err, "scenario"));
+    char shell[TL_PATH_SIZE * 4], out[64];
+    snprintf(shell, sizeof(shell),
+             "sqlite3 '%s' \"INSERT INTO users (username, site_id, backend_id, route_ts, route_w)"
+             " SELECT 'alice@example.com', site_id, id, 1, 0 FROM backends"
+             " WHERE name = 'be01.dc1.example.com'\"",
+             f->path);
+    assert_int_equal(tl_shell(out, sizeof(out), "%s", shell), 0);
+    tab_field(out_of(f, "tab", "cluster user access alice@example.com"), "be01.dc1.example.com", 0,
+              field, sizeof(field));
+    assert_string_equal(field, "alice@example.com");
+    ok(f, "cluster user move backend alice@example.com be02.dc1.example.com");
+    const char *text = out_of(f, "tab", "cluster user move status");
+    tab_field(text, "alice@example.com", 4, field, sizeof(field));
+    assert_string_equal(field, "moving");
+    tab_field(out_of(f, "tab", "cluster user access alice@example.com"), "be01.dc1.example.com", 2,
+              field, sizeof(field));
+    assert_string_equal(field, "moving to be02.dc1.example.com");
+}
+
+/* Reachability rows (written by a simulation's proxies), filtered. */
+static void test_reachability_list(void **state)
+{
+    struct fixture *f = *state;
+    char shell[TL_PATH_SIZE * 4], out[64], field[64];
+    snprintf(shell, sizeof(shell),
+             "sqlite3 '%s' \"INSERT INTO site_reachability (src_site_id, dest_site_id, reachable,"
+             " ts, w) SELECT a.id, b.id, a.name = 'DC1', 5000000, 0 FROM sites a, sites b"
+             " WHERE a.id != b.id\"",
+             f->path);
+    assert_int_equal(tl_shell(out, sizeof(out), "%s", shell), 0);
+    const char *text = out_of(f, "tab", "cluster site reachability list");
+    tab_field(text, "DC2", 0, field, sizeof(field)); /* the DC1 -> DC2 row */
+    assert_string_equal(field, "DC1");
+    tab_field(text, "DC2", 2, field, sizeof(field));
+    assert_string_equal(field, "yes");
+    tab_field(text, "DC2", 3, field, sizeof(field));
+    assert_string_equal(field, "5");
+    text = out_of(f, "tab", "cluster site reachability list DC2");
+    assert_null(strstr(text, "\tDC2\t"));
+    tab_field(text, "DC1", 2, field, sizeof(field));
+    assert_string_equal(field, "no");
+    tl_doveadm(&f->run, f->path, "cluster site reachability list DC1 DC9");
+    assert_int_equal(f->run.rc, DOVEADM_EX_NOTFOUND);
+}
+
 static void test_site_update_self(void **state)
 {
     struct fixture *f = *state;
@@ -522,6 +660,10 @@ int main(void)
         T(test_site_add_and_list),
         T(test_site_update_clears_force_move),
         T(test_site_update_self),
+        T(test_site_recover),
+        T(test_batch_moves),
+        T(test_access_kick_move_status),
+        T(test_reachability_list),
         T(test_site_remove_and_readd),
         T(test_backend_add_defaults),
         T(test_backend_update_and_filter),

@@ -190,10 +190,17 @@ static void test_user_of_other_site_is_served_there(void **state)
     traffic_login(w, u, 1000, 60000);
     assert_int_equal(route_of(w, u)->backend, dst);
     assert_int_equal(route_of(w, u)->site, 1);
+    /* DC2's replica has not heard of the move yet: its proxies serve the
+     * backend DC1's proxies named instead of sending the user back. */
+    assert_int_not_equal(usercache_route(&w->replicas[1].users, u)->backend, dst);
     int64_t cross = w->stats.cross_site_logins;
     traffic_login(w, u, 2000, 60000);
     assert_int_equal(w->stats.cross_site_logins, cross + 1);
     assert_int_equal(w->backends[dst].counters[COUNTER_LOGIN_OK], 2);
+    /* Once replication delivers, both replicas agree. */
+    repl_settle(w);
+    assert_int_equal(usercache_route(&w->replicas[1].users, u)->backend, dst);
+    assert_int_equal(usercache_route(&w->replicas[1].users, u)->ts_us, route_of(w, u)->ts_us);
 }
 
 static void test_deleted_user_is_placed_again(void **state)
