@@ -268,6 +268,7 @@ static void run_fault(struct world *w, const struct scn_entry *e)
     world_event(w, site, -1, EVK_FAULT, "timeline", f->site, detail);
     if (site >= 0 && down != w->site_down[site]) {
         w->site_down[site] = down;
+        topo_doors_update(w);
         repl_layout_changed(w);
     }
 }

@@ -23,11 +23,9 @@
 #include "sim/moves.h"
 #include "sim/world_topo.h"
 
-/* Whether clients can connect to the site's front door: it is up and, in
- * its own replica, online or being evacuated. */
-static bool front_door_open(struct world *w, int site)
+static bool front_door_open(const struct world *w, int site)
 {
-    return !w->site_down[site] && topo_site_accepts(world_replica_of_site(w, site), site);
+    return w->door_open[site];
 }
 
 /* The site whose proxies receive an access: the home site, another one for

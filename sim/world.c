@@ -11,6 +11,7 @@
 #include "sim/world.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <gsl/gsl_randist.h>
 #include <math.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include "sim/ctl_adapter.h"
 #include "sim/doveadm.h"
 #include "sim/geodb.h"
+#include "sim/filecopy.h"
 #include "sim/geodb_merge.h"
 #include "sim/geodb_users.h"
 #include "sim/moves.h"
@@ -418,21 +420,20 @@ static int replica_caches(struct world *w, struct replica *rep)
     return 0;
 }
 
-/* Opens replica r's file; copy_from >= 0 first makes it a copy of that
- * replica's file, with its own UUID stream. */
-static int open_replica(struct world *w, int r, int copy_from)
+static int register_replica(struct world *w, int r)
 {
-    struct replica *rep = &w->replicas[r];
-    char name[80], err[GEODB_ERRMSG_SIZE];
+    char name[80];
     replica_name(w, r, name, sizeof(name));
-    if (report_register(w->report, name, rep->path, sizeof(rep->path)) != 0) {
+    if (report_register(w->report, name, w->replicas[r].path, sizeof(w->replicas[r].path)) != 0) {
         world_fail(w, "too many report files");
         return -1;
     }
-    if (copy_from >= 0 && geodb_copy_to(w->replicas[copy_from].db, rep->path) != GEODB_OK) {
-        world_fail(w, "%s", geodb_errmsg(w->replicas[copy_from].db));
-        return -1;
-    }
+    return 0;
+}
+
+static int open_file(struct world *w, struct replica *rep)
+{
+    char err[GEODB_ERRMSG_SIZE];
     struct geodb_options opts = {
         .create = true, .fast = true, .no_cluster_settings = !w->scn->cluster_settings_table,
         .uuid_seed = hash_str64(w->seed, "geodb")};
@@ -440,28 +441,51 @@ static int open_replica(struct world *w, int r, int copy_from)
         world_fail(w, "%s", err);
         return -1;
     }
-    if (copy_from >= 0 &&
-        geodb_uuid_reseed(rep->db, hash_str64(w->seed ^ (uint64_t)r, "geodb")) != GEODB_OK) {
-        world_fail(w, "%s", geodb_errmsg(rep->db));
-        return -1;
-    }
-    return replica_caches(w, rep);
+    return 0;
 }
 
-/* One replica per site: copies of the first, file and cache, taken after
- * provisioning and the initial placement, so that every site starts from
- * the same state. */
+/* The first replica: a new file, provisioned by the caller. */
+static int open_first_replica(struct world *w)
+{
+    if (register_replica(w, 0) != 0 || open_file(w, &w->replicas[0]) != 0)
+        return -1;
+    return replica_caches(w, &w->replicas[0]);
+}
+
+/* One replica per site: byte copies of the first file (and its cache),
+ * taken after provisioning and the initial placement so that every site
+ * starts from the same state. The first file is closed while it is copied:
+ * another descriptor on an open SQLite file would drop its locks. Each copy
+ * gets its own UUID stream. */
 static int open_site_replicas(struct world *w)
 {
+    struct replica *first = &w->replicas[0];
+    if (w->scn->nsites > 1) {
+        geodb_close(first->db);
+        first->db = NULL;
+    }
     for (int s = 1; s < w->scn->nsites; s++) {
-        if (open_replica(w, s, 0) != 0)
+        struct replica *rep = &w->replicas[s];
+        if (register_replica(w, s) != 0)
             return -1;
+        if (filecopy(first->path, rep->path) != 0) {
+            world_fail(w, "cannot copy %s to %s: %s", first->path, rep->path, strerror(errno));
+            return -1;
+        }
+        if (open_file(w, rep) != 0 || replica_caches(w, rep) != 0)
+            return -1;
+        if (geodb_uuid_reseed(rep->db, hash_str64(w->seed ^ (uint64_t)s, "geodb")) != GEODB_OK) {
+            world_fail(w, "%s", geodb_errmsg(rep->db));
+            return -1;
+        }
         w->nreplicas = s + 1;
-        usercache_copy(&w->replicas[s].users, &w->replicas[0].users);
+        usercache_copy(&rep->users, &first->users);
         w->sites[s].replica = s;
         if (topo_reload(w, s) != 0 || topo_reload_settings(w, s) != 0)
             return -1;
     }
+    if (first->db == NULL && open_file(w, first) != 0)
+        return -1;
     return repl_init(w);
 }
 
@@ -530,7 +554,7 @@ int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
     w->report = report;
     w->nreplicas = 1;
     timeline_init(w);
-    if (init_models(w) != 0 || open_replica(w, 0, -1) != 0)
+    if (init_models(w) != 0 || open_first_replica(w) != 0)
         return -1;
     if (provision(w, &w->replicas[0]) != 0 || adopt_scenario_topology(w, &w->replicas[0]) != 0 ||
         topo_reload(w, 0) != 0 || topo_reload_settings(w, 0) != 0)

@@ -286,6 +286,9 @@ struct world {
     bool prometheus_down[CLUSTER_SITES_MAX];
     /* A site's front door and load balancer are down (a site crash). */
     bool site_down[CLUSTER_SITES_MAX];
+    /* Clients can connect to the site: up, and online or evacuating in its
+     * own replica (see topo_doors_update). */
+    bool door_open[CLUSTER_SITES_MAX];
     /* What each site's proxies last found about every other site's load
      * balancer (written to site_reachability when it changes). */
     int8_t reach_seen[CLUSTER_SITES_MAX][CLUSTER_SITES_MAX];

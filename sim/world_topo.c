@@ -241,11 +241,20 @@ int topo_reload(struct world *w, int r)
                reload_backends(w, r, backends, nbackends) == 0) {
         build_candidates(w, rep);
         rep->login_moves = any_login_moves(w, rep);
+        topo_doors_update(w);
         rc = 0;
     }
     free(sites);
     free(backends);
     return rc;
+}
+
+void topo_doors_update(struct world *w)
+{
+    for (int s = 0; s < w->nsites; s++) {
+        const struct replica *own = world_replica_of_site(w, s);
+        w->door_open[s] = !w->site_down[s] && topo_site_accepts(own, s);
+    }
 }
 
 int topo_reload_settings(struct world *w, int r)

@@ -20,6 +20,9 @@ int topo_backend_adopt(struct world *w, const struct geodb_backend *backend, int
 /* Re-reads sites and backends (and rebuilds placement candidates) of
  * replica r from its file. Returns 0, or -1 with w->error set. */
 int topo_reload(struct world *w, int r);
+/* Recomputes which sites' front doors take clients (after a reload or a
+ * site going down or up). */
+void topo_doors_update(struct world *w);
 /* Re-reads the feature settings of replica r. */
 int topo_reload_settings(struct world *w, int r);
 
