@@ -89,6 +89,60 @@ check "[ -z \"\$(ls -A $out | grep '^\\.')\" ]" "temporary files left in the rep
 failover=$(rows "$tmp/backend-outage/moves.csv" | awk -F, '$3 == "failover"' | wc -l)
 check "[ $failover -gt 1000 ]" "backend-outage moves.csv lists the failovers ($failover)"
 
+echo "scenarios: multi-site replicas, partitions and merges"
+sb="$tmp/split-brain"
+check "[ \"\$(rows $sb/replicas.csv | head -n 1)\" = 'time_s,replica,partition_group,users,moving,stale_users,hinted_users,in_flight,unreachable_sites' ]" \
+    "replicas.csv header"
+# two replicas x (one row per minute of 4 h, plus t=0)
+check "[ \$(rows $sb/replicas.csv | wc -l) -eq \$((2 * 241 + 1)) ]" "replicas.csv row count"
+# The partition shows: DC2 in group 1 and DC1 unreachable from it, only in 1h..1h30m.
+check "rows $sb/replicas.csv | awk -F, '\$2 == \"DC2\" { apart = \$3 == 1; inside = \$1 > 3600 && \$1 < 5400; if (apart != inside && \$1 != 3600 && \$1 != 5400) exit 1 }'" \
+    "replicas.csv partition groups do not match the partition"
+check "rows $sb/replicas.csv | awk -F, '\$2 == \"DC2\" && \$1 == 4800 { found = \$9 == \"DC1\" } END { exit !found }'" \
+    "replicas.csv does not show DC1 unreachable from DC2 during the partition"
+# Divergence grows while apart; the writes held back for the other side
+# (hints) are all replayed within a minute of the heal.
+check "rows $sb/replicas.csv | awk -F, 'NR > 1 && \$2 == \"DC1\" && \$1 == 5340 { d = \$6 } NR > 1 && \$1 >= 5460 && \$7 > 0 { late = 1 } END { exit !(d > 100 && !late) }'" \
+    "replicas.csv: stale users do not rise while apart, or hints remain after the heal"
+# Every replica holds the same users and topology at the end.
+for q in 'SELECT username, site_id, backend_id, alt_backend_id, moving, route_ts, route_w, preferred_site_id FROM users ORDER BY username' \
+         'SELECT * FROM sites ORDER BY id' 'SELECT * FROM backends ORDER BY id' \
+         'SELECT * FROM user_moves ORDER BY id' 'SELECT * FROM site_reachability ORDER BY 1, 2'; do
+    a=$(sqlite3 "$sb/geodb-DC1.sqlite" "$q" | cksum)
+    b=$(sqlite3 "$sb/geodb-DC2.sqlite" "$q" | cksum)
+    check "[ '$a' = '$b' ]" "the replicas differ at the end: $q"
+done
+check "[ \"\$(sqlite3 $sb/geodb-DC1.sqlite 'SELECT count(*) FROM users WHERE route_ts > del_ts AND backend_id IN (SELECT id FROM backends WHERE name_ts > del_ts)')\" = 40000 ]" \
+    "split-brain: a user without a live backend in the merged GeoDB"
+# With the default SITE_UNREACHABLE=fail nobody writes another site's
+# users, so the merge relocates nobody; the price is failed accesses.
+"$bin" run scenarios/split-brain.json --set SITE_UNREACHABLE=fail --out "$tmp/sb-fail" > "$tmp/sb-fail.out" 2>&1
+summary_of() { # file column
+    rows "$1" | awk -F, -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i } NR == 2 { print $c[col] }'
+}
+check "[ \"\$(summary_of $tmp/sb-fail/summary.csv merge_relocations)\" = 0 ]" \
+    "split-brain with SITE_UNREACHABLE=fail relocated users at the merge"
+check "[ \$(summary_of $tmp/sb-fail/summary.csv unreachable_accesses) -gt 1000 ]" \
+    "split-brain with SITE_UNREACHABLE=fail did not fail roaming accesses"
+check "[ \$(summary_of $sb/summary.csv merge_relocations) -gt 0 ]" \
+    "split-brain with failover relocated nobody (the scenario tests nothing)"
+# A planned drain: nobody force-moved after the stop at 5h, nobody back.
+check "[ \$(rows $tmp/planned-drain/moves.csv | awk -F, '\$3 == \"site_force_move\" && \$1 > 18000' | wc -l) -eq 0 ]" \
+    "planned-drain: force-moves after the stop"
+at5=$(rows "$tmp/planned-drain/sites.csv" | awk -F, '$1 == 18000 && $2 == "DC1" { print $6 }')
+at8=$(rows "$tmp/planned-drain/sites.csv" | awk -F, '$1 == 28800 && $2 == "DC1" { print $6 }')
+check "[ '$at5' = '$at8' ]" "planned-drain: DC1's users changed after the stop ($at5 -> $at8)"
+check "[ \$(rows $tmp/planned-drain/moves.csv | awk -F, '\$3 == \"site_force_move\" && \$4 != \"DC1\"' | wc -l) -eq 0 ]" \
+    "planned-drain: a force-move out of another site"
+# A batch move: its row says done with as many users as moves.csv lists.
+batch=$(rows "$tmp/site-evacuate/moves.csv" | awk -F, '$3 == "batch"' | wc -l)
+for f in geodb-DC1.sqlite geodb-DC2.sqlite; do
+    check "[ \"\$(sqlite3 $tmp/site-evacuate/$f \"SELECT state || ' ' || moved FROM user_moves WHERE kind = 'batch'\")\" = 'done $batch' ]" \
+        "site-evacuate: the batch row in $f is not 'done $batch'"
+done
+check "[ \$(rows $tmp/site-evacuate/moves.csv | awk -F, '\$3 == \"batch\" && \$5 != \"be06.dc1.example.com\"' | wc -l) -eq 0 ]" \
+    "site-evacuate: the batch moved users of another backend"
+
 echo "scenarios: exit codes and messages"
 cat > "$tmp/bad.json" <<'EOF'
 { "name": "bad", "duration": "1h",
@@ -124,7 +178,8 @@ pid=$!
 sleep 2
 kill -9 $pid 2> /dev/null
 wait $pid 2> /dev/null
-for f in timeseries.csv moves.csv events.csv expectations.csv summary.csv geodb.sqlite; do
+for f in timeseries.csv moves.csv events.csv expectations.csv summary.csv replicas.csv \
+         geodb-DC1.sqlite geodb-DC2.sqlite geodb-DC3.sqlite; do
     check "[ ! -e '$tmp/killed/$f' ]" "a killed run left $f under its final name"
 done
 
