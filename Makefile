@@ -60,7 +60,7 @@ MAIN_OBJ := $(BUILD)/sim/main.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libclustersim.a
 
-.PHONY: all test check demo bench clean distclean install uninstall asan layering help
+.PHONY: all test check demo bench compare clean distclean install uninstall asan layering help
 # Keep test objects between runs.
 .SECONDARY:
 
@@ -112,6 +112,9 @@ demo: $(BIN)
 bench: $(BIN)
 	@./scripts/bench $(abspath $(BIN))
 
+compare: $(BIN)
+	@./scripts/compare-modes $(abspath $(BIN)) reports/compare
+
 install: $(BIN)
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/clustersim/scenarios
 	install -m 0755 $(BIN) $(DESTDIR)$(bindir)/clustersim
@@ -133,6 +136,7 @@ help:
 	@echo "make test         build and run every test (unit, scenario, determinism)"
 	@echo "make asan         the tests under AddressSanitizer + UBSan (= make SANITIZE=1 test)"
 	@echo "make bench        the 1M-user, 3x40-backend, 24h benchmark"
+	@echo "make compare      one workload in director mode and in Palomar mode, side by side"
 	@echo "make install      PREFIX=/usr/local DESTDIR= honoured"
 
 -include $(CORE_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)

@@ -367,13 +367,25 @@ enum director_result director_login(struct director *d, const char *username, co
                                     int64_t now_s, struct director_login *out)
 {
     assert(d != NULL && out != NULL);
+    uint32_t hash;
+    enum director_result r = director_hash(d, username, &hash);
+    if (r != DIRECTOR_OK) {
+        memset(out, 0, sizeof(*out));
+        out->proxy_refresh_s = d->expire_s / 2;
+        return r;
+    }
+    return director_login_hash(d, hash, tag, now_s, out);
+}
+
+enum director_result director_login_hash(struct director *d, uint32_t hash, const char *tag,
+                                         int64_t now_s, struct director_login *out)
+{
+    assert(d != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
     tag = tag != NULL ? tag : "";
     out->proxy_refresh_s = d->expire_s / 2;
+    out->hash = hash;
     advance(d, now_s);
-    enum director_result r = director_hash(d, username, &out->hash);
-    if (r != DIRECTOR_OK)
-        return r;
     struct dirusers *dir = dir_find(d, tag);
     struct dirusers_entry e;
     if (dir != NULL && dirusers_lookup(dir, out->hash, now_s, &e)) {
@@ -387,7 +399,7 @@ enum director_result director_login(struct director *d, const char *username, co
         return DIRECTOR_OK;
     }
     uint32_t id;
-    r = from_ring(dirring_lookup(d->ring, tag, out->hash, &id));
+    enum director_result r = from_ring(dirring_lookup(d->ring, tag, out->hash, &id));
     if (r != DIRECTOR_OK)
         return r;
     dir = dir_get(d, tag);
@@ -399,6 +411,23 @@ enum director_result director_login(struct director *d, const char *username, co
     out->new_assignment = true;
     copy_ip(out->ip, d->ring, id);
     return DIRECTOR_OK;
+}
+
+bool director_notify_hash(struct director *d, uint32_t hash, int64_t now_s)
+{
+    assert(d != NULL);
+    advance(d, now_s);
+    bool any = false;
+    for (size_t i = 0; i < director_tag_count(d); i++) {
+        struct dirusers *dir = dir_find(d, director_tag_name(d, i));
+        struct dirusers_entry e;
+        if (dir != NULL && dirusers_lookup(dir, hash, now_s, &e) &&
+            !dirusers_entry_killing(&e, now_s)) {
+            dirusers_refresh(dir, hash, now_s);
+            any = true;
+        }
+    }
+    return any;
 }
 
 /* HOST-SET and HOST-UPDATE share these steps (director.md section 5). */

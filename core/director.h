@@ -150,6 +150,14 @@ enum director_result director_hashed_ip_hash(struct director *d, uint32_t hash,
 enum director_result director_login(struct director *d, const char *username, const char *tag,
                                     int64_t now_s, struct director_login *out);
 
+/* The same for a hash computed once by the caller (a simulator logging the
+ * same users in again and again). */
+enum director_result director_login_hash(struct director *d, uint32_t hash, const char *tag,
+                                         int64_t now_s, struct director_login *out);
+/* A write to login/proxy-notify: refreshes the user's live entries in every
+ * tag (a connection still open), creates nothing. Returns whether one was. */
+bool director_notify_hash(struct director *d, uint32_t hash, int64_t now_s);
+
 /* HOST-SET: add, or re-announce / set vhosts. tag NULL or "" = none given. */
 enum director_result director_host_add(struct director *d, const char *ip, const char *tag,
                                        int64_t vhost_count, int64_t now_s);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/dirmode.h"
 #include "sim/report.h"
 #include "sim/world_topo.h"
 
@@ -39,6 +40,8 @@ static int subject_replica(const struct world *w, const struct subject *s)
 
 double checks_imbalance(const struct world *w, int r, int site)
 {
+    if (w->dir != NULL)
+        return dirmode_imbalance((struct world *)w);
     const struct replica *rep = &w->replicas[r];
     double max = 0.0, sum = 0.0;
     int n = 0;
@@ -91,8 +94,25 @@ static double moves_of(const struct world *w, const struct subject *s, int which
     return (double)(which == 1 ? in : which == 2 ? out : in + out);
 }
 
+/* Director mode: users assigned by the director (entries, as `status`
+ * counts them). */
+static double director_users(const struct world *w, const struct subject *s)
+{
+    double total = 0;
+    for (int b = 0; b < w->nbackends; b++) {
+        struct dirmode_view v;
+        if (!in_subject(w, s, b))
+            continue;
+        dirmode_view((struct world *)w, b, &v);
+        total += v.users;
+    }
+    return total;
+}
+
 static double users_of(const struct world *w, const struct subject *s)
 {
+    if (w->dir != NULL)
+        return director_users(w, s);
     const struct replica *rep = &w->replicas[subject_replica(w, s)];
     if (s->kind == EXPECT_CLUSTER)
         return rep->users.placed;
@@ -136,7 +156,12 @@ static double online_backends(const struct world *w, const struct subject *s)
 {
     const struct replica *rep = &w->replicas[subject_replica(w, s)];
     double n = 0;
-    for (int b = 0; b < w->nbackends; b++) {
+    for (int b = 0; w->dir != NULL && b < w->nbackends; b++) {
+        struct dirmode_view v;
+        dirmode_view((struct world *)w, b, &v);
+        n += in_subject(w, s, b) && v.present && !v.down;
+    }
+    for (int b = 0; w->dir == NULL && b < w->nbackends; b++) {
         if (in_subject(w, s, b) && rep->backends[b].live &&
             rep->backends[b].status == BACKEND_ONLINE)
             n++;
@@ -236,6 +261,10 @@ static double metric_value(const struct world *w, const struct subject *s, int m
         return (double)w->repl.stats.moved_twice;
     case EM_CONVERGE_S:
         return w->repl.stats.converge_ms < 0 ? -1.0 : (double)(w->repl.stats.converge_ms / 1000);
+    case EM_MOVED_USERS:
+        return (double)w->stats.moved_users;
+    case EM_MISPLACED:
+        return w->dir != NULL ? (double)dirmode_misplaced((struct world *)w) : 0.0;
     }
     return NAN;
 }
@@ -243,6 +272,11 @@ static double metric_value(const struct world *w, const struct subject *s, int m
 static const char *status_of(const struct world *w, const struct subject *s)
 {
     const struct replica *rep = &w->replicas[subject_replica(w, s)];
+    if (s->kind == EXPECT_BACKEND && w->dir != NULL) {
+        struct dirmode_view v;
+        dirmode_view((struct world *)w, s->backend, &v);
+        return !v.present ? "absent" : v.down ? "down" : "up";
+    }
     if (s->kind == EXPECT_BACKEND) {
         const struct view_backend *v = &rep->backends[s->backend];
         return v->live ? backend_status_name(v->status) : "removed";

@@ -50,6 +50,10 @@ struct doveadm_live {
     int (*access)(void *ctx, const char *user, char *backend, size_t size);
     /* Disconnects the user's connections; returns how many there were. */
     int (*kick)(void *ctx, const char *user);
+    /* The simulation's DNS: the IP address of a backend host name, for
+     * `doveadm director`, which resolves names. Returns 0, or -1 when the
+     * name is unknown. NULL: no names resolve. */
+    int (*resolve)(void *ctx, const char *name, char *ip, size_t size);
 };
 
 struct doveadm_ctx {

@@ -145,9 +145,10 @@ static bool ipv6_text(const char *s, char ip_out[DIRRING_IP_TEXT_SIZE])
 }
 
 /*
- * A HOST argument as doveadm resolves it, to the director's IP text. Host
- * names are not resolved (a deterministic simulator has no DNS): they fail
- * as an unknown name does.
+ * A HOST argument as doveadm resolves it, to the director's IP text. On the
+ * command line host names are not resolved (a deterministic simulator has
+ * no DNS): they fail as an unknown name does. Inside a simulation the
+ * scenario's backends are the DNS.
  */
 static bool host_parse(const char *host, char ip_out[DIRRING_IP_TEXT_SIZE])
 {
@@ -163,6 +164,9 @@ static bool host_parse(const char *host, char ip_out[DIRRING_IP_TEXT_SIZE])
 static int host_arg(struct doveadm_ctx *ctx, const char *host, char ip_out[DIRRING_IP_TEXT_SIZE])
 {
     if (host_parse(host, ip_out))
+        return DOVEADM_EX_OK;
+    if (ctx->live != NULL && ctx->live->resolve != NULL &&
+        ctx->live->resolve(ctx->live->ctx, host, ip_out, DIRRING_IP_TEXT_SIZE) == 0)
         return DOVEADM_EX_OK;
     return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL,
                           "gethostname(%s) failed: Name or service not known", host);

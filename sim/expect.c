@@ -52,6 +52,11 @@ const struct expect_metric_def expect_metrics[EM_COUNT] = {
     [EM_CONVERGE_S] = {"converge_s", C, false, NULL,
                        "seconds from the last heal until every missed write arrived (-1: not "
                        "converged)"},
+    [EM_MOVED_USERS] = {"moved_users", C, false, NULL,
+                        "users whose backend changed at least once so far"},
+    [EM_MISPLACED] = {"misplaced_users", C, false, NULL,
+                      "director mode: users assigned to another host than the ring gives them "
+                      "now"},
 };
 
 int expect_key_parse(const char *key, int *metric, int *cmp)

@@ -12,7 +12,7 @@
 #include "sim/world_topo.h"
 
 static const char *const completion_names[COMPLETION_COUNT] = {
-    "access", "trigger", "immediate", "forced", "login", "merge",
+    "access", "trigger", "immediate", "forced", "login", "merge", "rehash", "assigned",
 };
 
 const char *move_completion_name(enum move_completion how)
@@ -100,8 +100,12 @@ static void log_move(struct world *w, uint32_t user, int from, int to, enum move
 }
 
 /* The counters of a location change from one backend to another. */
-static void count_move(struct world *w, int from, int to, enum move_reason reason)
+static void count_move(struct world *w, uint32_t user, int from, int to, enum move_reason reason)
 {
+    if (!w->users.state[user].moved) {
+        w->users.state[user].moved = 1;
+        w->stats.moved_users++;
+    }
     w->stats.moves_done++;
     w->stats.moves_by_reason[reason]++;
     w->backends[from].moves_out[reason]++;
@@ -132,7 +136,7 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
     else if (reason_is_cooled(reason) && u->prev_move_s[user] >= 0 && t - u->prev_move_s[user] < cool)
         w->stats.unseen_double_moves++;
     u->prev_move_s[user] = (int32_t)t;
-    count_move(w, from, to, reason);
+    count_move(w, user, from, to, reason);
     repl_user_moved(w, user);
     if (reason == REASON_BATCH)
         batches_moved(w, user);
@@ -150,8 +154,18 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
 
 void moves_relocated(struct world *w, uint32_t user, int from, int to)
 {
-    count_move(w, from, to, REASON_MERGE);
+    count_move(w, user, from, to, REASON_MERGE);
     log_move(w, user, from, to, REASON_MERGE, COMPLETION_MERGE);
+}
+
+void moves_director(struct world *w, uint32_t user, int from, int to, bool rehashed)
+{
+    count_move(w, user, from, to, REASON_DIRECTOR);
+    /* Its metacache is on the old host; its connections there stay until
+     * they end, as with a failover (the director kicks only its moves). */
+    world_set_resident(w, user, to);
+    w->users.requested_s[user] = (int32_t)(w->engine.now_ms / 1000);
+    log_move(w, user, from, to, REASON_DIRECTOR, rehashed ? COMPLETION_REHASH : COMPLETION_ASSIGNED);
 }
 
 void moves_apply(struct world *w, int r, int writer, uint32_t user, int to_backend, int to_site,

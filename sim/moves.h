@@ -24,6 +24,8 @@ enum move_completion {
     COMPLETION_FORCED,     /* the supervisor gave up and wrote the GeoDB directly */
     COMPLETION_LOGIN,      /* a force-move or failover decided at login */
     COMPLETION_MERGE,      /* a split-brain merge chose another location */
+    COMPLETION_REHASH,     /* director: the user had no live entry; the ring placed it anew */
+    COMPLETION_ASSIGNED,   /* director: its live entry points elsewhere (a move or flush) */
     COMPLETION_COUNT
 };
 
@@ -69,6 +71,10 @@ void moves_force(struct world *w, int r, uint32_t user);
  * was being served on (`from`): counted and logged as a move of reason
  * merge. Nothing physical moves until the user's next access. */
 void moves_relocated(struct world *w, uint32_t user, int from, int to);
+
+/* Director mode: a login of the user landed on another backend than the
+ * last one that served it (rehashed: it had no live assignment). */
+void moves_director(struct world *w, uint32_t user, int from, int to, bool rehashed);
 
 /* The backend an access of this user to `backend` is referred to, when
  * that backend remembers having moved the user away (stale caches), or -1. */

@@ -45,6 +45,11 @@ struct sim_params {
     int64_t roaming_ppm;             /* ROAMING_RATIO */
     int64_t repair_users_per_s;      /* GEODB_REPAIR_USERS_PER_SEC */
     int64_t merge_watch_s;           /* MERGE_WATCH_SECS */
+    int64_t dovemon_interval_ms;     /* DOVEMON_INTERVAL_MS */
+    int64_t dovemon_failures;        /* DOVEMON_FAILURES */
+    int64_t dovemon_rapid_polls;     /* DOVEMON_RAPID_POLLS */
+    int64_t dovemon_rapid_failures;  /* DOVEMON_RAPID_FAILURES */
+    int64_t dovemon_rapid_interval_ms; /* DOVEMON_RAPID_INTERVAL_MS */
     /* The backend load model (ratios: decimals in ppm). */
     int64_t cpu_base_ppm;            /* MODEL_CPU_BASE_CORES */
     int64_t cpu_session_ppm;         /* MODEL_CPU_CORES_PER_SESSION */

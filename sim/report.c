@@ -28,12 +28,13 @@ enum report_csv {
     CSV_SUMMARY,
     CSV_SITES,
     CSV_REPLICAS,
+    CSV_DIRECTOR,
     CSV_COUNT
 };
 
 static const char *const csv_names[CSV_COUNT] = {
     "timeseries.csv", "moves.csv", "events.csv", "expectations.csv", "summary.csv", "sites.csv",
-    "replicas.csv",
+    "replicas.csv", "director.csv",
 };
 
 static const char *const timeseries_titles[] = {
@@ -50,6 +51,9 @@ static const char *const sites_titles[] = {
 static const char *const replicas_titles[] = {
     "time_s", "replica", "partition_group", "users", "moving", "stale_users", "hinted_users",
     "in_flight", "unreachable_sites",
+};
+static const char *const director_titles[] = {
+    "time_s", "command", "host", "backend", "tag", "vhosts", "state", "users",
 };
 static const char *const moves_titles[] = {
     "time_s",  "user",       "reason",     "from_site", "from_backend",
@@ -146,6 +150,30 @@ static void unlink_with_companions(const char *path)
         snprintf(extra, sizeof(extra), "%s%s", path, suffixes[i]);
         unlink(extra);
     }
+}
+
+int report_open_director(struct report *r)
+{
+    int n = (int)(sizeof(director_titles) / sizeof(director_titles[0]));
+    return r->files[CSV_DIRECTOR] != NULL ? 0 : open_csv(r, CSV_DIRECTOR, n, director_titles);
+}
+
+void report_director(struct report *r, int64_t time_ms, const char *command, const char *host,
+                     const char *backend, const char *tag, unsigned vhosts, bool down,
+                     uint32_t users)
+{
+    struct csv *c = &r->csv[CSV_DIRECTOR];
+    if (r->files[CSV_DIRECTOR] == NULL)
+        return;
+    csv_time_ms(c, time_ms);
+    csv_str(c, command);
+    csv_str(c, host);
+    csv_str(c, backend);
+    csv_str(c, tag);
+    csv_int(c, vhosts);
+    csv_str(c, down ? "down" : "up");
+    csv_int(c, users);
+    csv_end_row(c);
 }
 
 int report_register(struct report *r, const char *name, char *path, size_t size)

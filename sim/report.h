@@ -91,6 +91,13 @@ struct report_replica_row {
 };
 void report_replica(struct report *r, const struct report_replica_row *row);
 
+/* director.csv (director mode only): the director's host table after every
+ * timeline `doveadm director` command. */
+int report_open_director(struct report *r);
+void report_director(struct report *r, int64_t time_ms, const char *command, const char *host,
+                     const char *backend, const char *tag, unsigned vhosts, bool down,
+                     uint32_t users);
+
 void report_event(struct report *r, int64_t time_ms, const char *site, const char *source,
                   const char *kind, const char *subject, bool dryrun, const char *detail);
 void report_move(struct report *r, int64_t time_ms, const char *user, const char *reason,

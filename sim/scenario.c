@@ -1451,9 +1451,16 @@ static int load_check_value(struct loader *ld, const struct node *c, const struc
         k->value = json_number_value(c->json);
         return 0;
     }
-    /* The only text metric is a status; its words depend on the subject. */
+    /* The only text metric is a status; its words depend on the subject,
+     * and in director mode a backend is a director host. */
     const char *word = json_is_string(c->json) ? json_string_value(c->json) : "";
     bool site = x->subject == EXPECT_SITE;
+    if (!site && ld->scn->mode == SCN_DIRECTOR) {
+        if (strcmp(word, "up") != 0 && strcmp(word, "down") != 0 && strcmp(word, "absent") != 0)
+            return expected(ld, c, "\"up\", \"down\" or \"absent\" (a director host)");
+        snprintf(k->text, sizeof(k->text), "%s", word);
+        return 0;
+    }
     int status = site ? site_status_parse(word) : backend_status_parse(word);
     if (status < 0 || strlen(word) >= sizeof(k->text))
         return expected(ld, c, "%s",
@@ -1752,6 +1759,29 @@ static int load_head(struct loader *ld, const struct node *root)
     return load_intervals(ld, root);
 }
 
+/* What director mode cannot run: it models one standalone director, which
+ * serves one site, and no controller or GeoDB replication. */
+static int check_director_mode(struct loader *ld, const struct node *root)
+{
+    const struct scenario *scn = ld->scn;
+    struct node c;
+    if (scn->mode != SCN_DIRECTOR)
+        return 0;
+    node_member(ld, root, "mode", &c);
+    if (scn->nsites != 1)
+        return fail_node(ld, &c, "director mode models one director, which serves one site: "
+                                 "give exactly one site (got %d)", scn->nsites);
+    if (node_member(ld, root, "features", &c))
+        return fail_node(ld, &c, "features: director mode runs no Cluster Controller");
+    for (int i = 0; i < scn->nentries; i++) {
+        const struct scn_entry *e = &scn->entries[i];
+        if (e->kind == SCN_PARTITION || e->kind == SCN_HEAL)
+            return fail_at(ld, (struct jsonpos_pos){e->pos.line, e->pos.column},
+                           "timeline[%d]: director mode has one site, nothing to partition", i);
+    }
+    return 0;
+}
+
 static int load_root(struct loader *ld, const struct node *root)
 {
     static const char *const keys[] = {"name",
@@ -1789,7 +1819,7 @@ static int load_root(struct loader *ld, const struct node *root)
         (node_member(ld, root, "settings", &c) && load_settings(ld, &c) != 0) ||
         (node_member(ld, root, "timeline", &c) && load_timeline(ld, &c) != 0))
         return -1;
-    return 0;
+    return check_director_mode(ld, root);
 }
 
 static void scenario_defaults(struct scenario *scn)

@@ -49,6 +49,7 @@ static const char *const reason_columns[REASON_COUNT] = {
     "moves_failover",
     "moves_site_evacuate",
     "moves_merge",
+    "moves_director",
 };
 
 void summary_write(struct world *w)
@@ -75,6 +76,8 @@ void summary_write(struct world *w)
         put(&row, reason_columns[r], "%" PRId64, st->moves_by_reason[r]);
     put(&row, "cool_time_violations", "%" PRId64, st->cool_time_violations);
     put(&row, "unseen_double_moves", "%" PRId64, st->unseen_double_moves);
+    put(&row, "moved_users", "%" PRId64, st->moved_users);
+    put(&row, "held_logins", "%" PRId64, st->held);
     const struct repl_stats *rs = &w->repl.stats;
     put(&row, "roaming_accesses", "%" PRId64, st->roaming);
     put(&row, "unreachable_accesses", "%" PRId64, st->site_unreachable);

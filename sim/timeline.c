@@ -11,6 +11,7 @@
 
 #include "core/settings.h"
 #include "sim/checks.h"
+#include "sim/dirmode.h"
 #include "sim/doveadm.h"
 #include "sim/geodb.h"
 #include "sim/geodb_merge.h"
@@ -68,9 +69,23 @@ static int live_kick(void *ctx, const char *user)
     return u >= 0 ? (int)sessions_kick_user(&w->sessions, (uint32_t)u) : 0;
 }
 
+/* `doveadm director` resolves host names; the scenario's backends are the
+ * simulation's DNS. */
+static int live_resolve(void *ctx, const char *name, char *ip, size_t size)
+{
+    struct world *w = ctx;
+    return w->dir != NULL ? dirmode_resolve(w, name, ip, size) : -1;
+}
+
 void timeline_init(struct world *w)
 {
-    w->live = (struct doveadm_live){w, live_access, live_kick};
+    w->live = (struct doveadm_live){w, live_access, live_kick, live_resolve};
+}
+
+static bool is_director_command(const char *line)
+{
+    line += strspn(line, " \t");
+    return strncmp(line, "director", 8) == 0 && (line[8] == ' ' || line[8] == '\t' || !line[8]);
 }
 
 static enum move_reason reason_parse(const char *text)
@@ -169,10 +184,14 @@ int timeline_doveadm(struct world *w, int site, const char *line, char *err, siz
         world_fail(w, "cannot capture doveadm output");
         return DOVEADM_EX_TEMPFAIL;
     }
-    int rc = doveadm_run_line(&ctx, line);
+    bool director = w->dir != NULL && is_director_command(line);
+    int rc = director && dirmode_before_command(w) != 0 ? DOVEADM_EX_TEMPFAIL
+                                                          : doveadm_run_line(&ctx, line);
     fclose(ctx.out);
     fclose(ctx.err);
     first_line(err);
+    if (director && dirmode_after_command(w, line) != 0)
+        return DOVEADM_EX_TEMPFAIL;
     if (rc == DOVEADM_EX_OK)
         refresh_after(w, r, ctx.changed, ctx.now_us, site);
     return rc;

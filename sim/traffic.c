@@ -250,6 +250,10 @@ static int serve(struct world *w, int r, int here, int entry, uint32_t user, boo
  * and failover; *site is the site whose proxies connect to it. */
 static int route_access(struct world *w, uint32_t user, bool login, int *site)
 {
+    if (w->dir != NULL) {
+        *site = 0; /* director mode has one site */
+        return dirmode_route(w, user);
+    }
     int entry = entry_site(w, user);
     int here = entry, named = -1;
     *site = entry;
@@ -344,11 +348,13 @@ void traffic_delivery(struct world *w, uint32_t user, int64_t t_ms)
 void traffic_warm_session(struct world *w, uint32_t user, int64_t end_ms)
 {
     int home = w->users.state[user].home_site;
-    const struct uc_route *route = usercache_route(&world_replica_of_site(w, home)->users, user);
-    if (route->backend == UC_NO_BACKEND ||
+    int backend = w->dir != NULL
+                      ? dirmode_assigned(w, user)
+                      : usercache_route(&world_replica_of_site(w, home)->users, user)->backend;
+    if (backend < 0 || backend == UC_NO_BACKEND ||
         sessions_of_user(&w->sessions, user) >= w->params.sessions_per_user_max)
         return;
-    if (sessions_open(&w->sessions, user, route->backend, end_ms) != 0)
+    if (sessions_open(&w->sessions, user, (uint16_t)backend, end_ms) != 0)
         world_fail(w, "session pool exhausted (%u sessions)", w->sessions.capacity);
 }
 

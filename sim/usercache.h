@@ -35,6 +35,7 @@ enum move_reason {
     REASON_FAILOVER,           /* proxy failover to alt_backend_id */
     REASON_SITE_EVACUATE,      /* site status evacuate */
     REASON_MERGE,              /* a split-brain merge chose another location */
+    REASON_DIRECTOR,           /* director mode: a login landed on another host */
     REASON_COUNT
 };
 

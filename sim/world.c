@@ -37,10 +37,12 @@
 #include "sim/world_topo.h"
 
 #define INFLIGHT_MAX (1u << 16)
+/* Director mode: dovemon's clock (its polls are due on whole seconds). */
+#define DOVEMON_TICK_MS 1000
 
 static const char *const event_kind_names[EVK_COUNT] = {
     "doveadm", "doveadm_failed", "fault", "note", "expect_failed", "partition", "heal",
-    "converged", "batch", "proxy_offline", "proxy_online",
+    "converged", "batch", "dovemon_down", "dovemon_up", "proxy_offline", "proxy_online",
 };
 
 const char *event_kind_name(enum event_kind kind)
@@ -533,8 +535,14 @@ static int schedule_start(struct world *w)
     rc |= engine_push(&w->engine, 0, EV_SCRAPE, 0);
     rc |= engine_push(&w->engine, 0, EV_SAMPLE, 0);
     rc |= engine_push(&w->engine, 0, EV_WORKLOAD, 0);
-    rc |= engine_push(&w->engine, w->params.proxy_check_interval_ms, EV_PROBE, 0);
     rc |= engine_push(&w->engine, w->params.proxy_stats_interval_ms, EV_PROXY_STATS, 0);
+    if (w->dir == NULL) {
+        rc |= engine_push(&w->engine, w->params.proxy_check_interval_ms, EV_PROBE, 0);
+    } else {
+        if (scn->director.dovemon)
+            rc |= engine_push(&w->engine, DOVEMON_TICK_MS, EV_DOVEMON, 0);
+        rc |= engine_push(&w->engine, scn->director.user_expire_ms / 2, EV_DIR_NOTIFY, 0);
+    }
     if (rc != 0)
         world_fail(w, "more than %u timeline entries and events", w->engine.capacity);
     return rc ? -1 : 0;
@@ -566,19 +574,23 @@ int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
         world_fail(w, "out of memory for sessions");
         return -1;
     }
-    if (scn->users.preplaced)
+    /* Director mode: the director places users; no controller runs. */
+    if (scn->mode == SCN_DIRECTOR && dirmode_init(w) != 0)
+        return -1;
+    if (scn->mode == SCN_PALOMAR && scn->users.preplaced)
         preplace_users(w);
     workload_warm_start(w);
     if (w->error[0] || flush_initial(w) != 0 || open_site_replicas(w) != 0 ||
         schedule_start(w) != 0)
         return -1;
-    return ctl_adapter_init(w);
+    return w->dir != NULL ? 0 : ctl_adapter_init(w);
 }
 
 void world_free(struct world *w)
 {
     repl_free(w); /* its links hold statements on the replicas' connections */
     batches_free(w);
+    dirmode_free(w);
     for (int r = 0; r < w->nreplicas; r++) {
         struct replica *rep = &w->replicas[r];
         geodb_close(rep->db);
@@ -649,6 +661,20 @@ static void sample_controller(struct world *w, int b, struct report_backend_row 
     memcpy(w->sample_checks[b], checks, sizeof(checks));
 }
 
+/* Director mode: the director's view of the host instead of the GeoDB's,
+ * and no controller. */
+static void sample_director(struct world *w, int b, struct report_backend_row *row)
+{
+    struct dirmode_view v;
+    dirmode_view(w, b, &v);
+    row->status = !v.present ? "absent" : v.down ? "down" : "up";
+    row->load_factor = (int)v.vhosts;
+    row->users = v.users;
+    row->health = "unknown";
+    row->failure_ratio_ppm = -1;
+    row->host_users = -1;
+}
+
 static void sample_backend(struct world *w, int b)
 {
     struct world_backend *backend = &w->backends[b];
@@ -669,7 +695,10 @@ static void sample_backend(struct world *w, int b)
         .deliveries_failed = backend->counters[COUNTER_DELIVERY_FAIL] - base[COUNTER_DELIVERY_FAIL],
         .redirects = backend->counters[COUNTER_REDIRECT] - base[COUNTER_REDIRECT],
         .moves_in = in - w->sample_moves_in[b], .moves_out = out - w->sample_moves_out[b]};
-    sample_controller(w, b, &row);
+    if (w->dir != NULL)
+        sample_director(w, b, &row);
+    else
+        sample_controller(w, b, &row);
     report_backend(w->report, &row);
     memcpy(base, backend->counters, sizeof(backend->counters));
     w->sample_moves_in[b] = in;
@@ -700,9 +729,16 @@ static void sample_site(struct world *w, int s)
         if (!v->live || v->site != s)
             continue;
         backends++;
+        sessions += w->sessions.per_backend[b];
+        if (w->dir != NULL) { /* the director's hosts */
+            struct dirmode_view dv;
+            dirmode_view(w, b, &dv);
+            online += dv.present && !dv.down;
+            users += dv.users;
+            continue;
+        }
         online += v->status == BACKEND_ONLINE;
         users += rep->users.count[b];
-        sessions += w->sessions.per_backend[b];
     }
     const struct site_controller *sc = w->controllers[s];
     struct report_site_row row = {
@@ -832,6 +868,14 @@ static void dispatch(struct world *w, const struct event *ev)
         break;
     case EV_BATCH:
         batches_tick(w);
+        break;
+    case EV_DOVEMON:
+        dirmode_dovemon_tick(w);
+        again(w, EV_DOVEMON, DOVEMON_TICK_MS);
+        break;
+    case EV_DIR_NOTIFY:
+        dirmode_notify(w);
+        again(w, EV_DIR_NOTIFY, w->scn->director.user_expire_ms / 2);
         break;
     case EV_END:
         finish(w);

@@ -21,6 +21,7 @@
 #include "core/settings.h"
 #include "sim/alias.h"
 #include "sim/batches.h"
+#include "sim/dirmode.h"
 #include "sim/doveadm.h"
 #include "sim/engine.h"
 #include "sim/geodb_topo.h"
@@ -53,6 +54,8 @@ enum event_kind {
     EVK_HEAL,            /* partitions ended */
     EVK_CONVERGED,       /* every replica received every write missed while apart */
     EVK_BATCH,           /* a batch move started */
+    EVK_DOVEMON_DOWN,    /* director mode: dovemon marked a host down and flushed it */
+    EVK_DOVEMON_UP,      /* ... and up again */
     EVK_PROXY_OFFLINE,   /* proxies set an unreachable backend offline */
     EVK_PROXY_ONLINE,    /* proxies set it online again */
     EVK_CTL_FIRST,       /* the controller's events: EVK_CTL_FIRST + enum ctl_event */
@@ -76,6 +79,8 @@ enum world_event_kind {
     EV_REPL_DB,      /* arg: replica whose small tables reach the others */
     EV_REPAIR,       /* a second of hint replay after a heal */
     EV_BATCH,        /* a second of batch moves */
+    EV_DOVEMON,      /* director mode: a second of dovemon */
+    EV_DIR_NOTIFY,   /* director mode: proxy-notify of open connections */
     EV_END,
     EV_KIND_COUNT
 };
@@ -200,7 +205,7 @@ struct user_state {
     uint16_t referral_from;   /* backend that remembers a finished move */
     uint16_t referral_to;     /* where it refers the user */
     uint8_t home_site;        /* the site whose front door the user's clients use */
-    uint8_t unused;
+    uint8_t moved;            /* its backend changed at least once */
 };
 
 struct world_users {
@@ -230,6 +235,8 @@ struct world_stats {
     int64_t no_backend; /* accesses that found no usable backend */
     int64_t site_unreachable; /* accesses whose site the entry site could not reach */
     int64_t roaming;          /* accesses that entered through another site */
+    int64_t held;             /* director mode: logins held while a move kicks the user */
+    int64_t moved_users;      /* users whose backend changed at least once */
 };
 
 struct world {
@@ -294,6 +301,7 @@ struct world {
     int8_t reach_seen[CLUSTER_SITES_MAX][CLUSTER_SITES_MAX];
     struct replication repl;
     struct batches batches;
+    struct dirmode *dir; /* director mode; NULL in Palomar mode */
     struct doveadm_live live; /* what timeline commands reach through doveadm */
     /* Called at every timeseries sample (the command line's progress). */
     void (*progress)(void *ctx, int64_t now_ms, int64_t end_ms);

@@ -143,6 +143,31 @@ done
 check "[ \$(rows $tmp/site-evacuate/moves.csv | awk -F, '\$3 == \"batch\" && \$5 != \"be06.dc1.example.com\"' | wc -l) -eq 0 ]" \
     "site-evacuate: the batch moved users of another backend"
 
+echo "scenarios: director mode"
+dr="$tmp/director-rebalance"
+check "[ \"\$(rows $dr/director.csv | head -n 1)\" = 'time_s,command,host,backend,tag,vhosts,state,users' ]" \
+    "director.csv header"
+ncmd=$(grep -c '"doveadm": "director' scenarios/director-rebalance.json)
+check "[ \$(rows $dr/director.csv | wc -l) -eq \$((5 * $ncmd + 1)) ]" \
+    "director.csv: not one row per host after each of the $ncmd director commands"
+# The documented start: about 80/70/60/10/10 of 230 users; the end: 230 users
+# and nobody off the ring's choice (expectations), each host within 30% of
+# the mean (what hashing 230 users over 500 vhosts gives).
+check "rows $dr/director.csv | awk -F, '\$2 == \"director status\" { n++; u[n % 5] += 0 } END { exit n != 10 }'" \
+    "director.csv: the two status tables are missing"
+"$bin" run scenarios/director-rebalance.json --out "$tmp/dr2" > /dev/null 2>&1
+for f in director.csv timeseries.csv moves.csv events.csv; do
+    check "cmp -s '$dr/$f' '$tmp/dr2/$f'" "director mode: $f differs between runs"
+done
+# Adding a backend moves at most the users the new one wins (1/(n+1) of
+# 20,000 = 1,818) in both modes; moves.csv says who moved.
+for m in director palomar; do
+    n=$(rows "$tmp/compare-$m/moves.csv" | awk -F, 'NR > 1 && $1 >= 7200 && $1 < 21600 && !seen[$2]++' | wc -l)
+    check "[ $n -gt 500 ] && [ $n -le 2000 ]" "compare-$m: $n users moved after the new backend (expected 500..2000)"
+done
+check "[ \$(rows $tmp/compare-director/moves.csv | awk -F, 'NR > 1 && \$3 != \"director\"' | wc -l) -eq 0 ]" \
+    "compare-director: a move of another reason than director"
+
 echo "scenarios: exit codes and messages"
 cat > "$tmp/bad.json" <<'EOF'
 { "name": "bad", "duration": "1h",

@@ -152,6 +152,35 @@ static void test_login_assigns_and_refreshes(void **state)
 }
 
 /* Placement errors: no host in the tag, and a format that cannot expand. */
+/* A login by a precomputed hash is a login; proxy-notify refreshes a live
+ * entry (so an open connection keeps it) and never creates one. */
+static void test_login_hash_and_notify(void **state)
+{
+    (void)state;
+    struct director *d = make("10.0.0.1 10.0.0.2 10.0.0.3", 60, 100);
+    struct director_login a, b;
+    uint32_t hash;
+    assert_int_equal(director_hash(d, "alice@example.com", &hash), DIRECTOR_OK);
+    assert_int_equal(director_login_hash(d, hash, "", T0, &a), DIRECTOR_OK);
+    assert_true(a.new_assignment);
+    assert_int_equal(director_login(d, "alice@example.com", "", T0 + 1, &b), DIRECTOR_OK);
+    assert_false(b.new_assignment);
+    assert_string_equal(a.ip, b.ip);
+    /* Notified every 30 s, the entry outlives its 60 s expiry. */
+    for (int64_t t = T0 + 30; t <= T0 + 300; t += 30)
+        assert_true(director_notify_hash(d, hash, t));
+    assert_int_equal(users_on(d, a.ip), 1);
+    /* Without it, the entry expires; a notify then finds nothing. */
+    director_advance(d, T0 + 400);
+    assert_false(director_notify_hash(d, hash, T0 + 400));
+    assert_int_equal(director_user_total(d), 0);
+    uint32_t other;
+    assert_int_equal(director_hash(d, "bob@example.com", &other), DIRECTOR_OK);
+    assert_false(director_notify_hash(d, other, T0 + 401));
+    assert_int_equal(director_user_total(d), 0);
+    director_destroy(d);
+}
+
 static void test_login_failures(void **state)
 {
     (void)state;
@@ -1160,6 +1189,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_config),
         cmocka_unit_test(test_login_assigns_and_refreshes),
+        cmocka_unit_test(test_login_hash_and_notify),
         cmocka_unit_test(test_login_failures),
         cmocka_unit_test(test_weighted_shares),
         cmocka_unit_test(test_update_zero_and_down_move_nobody),

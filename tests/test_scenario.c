@@ -90,7 +90,7 @@ static const char full_text[] =
     "  \"description\": \"Every key.\",\n"
     "  \"seed\": 42,\n"
     "  \"duration\": \"2h\",\n"
-    "  \"mode\": \"director\",\n"
+    "  \"mode\": \"palomar\",\n"
     "  \"sample_interval\": \"1m\",\n"
     "  \"scrape_interval\": \"20s\",\n"
     "  \"geodb\": {\"cluster_settings\": false, \"replication_delay\": \"500ms\"},\n"
@@ -182,7 +182,7 @@ static void check_full_top(const struct scenario *s)
     assert_string_equal(s->description, "Every key.");
     assert_int_equal(s->seed, 42);
     assert_int_equal(s->duration_ms, 7200000);
-    assert_int_equal(s->mode, SCN_DIRECTOR);
+    assert_int_equal(s->mode, SCN_PALOMAR);
     assert_int_equal(s->sample_interval_ms, 60000);
     assert_int_equal(s->scrape_interval_ms, 20000);
     assert_false(s->cluster_settings_table);
@@ -798,6 +798,38 @@ static const struct bad_case bad_cases[] = {
      "timeline[0].desc: expected a one-line description"},
 };
 
+/* Director mode runs one director for one site, no controller, no
+ * partitions; its backends' statuses are the director's words. */
+static void test_director_mode_rules(void **state)
+{
+    (void)state;
+    load_bad("{\"name\": \"t\", \"duration\": \"2h\", \"users\": {\"count\": 10},\n"
+             " \"mode\": \"director\",\n"
+             " \"sites\": [{\"name\": \"DC1\", \"backends\": {\"name\": \"a.example.com\"}},\n"
+             "           {\"name\": \"DC2\", \"backends\": {\"name\": \"b.example.com\"}}]}\n",
+             2, 10, "mode: director mode models one director, which serves one site");
+    load_bad("{\"name\": \"t\", \"duration\": \"2h\", \"users\": {\"count\": 10},\n"
+             " \"mode\": \"director\", \"features\": {\"BackendLoadBalancing\": \"on\"},\n"
+             " \"sites\": [{\"name\": \"DC1\", \"backends\": {\"name\": \"a.example.com\"}}]}\n",
+             2, 34, "features: director mode runs no Cluster Controller");
+    load_bad("{\"name\": \"t\", \"duration\": \"2h\", \"users\": {\"count\": 10},\n"
+             " \"mode\": \"director\",\n"
+             " \"sites\": [{\"name\": \"DC1\", \"backends\": {\"name\": \"a.example.com\"}}],\n"
+             " \"timeline\": [{\"at\": \"1m\", \"expect\": {\"backend\": \"a.example.com\",\n"
+             "   \"status\": \"online\"}}]}\n",
+             5, 14, "expected \"up\", \"down\" or \"absent\" (a director host)");
+    static const char ok[] =
+        "{\"name\": \"t\", \"duration\": \"2h\", \"users\": {\"count\": 10},\n"
+        " \"mode\": \"director\",\n"
+        " \"sites\": [{\"name\": \"DC1\", \"backends\": {\"name\": \"a.example.com\"}}],\n"
+        " \"timeline\": [{\"at\": \"1m\", \"expect\": {\"backend\": \"a.example.com\","
+        " \"status\": \"down\"}}]}\n";
+    if (load_text(ok) != 0)
+        fail_msg("%s", fx->err);
+    assert_int_equal(fx->scn->mode, SCN_DIRECTOR);
+    scenario_free(fx->scn);
+}
+
 static void test_bad_inputs(void **state)
 {
     (void)state;
@@ -1172,6 +1204,7 @@ int main(void)
         cmocka_unit_test(test_full_scenario),     cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_durations),         cmocka_unit_test(test_ratios_exact),
         cmocka_unit_test(test_pattern_expansion), cmocka_unit_test(test_pattern_rejection),
+        cmocka_unit_test(test_director_mode_rules),
         cmocka_unit_test(test_bad_inputs),        cmocka_unit_test(test_bad_inputs_leave_nothing),
         cmocka_unit_test(test_mangled_inputs),    cmocka_unit_test(test_limits_sites_backends),
         cmocka_unit_test(test_limits_timeline),   cmocka_unit_test(test_file_errors),
