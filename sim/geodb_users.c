@@ -69,6 +69,12 @@ static const char user_at_sql[] =
 static const char user_del_sql[] =
     "UPDATE users SET del_ts = ?1, del_w = ?2 WHERE username = ?3"
     " AND (del_ts, del_w) <= (?1, ?2)";
+/* A tombstone with its own timestamp and writer (a deletion replicated from
+ * another replica's cache), creating the row when this replica lacks it. */
+static const char user_tomb_sql[] =
+    "INSERT INTO users (username, del_ts, del_w) VALUES (?3, ?1, ?2)"
+    " ON CONFLICT (username) DO UPDATE SET del_ts = excluded.del_ts, del_w = excluded.del_w"
+    " WHERE (del_ts, del_w) <= (excluded.del_ts, excluded.del_w)";
 static const char user_count_sql[] =
     "SELECT backend_id, count(*) FROM users WHERE route_ts > del_ts AND backend_id IS NOT NULL"
     " GROUP BY backend_id ORDER BY backend_id";
@@ -252,6 +258,17 @@ int geodb_user_delete(struct geodb *db, const char *username)
         return GEODB_IO;
     sqlite3_bind_text(stmt, 3, username, -1, SQLITE_STATIC);
     return geodb__step_done(db, stmt, "delete user");
+}
+
+int geodb_user_put_tombstone(struct geodb *db, const char *username, int64_t ts, int64_t w)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_tomb_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_int64(stmt, 1, ts);
+    sqlite3_bind_int64(stmt, 2, w);
+    sqlite3_bind_text(stmt, 3, username, -1, SQLITE_STATIC);
+    return geodb__step_done(db, stmt, "write user tombstone");
 }
 
 int geodb_user_count_by_backend(struct geodb *db,

@@ -95,6 +95,8 @@ int geodb_user_put_cells_batch(struct geodb *db, const struct geodb_route_cells 
 int geodb_user_each_at(struct geodb *db, int64_t ts,
                        int (*fn)(void *ctx, const struct geodb_user *user), void *ctx);
 int geodb_user_delete(struct geodb *db, const char *username);
+/* The tombstone of a deletion made elsewhere, at its timestamp and writer. */
+int geodb_user_put_tombstone(struct geodb *db, const char *username, int64_t ts, int64_t w);
 /* Live users per backend id, ordered by backend id; fn is called per group. */
 int geodb_user_count_by_backend(struct geodb *db,
                                 void (*fn)(void *ctx, const char *backend_id, int64_t users),

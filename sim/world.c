@@ -184,6 +184,12 @@ static int flush_user(void *arg, uint32_t user)
     const struct uc_route *route = usercache_route(uc, user);
     char *name = ctx->names[ctx->n];
     world_username(w, user, name, CLUSTER_USERNAME_SIZE);
+    if (route->backend == UC_NO_BACKEND) {
+        /* A deleted user: its tombstone, not a routing record, so that every
+         * replica's file says the same as the one the command ran on. */
+        return geodb_user_put_tombstone(ctx->rep->db, name, route->ts_us,
+                                        uc->writer_keys[route->writer]) == GEODB_OK ? 0 : -1;
+    }
     ctx->cells[ctx->n++] = (struct geodb_route_cells){
         .username = name,
         .site_id = site_id_or_null(w, route->site),

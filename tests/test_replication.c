@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "sim/geodb.h"
 #include "sim/geodb_topo.h"
+#include "sim/geodb_users.h"
 #include "sim/moves.h"
 #include "sim/replication.h"
 #include "sim/report.h"
@@ -245,6 +247,27 @@ static void test_placement_and_preferred_site_replicate(void **state)
     assert_int_equal(w->repl.stats.merge_conflicts, 0);
 }
 
+/* A deletion replicates as a deletion: the other replica's file holds a
+ * tombstone, not an empty routing record. */
+static void test_deletion_replicates(void **state)
+{
+    struct fixture *f = *state;
+    struct world *w = &f->w;
+    uint32_t u = user_of(w, 0, 0);
+    char line[128], name[64], err[256];
+    world_username(w, u, name, sizeof(name));
+    at(w, 1000);
+    snprintf(line, sizeof(line), "cluster user delete %s", name);
+    assert_int_equal(timeline_doveadm(w, 0, line, err, sizeof(err)), 0);
+    at(w, 2000);
+    assert_int_equal(route_in(w, 1, u)->backend, UC_NO_BACKEND);
+    for (int r = 0; r < w->nreplicas; r++)
+        assert_int_equal(world_flush(w, r), 0);
+    struct geodb_user gu;
+    assert_int_equal(geodb_user_get(w->replicas[0].db, name, &gu), GEODB_NOTFOUND);
+    assert_int_equal(geodb_user_get(w->replicas[1].db, name, &gu), GEODB_NOTFOUND);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -254,6 +277,7 @@ int main(void)
         T(test_conflict_resolves_to_newest),
         T(test_commands_replicate),
         T(test_placement_and_preferred_site_replicate),
+        T(test_deletion_replicates),
     };
     return cmocka_run_group_tests_name("replication", tests, NULL, NULL);
 }
