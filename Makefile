@@ -60,7 +60,7 @@ MAIN_OBJ := $(BUILD)/sim/main.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libclustersim.a
 
-.PHONY: all test check demo bench compare clean distclean install uninstall asan layering help
+.PHONY: all test check demo bench compare oracle-deps clean distclean install uninstall asan layering help
 # Keep test objects between runs.
 .SECONDARY:
 
@@ -98,7 +98,13 @@ layering:
 		echo "layering: core/ must not use SQLite, jansson, GSL, files, stdout or clocks" >&2; \
 		exit 1; fi
 
-test: $(BIN) $(TEST_BIN) layering
+# The director conformance suite runs the real director: dovecot-core is a
+# test dependency, installed like the others when missing.
+oracle-deps:
+	@[ -x /usr/sbin/dovecot ] || [ "$${CLUSTERSIM_SKIP_ORACLE:-}" = 1 ] || \
+		./scripts/install-deps dovecot-core
+
+test: $(BIN) $(TEST_BIN) layering oracle-deps
 	@CLUSTERSIM=$(abspath $(BIN)) BUILD=$(BUILD) ./scripts/run-tests $(TEST_BIN)
 
 check: test
