@@ -409,36 +409,27 @@ static int site_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
     return ex == DOVEADM_EX_OK ? site_rows(ctx, &site, 1, true) : ex;
 }
 
-void doveadm_site_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size)
+void doveadm_name_of(struct doveadm_ctx *ctx, bool site, const char *id, char *out, size_t size)
 {
-    struct geodb_site site;
+    struct geodb_site s;
+    struct geodb_backend b;
     if (id[0] == '\0')
         snprintf(out, size, "-");
-    else if (geodb_site_get_by_id(ctx->db, id, &site) == GEODB_OK)
-        snprintf(out, size, "%s", site.name);
+    else if (site && geodb_site_get_by_id(ctx->db, id, &s) == GEODB_OK)
+        snprintf(out, size, "%s", s.name);
+    else if (!site && geodb_backend_get_by_id(ctx->db, id, &b) == GEODB_OK)
+        snprintf(out, size, "%s", b.name);
     else
         snprintf(out, size, "%s", id);
 }
 
-void doveadm_backend_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size)
+int doveadm_dest_ids(struct doveadm_ctx *ctx, const struct doveadm_args *args, int first,
+                     bool sites, const char *self_id, char ids[][CLUSTER_ID_SIZE], int *n)
 {
-    struct geodb_backend backend;
-    if (id[0] == '\0')
-        snprintf(out, size, "-");
-    else if (geodb_backend_get_by_id(ctx->db, id, &backend) == GEODB_OK)
-        snprintf(out, size, "%s", backend.name);
-    else
-        snprintf(out, size, "%s", id);
-}
-
-/* Resolves force-move destinations (site or backend names) into ids. */
-static int fm_dests(struct doveadm_ctx *ctx, const struct doveadm_args *args, bool sites,
-                    const char *self_id, struct geodb_fm *fm)
-{
-    if (args->argc - 2 > CLUSTER_FM_DEST_MAX)
+    if (args->argc - first > CLUSTER_FM_DEST_MAX)
         return doveadm__usage(ctx, args, "at most %d destinations", CLUSTER_FM_DEST_MAX);
-    fm->ndest = 0;
-    for (int i = 2; i < args->argc; i++) {
+    *n = 0;
+    for (int i = first; i < args->argc; i++) {
         struct geodb_site site;
         struct geodb_backend backend;
         int ex = sites ? doveadm_site_find(ctx, args->argv[i], &site)
@@ -449,13 +440,20 @@ static int fm_dests(struct doveadm_ctx *ctx, const struct doveadm_args *args, bo
         if (strcmp(id, self_id) == 0)
             return doveadm__usage(ctx, args, "%s cannot be its own destination",
                                   args->argv[i]);
-        for (int j = 0; j < fm->ndest; j++) {
-            if (strcmp(fm->dest[j], id) == 0)
+        for (int j = 0; j < *n; j++) {
+            if (strcmp(ids[j], id) == 0)
                 return doveadm__usage(ctx, args, "destination %s given twice", args->argv[i]);
         }
-        snprintf(fm->dest[fm->ndest++], CLUSTER_ID_SIZE, "%s", id);
+        snprintf(ids[(*n)++], CLUSTER_ID_SIZE, "%s", id);
     }
     return DOVEADM_EX_OK;
+}
+
+/* Resolves force-move destinations (site or backend names) into ids. */
+static int fm_dests(struct doveadm_ctx *ctx, const struct doveadm_args *args, bool sites,
+                    const char *self_id, struct geodb_fm *fm)
+{
+    return doveadm_dest_ids(ctx, args, 2, sites, self_id, fm->dest, &fm->ndest);
 }
 
 static int fm_pct_arg(struct doveadm_ctx *ctx, const struct doveadm_args *args, int *pct)
@@ -582,8 +580,8 @@ static int site_reachability_list(struct doveadm_ctx *ctx, const struct doveadm_
             (dest.id[0] && strcmp(r->dest_site_id, dest.id) != 0))
             continue;
         char from[CLUSTER_NAME_SIZE], to[CLUSTER_NAME_SIZE], at[24];
-        doveadm_site_name_of(ctx, r->src_site_id, from, sizeof(from));
-        doveadm_site_name_of(ctx, r->dest_site_id, to, sizeof(to));
+        doveadm_name_of(ctx, true, r->src_site_id, from, sizeof(from));
+        doveadm_name_of(ctx, true, r->dest_site_id, to, sizeof(to));
         snprintf(at, sizeof(at), "%" PRId64, r->ts_us / 1000000);
         const char *row[] = {from, to, r->reachable ? "yes" : "no", at};
         if (fmt_table_add(table, row) != 0) {

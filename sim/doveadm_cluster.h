@@ -5,6 +5,10 @@
 #ifndef DOVEADM_CLUSTER_H
 #define DOVEADM_CLUSTER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/cluster.h"
 #include "sim/doveadm.h"
 
 struct geodb_site;
@@ -19,9 +23,13 @@ int doveadm_site_find(struct doveadm_ctx *ctx, const char *name, struct geodb_si
 int doveadm_backend_find(struct doveadm_ctx *ctx, const char *name, struct geodb_backend *out);
 /* A percentage or load factor: digits only, 0..100. Returns 0 or -1. */
 int doveadm_parse_pct(const char *text, int *out);
-/* The name of the site or backend with this id; "-" for "", the id itself
- * when it no longer exists. */
-void doveadm_site_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size);
-void doveadm_backend_name_of(struct doveadm_ctx *ctx, const char *id, char *out, size_t size);
+/* The name of the site (site) or backend with this id; "-" for "", the id
+ * itself when it no longer exists. */
+void doveadm_name_of(struct doveadm_ctx *ctx, bool site, const char *id, char *out, size_t size);
+/* Resolves argv[first..] (site or backend names) into at most
+ * CLUSTER_FM_DEST_MAX distinct ids other than self_id. Prints the error and
+ * returns the exit code when one is unknown, repeated, or self_id. */
+int doveadm_dest_ids(struct doveadm_ctx *ctx, const struct doveadm_args *args, int first,
+                     bool sites, const char *self_id, char ids[][CLUSTER_ID_SIZE], int *n);
 
 #endif

@@ -45,26 +45,14 @@ static int int_opt(struct doveadm_ctx *ctx, const struct doveadm_args *args, con
 static int dest_list(struct doveadm_ctx *ctx, const struct doveadm_args *args, bool sites,
                      const char *src_id, char *out, size_t size)
 {
-    if (args->argc - 1 > CLUSTER_FM_DEST_MAX)
-        return doveadm__usage(ctx, args, "at most %d destinations", CLUSTER_FM_DEST_MAX);
+    char ids[CLUSTER_FM_DEST_MAX][CLUSTER_ID_SIZE];
+    int n = 0;
+    int ex = doveadm_dest_ids(ctx, args, 1, sites, src_id, ids, &n);
     size_t used = 0;
     out[0] = '\0';
-    for (int i = 1; i < args->argc; i++) {
-        struct geodb_site site;
-        struct geodb_backend backend;
-        int ex = sites ? doveadm_site_find(ctx, args->argv[i], &site)
-                       : doveadm_backend_find(ctx, args->argv[i], &backend);
-        if (ex != DOVEADM_EX_OK)
-            return ex;
-        const char *id = sites ? site.id : backend.id;
-        if (strcmp(id, src_id) == 0)
-            return doveadm__usage(ctx, args, "%s is the source, not a destination",
-                                  args->argv[i]);
-        if (strstr(out, id) != NULL)
-            return doveadm__usage(ctx, args, "destination %s given twice", args->argv[i]);
-        used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", id);
-    }
-    return DOVEADM_EX_OK;
+    for (int i = 0; ex == DOVEADM_EX_OK && i < n; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", ids[i]);
+    return ex;
 }
 
 static int batch_record(struct doveadm_ctx *ctx, const struct doveadm_args *args,
@@ -128,9 +116,9 @@ static void names_of(struct doveadm_ctx *ctx, const char *ids, bool sites, char 
     for (char *id = strtok_r(copy, ",", &save); id != NULL && used < size;
          id = strtok_r(NULL, ",", &save)) {
         if (sites)
-            doveadm_site_name_of(ctx, id, name, sizeof(name));
+            doveadm_name_of(ctx, true, id, name, sizeof(name));
         else
-            doveadm_backend_name_of(ctx, id, name, sizeof(name));
+            doveadm_name_of(ctx, false, id, name, sizeof(name));
         used += (size_t)snprintf(out + used, size - used, "%s%s", used ? " " : "", name);
     }
     if (out[0] == '\0')
@@ -170,9 +158,9 @@ static int batch_move_status(struct doveadm_ctx *ctx, const struct doveadm_args 
         bool sites = m->src_backend_id[0] == '\0';
         char src[CLUSTER_NAME_SIZE], dests[NAMES_SIZE], count[16], moved[16];
         if (sites)
-            doveadm_site_name_of(ctx, m->src_site_id, src, sizeof(src));
+            doveadm_name_of(ctx, true, m->src_site_id, src, sizeof(src));
         else
-            doveadm_backend_name_of(ctx, m->src_backend_id, src, sizeof(src));
+            doveadm_name_of(ctx, false, m->src_backend_id, src, sizeof(src));
         names_of(ctx, sites ? m->dest_sites : m->dest_backends, sites, dests, sizeof(dests));
         snprintf(count, sizeof(count), m->count > 0 ? "%d" : "all", m->count);
         snprintf(moved, sizeof(moved), "%d", m->moved);
@@ -240,7 +228,7 @@ static int move_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
         if (m->batch)
             continue;
         char src[CLUSTER_NAME_SIZE], dest[NAMES_SIZE];
-        doveadm_backend_name_of(ctx, m->src_backend_id, src, sizeof(src));
+        doveadm_name_of(ctx, false, m->src_backend_id, src, sizeof(src));
         if (m->dest_backends[0] != '\0')
             names_of(ctx, m->dest_backends, false, dest, sizeof(dest));
         else
@@ -269,10 +257,10 @@ static int access_one(struct doveadm_ctx *ctx, const char *username, struct fmt_
         int ex = doveadm_user_find(ctx, username, &user);
         if (ex != DOVEADM_EX_OK)
             return ex;
-        doveadm_backend_name_of(ctx, user.backend_id, backend, sizeof(backend));
+        doveadm_name_of(ctx, false, user.backend_id, backend, sizeof(backend));
         if (user.moving[0] != '\0') {
             char dest[CLUSTER_NAME_SIZE];
-            doveadm_backend_name_of(ctx, user.alt_backend_id, dest, sizeof(dest));
+            doveadm_name_of(ctx, false, user.alt_backend_id, dest, sizeof(dest));
             snprintf(note, sizeof(note), "moving to %s", dest);
         }
     }

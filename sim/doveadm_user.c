@@ -41,11 +41,11 @@ static int user_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
         return ex;
     char site[CLUSTER_NAME_SIZE], backend[CLUSTER_NAME_SIZE], alt[CLUSTER_NAME_SIZE];
     char dest[CLUSTER_NAME_SIZE], pref[CLUSTER_NAME_SIZE], moved[24];
-    doveadm_site_name_of(ctx, user.site_id, site, sizeof(site));
-    doveadm_backend_name_of(ctx, user.backend_id, backend, sizeof(backend));
-    doveadm_backend_name_of(ctx, user.alt_backend_id, alt, sizeof(alt));
-    doveadm_site_name_of(ctx, user.dest_site_id, dest, sizeof(dest));
-    doveadm_site_name_of(ctx, user.preferred_site_id, pref, sizeof(pref));
+    doveadm_name_of(ctx, true, user.site_id, site, sizeof(site));
+    doveadm_name_of(ctx, false, user.backend_id, backend, sizeof(backend));
+    doveadm_name_of(ctx, false, user.alt_backend_id, alt, sizeof(alt));
+    doveadm_name_of(ctx, true, user.dest_site_id, dest, sizeof(dest));
+    doveadm_name_of(ctx, true, user.preferred_site_id, pref, sizeof(pref));
     if (user.last_moved_s < 0)
         snprintf(moved, sizeof(moved), "-");
     else
@@ -237,9 +237,9 @@ static int feature_list(struct doveadm_ctx *ctx, const struct doveadm_args *args
     for (int i = 0; table != NULL && i < n; i++) {
         char name[CLUSTER_NAME_SIZE] = "-";
         if (rows[i].scope == SCOPE_SITE)
-            doveadm_site_name_of(ctx, rows[i].scope_id, name, sizeof(name));
+            doveadm_name_of(ctx, true, rows[i].scope_id, name, sizeof(name));
         else if (rows[i].scope == SCOPE_BACKEND)
-            doveadm_backend_name_of(ctx, rows[i].scope_id, name, sizeof(name));
+            doveadm_name_of(ctx, false, rows[i].scope_id, name, sizeof(name));
         const char *row[] = {feature_scope_name(rows[i].scope), name,
                              feature_name(rows[i].feature), feature_state_name(rows[i].state)};
         if (fmt_table_add(table, row) != 0) {

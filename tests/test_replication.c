@@ -24,6 +24,7 @@
 #include "sim/world.h"
 #include "sim/world_topo.h"
 #include "tests/testlib.h"
+#include "tests/testworld.h"
 
 static const char scenario_text[] =
     "{ \"name\": \"replication\", \"duration\": \"1h\",\n"
@@ -33,43 +34,21 @@ static const char scenario_text[] =
     "    { \"name\": \"DC2\", \"backends\": { \"count\": 3, \"name\": \"be%d.dc2.example.com\" } } ],\n"
     "  \"users\": { \"count\": 400 } }\n";
 
-struct fixture {
-    struct tl_dir dir;
-    struct scenario scn;
-    struct world w;
-    struct report *report;
-};
+/* Moves finish at the access, so a test sees them at once. */
+static void no_move_duration(struct sim_params *params)
+{
+    params->move_duration_ms = 0;
+}
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    assert_int_equal(tl_dir_make(&f->dir), 0);
-    char path[TL_PATH_SIZE * 2], err[1024];
-    tl_path(&f->dir, "replication.json", path, sizeof(path));
-    assert_int_equal(tl_file_write(path, scenario_text), 0);
-    assert_int_equal(scenario_load(path, &f->scn, err, sizeof(err)), 0);
-    struct ctl_settings ctl;
-    struct sim_params params;
-    settings_defaults(ctl_settings_table, ctl_settings_count, &ctl);
-    settings_defaults(sim_params_table, sim_params_count, &params);
-    params.move_duration_ms = 0; /* moves finish at the access */
-    f->report = report_open(f->dir.path, err, sizeof(err));
-    assert_non_null(f->report);
-    if (world_init(&f->w, &f->scn, 1, &ctl, &params, f->dir.path, f->report) != 0)
-        fail_msg("world_init: %s", f->w.error);
-    *state = f;
+    *state = tw_setup(scenario_text, no_move_duration);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    world_free(&f->w);
-    report_abort(f->report);
-    scenario_free(&f->scn);
-    tl_dir_remove(&f->dir);
-    free(f);
+    tw_teardown(*state);
     return 0;
 }
 
@@ -114,7 +93,7 @@ static int move_within(struct world *w, int r, int site, uint32_t u)
 
 static void test_writes_arrive_after_the_delay(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     assert_true(w->repl.enabled);
     assert_int_equal(w->nreplicas, 2);
@@ -135,7 +114,7 @@ static void test_writes_arrive_after_the_delay(void **state)
 
 static void test_partition_hints_and_heal(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     const int groups[CLUSTER_SITES_MAX] = {0, 1};
     at(w, 1000);
@@ -172,7 +151,7 @@ static void test_partition_hints_and_heal(void **state)
  * relocates the user (counted, and logged as a move of reason merge). */
 static void test_conflict_resolves_to_newest(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     const int groups[CLUSTER_SITES_MAX] = {0, 1};
     uint32_t u = user_of(w, 0, 0);
@@ -200,7 +179,7 @@ static void test_conflict_resolves_to_newest(void **state)
  * or after the heal when they were apart. */
 static void test_commands_replicate(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     char err[256];
     at(w, 1000);
@@ -228,7 +207,7 @@ static void test_commands_replicate(void **state)
  * site travels with it. */
 static void test_placement_and_preferred_site_replicate(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = user_of(w, 1, 0);
     at(w, 1000);
@@ -251,7 +230,7 @@ static void test_placement_and_preferred_site_replicate(void **state)
  * tombstone, not an empty routing record. */
 static void test_deletion_replicates(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = user_of(w, 0, 0);
     char line[128], name[64], err[256];

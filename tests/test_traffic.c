@@ -22,6 +22,7 @@
 #include "sim/world.h"
 #include "sim/world_topo.h"
 #include "tests/testlib.h"
+#include "tests/testworld.h"
 
 static const char scenario_text[] =
     "{ \"name\": \"routing\", \"duration\": \"1h\",\n"
@@ -31,42 +32,15 @@ static const char scenario_text[] =
     "      \"backends\": { \"count\": 2, \"name\": \"be%d.dc2.example.com\" } } ],\n"
     "  \"users\": { \"count\": 200, \"preplaced\": false } }\n";
 
-struct fixture {
-    struct tl_dir dir;
-    struct scenario scn;
-    struct world w;
-    struct report *report;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    assert_int_equal(tl_dir_make(&f->dir), 0);
-    char path[TL_PATH_SIZE * 2], err[1024];
-    tl_path(&f->dir, "routing.json", path, sizeof(path));
-    assert_int_equal(tl_file_write(path, scenario_text), 0);
-    assert_int_equal(scenario_load(path, &f->scn, err, sizeof(err)), 0);
-    struct ctl_settings ctl;
-    struct sim_params params;
-    settings_defaults(ctl_settings_table, ctl_settings_count, &ctl);
-    settings_defaults(sim_params_table, sim_params_count, &params);
-    f->report = report_open(f->dir.path, err, sizeof(err));
-    assert_non_null(f->report);
-    if (world_init(&f->w, &f->scn, 1, &ctl, &params, f->dir.path, f->report) != 0)
-        fail_msg("world_init: %s", f->w.error);
-    *state = f;
+    *state = tw_setup(scenario_text, NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    world_free(&f->w);
-    report_abort(f->report);
-    scenario_free(&f->scn);
-    tl_dir_remove(&f->dir);
-    free(f);
+    tw_teardown(*state);
     return 0;
 }
 
@@ -96,7 +70,7 @@ static void doveadm_ok(struct world *w, const char *line)
 
 static void test_first_login_places_user(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     assert_int_equal(route_of(w, u)->backend, UC_NO_BACKEND);
@@ -113,7 +87,7 @@ static void test_first_login_places_user(void **state)
 
 static void test_standby_gets_nothing_new_sessions_stay(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 600000);
@@ -140,7 +114,7 @@ static void test_standby_gets_nothing_new_sessions_stay(void **state)
 
 static void test_moving_user_is_referred_then_moved(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 600000);
@@ -173,7 +147,7 @@ static void test_moving_user_is_referred_then_moved(void **state)
 
 static void test_user_of_other_site_is_served_there(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 60000);
@@ -205,7 +179,7 @@ static void test_user_of_other_site_is_served_there(void **state)
 
 static void test_deleted_user_is_placed_again(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 60000);
@@ -222,7 +196,7 @@ static void test_deleted_user_is_placed_again(void **state)
 
 static void test_crashed_backend_fails_accesses(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 60000);
@@ -237,7 +211,7 @@ static void test_crashed_backend_fails_accesses(void **state)
 
 static void test_stale_proxy_stats_are_deleted(void **state)
 {
-    struct fixture *f = *state;
+    struct tw_fixture *f = *state;
     struct world *w = &f->w;
     for (uint32_t u = 0; u < w->users.n; u++)
         traffic_delivery(w, u, 1000);
