@@ -129,12 +129,22 @@ static bool metrics_available(void *ctx)
     return !sc->w->prometheus_down[sc->site];
 }
 
+/* The controller asks for a backend's gauges one after the other; the
+ * averages of all three come from one pass over the samples. */
 static bool metrics_gauge(void *ctx, int backend, enum ctl_gauge gauge, int64_t window_ms,
                           double *out)
 {
     struct site_controller *sc = ctx;
-    return prom_gauge_avg(&sc->w->prom, backend, (enum prom_gauge)gauge, sc->w->engine.now_ms,
-                          window_ms, out) > 0;
+    struct gauge_memo *m = &sc->memo;
+    int64_t now = sc->w->engine.now_ms;
+    if (!m->valid || m->backend != backend || m->now_ms != now || m->window_ms != window_ms) {
+        *m = (struct gauge_memo){.valid = true, .backend = backend, .now_ms = now,
+                                 .window_ms = window_ms};
+        m->samples = prom_gauges_avg(&sc->w->prom, backend, now, window_ms, m->avg);
+    }
+    if (m->samples > 0)
+        *out = m->avg[gauge];
+    return m->samples > 0;
 }
 
 static uint64_t metrics_samples(void *ctx, int backend)
@@ -146,12 +156,10 @@ static uint64_t metrics_samples(void *ctx, int backend)
 static struct ctl_outcomes metrics_outcomes(void *ctx, int backend, int64_t window_ms)
 {
     struct site_controller *sc = ctx;
-    const struct prom *p = &sc->w->prom;
-    int64_t now = sc->w->engine.now_ms;
-    int64_t failures = prom_increase(p, backend, COUNTER_LOGIN_FAIL, now, window_ms) +
-                       prom_increase(p, backend, COUNTER_DELIVERY_FAIL, now, window_ms);
-    int64_t ok = prom_increase(p, backend, COUNTER_LOGIN_OK, now, window_ms) +
-                 prom_increase(p, backend, COUNTER_DELIVERY_OK, now, window_ms);
+    int64_t inc[COUNTER_COUNT];
+    prom_increases(&sc->w->prom, backend, sc->w->engine.now_ms, window_ms, inc);
+    int64_t failures = inc[COUNTER_LOGIN_FAIL] + inc[COUNTER_DELIVERY_FAIL];
+    int64_t ok = inc[COUNTER_LOGIN_OK] + inc[COUNTER_DELIVERY_OK];
     return (struct ctl_outcomes){.attempts = ok + failures, .failures = failures};
 }
 

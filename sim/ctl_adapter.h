@@ -10,9 +10,20 @@
 #include "core/controller.h"
 #include "sim/world.h"
 
+/* The last backend's gauge averages (see metrics_gauge). */
+struct gauge_memo {
+    bool valid;
+    int backend;
+    int64_t now_ms;
+    int64_t window_ms;
+    int samples;
+    double avg[GAUGE_COUNT];
+};
+
 struct site_controller {
     struct world *w;
     int site;
+    struct gauge_memo memo;
     struct controller ctl;
 };
 

@@ -58,11 +58,11 @@ void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample)
         s->gauge_samples++;
 }
 
-int prom_gauge_avg(const struct prom *p, int backend, enum prom_gauge gauge, int64_t now_ms,
-                   int64_t window_ms, double *out)
+int prom_gauges_avg(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
+                    double out[GAUGE_COUNT])
 {
     const struct prom_series *s = &p->series[backend];
-    double sum = 0.0;
+    double sum[GAUGE_COUNT] = {0};
     int n = 0;
     for (uint32_t i = 0; i < s->len; i++) {
         const struct prom_sample *x = nth_newest(p, s, i);
@@ -70,11 +70,22 @@ int prom_gauge_avg(const struct prom *p, int backend, enum prom_gauge gauge, int
             break;
         if (x->time_ms > now_ms || !x->gauges_valid)
             continue;
-        sum += x->gauges[gauge];
+        for (int g = 0; g < GAUGE_COUNT; g++)
+            sum[g] += x->gauges[g];
         n++;
     }
+    for (int g = 0; n > 0 && g < GAUGE_COUNT; g++)
+        out[g] = sum[g] / n;
+    return n;
+}
+
+int prom_gauge_avg(const struct prom *p, int backend, enum prom_gauge gauge, int64_t now_ms,
+                   int64_t window_ms, double *out)
+{
+    double all[GAUGE_COUNT];
+    int n = prom_gauges_avg(p, backend, now_ms, window_ms, all);
     if (n > 0)
-        *out = sum / n;
+        *out = all[gauge];
     return n;
 }
 
@@ -91,23 +102,34 @@ bool prom_gauge_last(const struct prom *p, int backend, enum prom_gauge gauge, d
     return false;
 }
 
-int64_t prom_increase(const struct prom *p, int backend, enum prom_counter counter,
-                      int64_t now_ms, int64_t window_ms)
+void prom_increases(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
+                    int64_t out[COUNTER_COUNT])
 {
     const struct prom_series *s = &p->series[backend];
+    for (int c = 0; c < COUNTER_COUNT; c++)
+        out[c] = 0;
     if (s->len < 2)
-        return 0;
+        return;
     uint32_t last = 0;
     while (last < s->len && nth_newest(p, s, last)->time_ms > now_ms)
         last++;
     if (last >= s->len)
-        return 0;
+        return;
     uint32_t first = last;
     while (first + 1 < s->len && nth_newest(p, s, first)->time_ms > now_ms - window_ms)
         first++;
-    int64_t delta = nth_newest(p, s, last)->counters[counter] -
-                    nth_newest(p, s, first)->counters[counter];
-    return delta > 0 ? delta : 0;
+    for (int c = 0; c < COUNTER_COUNT; c++) {
+        int64_t delta = nth_newest(p, s, last)->counters[c] - nth_newest(p, s, first)->counters[c];
+        out[c] = delta > 0 ? delta : 0;
+    }
+}
+
+int64_t prom_increase(const struct prom *p, int backend, enum prom_counter counter,
+                      int64_t now_ms, int64_t window_ms)
+{
+    int64_t all[COUNTER_COUNT];
+    prom_increases(p, backend, now_ms, window_ms, all);
+    return all[counter];
 }
 
 uint64_t prom_samples(const struct prom *p, int backend)

@@ -61,8 +61,14 @@ void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample);
  * number of samples averaged (0: *out untouched). */
 int prom_gauge_avg(const struct prom *p, int backend, enum prom_gauge gauge, int64_t now_ms,
                    int64_t window_ms, double *out);
+/* The same for every gauge in one pass over the samples. */
+int prom_gauges_avg(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
+                    double out[GAUGE_COUNT]);
 /* The last valid gauge sample. Returns false when there is none. */
 bool prom_gauge_last(const struct prom *p, int backend, enum prom_gauge gauge, double *out);
+/* prom_increase of every counter, in one pass. */
+void prom_increases(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
+                    int64_t out[COUNTER_COUNT]);
 /* Increase of a counter over (now - window, now]: the last sample minus the
  * newest sample at or before the window start (or the oldest held). */
 int64_t prom_increase(const struct prom *p, int backend, enum prom_counter counter,
