@@ -96,6 +96,14 @@ int doveadm__geodb(struct doveadm_ctx *ctx, int rc, const char *what)
     }
 }
 
+void doveadm__add_row(struct fmt_table **table, const char *const *row)
+{
+    if (*table != NULL && fmt_table_add(*table, row) != 0) {
+        fmt_table_free(*table);
+        *table = NULL;
+    }
+}
+
 int doveadm__print(struct doveadm_ctx *ctx, struct fmt_table *table)
 {
     if (table == NULL)

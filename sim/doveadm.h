@@ -151,6 +151,9 @@ int doveadm__usage(struct doveadm_ctx *ctx, const struct doveadm_args *args, con
                    ...) __attribute__((format(printf, 3, 4)));
 /* Maps a geodb_rc to an exit code, printing the file's message for I/O. */
 int doveadm__geodb(struct doveadm_ctx *ctx, int rc, const char *what);
+/* Adds a row to a table being built; when that fails the table is freed
+ * and set to NULL, which doveadm__print reports as out of memory. */
+void doveadm__add_row(struct fmt_table **table, const char *const *row);
 /* Prints a finished table in the context's format and frees it. */
 int doveadm__print(struct doveadm_ctx *ctx, struct fmt_table *table);
 

@@ -246,10 +246,7 @@ static int tag_list(struct doveadm_ctx *ctx, const struct doveadm_args *args)
             char nbuf[16];
             snprintf(nbuf, sizeof(nbuf), "%d", used);
             const char *row[] = {tags[i].id, tags[i].name, nbuf};
-            if (fmt_table_add(table, row) != 0) {
-                fmt_table_free(table);
-                table = NULL;
-            }
+            doveadm__add_row(&table, row);
         }
         ex = doveadm__print(ctx, table);
     }
@@ -382,10 +379,7 @@ static int site_rows(struct doveadm_ctx *ctx, const struct geodb_site *sites, in
         const char *row[] = {s->id, s->name, tag.name[0] ? tag.name : "-",
                              site_status_name(s->status),
                              s->load_balancer[0] ? s->load_balancer : "-", nb, no, nu, fm, rec};
-        if (fmt_table_add(table, row) != 0) {
-            fmt_table_free(table);
-            table = NULL;
-        }
+        doveadm__add_row(&table, row);
     }
     free(backends);
     free(counts);
@@ -584,10 +578,7 @@ static int site_reachability_list(struct doveadm_ctx *ctx, const struct doveadm_
         doveadm_name_of(ctx, true, r->dest_site_id, to, sizeof(to));
         snprintf(at, sizeof(at), "%" PRId64, r->ts_us / 1000000);
         const char *row[] = {from, to, r->reachable ? "yes" : "no", at};
-        if (fmt_table_add(table, row) != 0) {
-            fmt_table_free(table);
-            table = NULL;
-        }
+        doveadm__add_row(&table, row);
     }
     free(rows);
     if (ex != DOVEADM_EX_OK)
@@ -711,10 +702,7 @@ static int backend_rows(struct doveadm_ctx *ctx, const struct geodb_backend *bac
         fm_describe(ctx, &b->fm, false, fm, sizeof(fm));
         const char *row[] = {b->id, b->name, site.name, backend_status_name(b->status),
                              lf,    users,   fm};
-        if (fmt_table_add(table, row) != 0) {
-            fmt_table_free(table);
-            table = NULL;
-        }
+        doveadm__add_row(&table, row);
     }
     free(counts);
     return doveadm__print(ctx, table);

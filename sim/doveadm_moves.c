@@ -166,10 +166,7 @@ static int batch_move_status(struct doveadm_ctx *ctx, const struct doveadm_args 
         snprintf(moved, sizeof(moved), "%d", m->moved);
         const char *row[] = {m->id, sites ? "site" : "backend", src, dests, count, moved,
                              geodb_move_state_name(m->state)};
-        if (fmt_table_add(table, row) != 0) {
-            fmt_table_free(table);
-            table = NULL;
-        }
+        doveadm__add_row(&table, row);
     }
     free(moves);
     return doveadm__print(ctx, table);
@@ -234,10 +231,7 @@ static int move_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
         else
             names_of(ctx, m->dest_sites, true, dest, sizeof(dest));
         const char *row[] = {m->id, m->username, src, dest, request_state(ctx, m)};
-        if (fmt_table_add(table, row) != 0) {
-            fmt_table_free(table);
-            table = NULL;
-        }
+        doveadm__add_row(&table, row);
     }
     free(moves);
     return doveadm__print(ctx, table);

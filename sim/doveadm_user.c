@@ -55,10 +55,7 @@ static int user_status(struct doveadm_ctx *ctx, const struct doveadm_args *args)
     struct fmt_table *table = fmt_table_new(8, titles);
     const char *row[] = {user.username, site, backend, alt, user.moving[0] ? user.moving : "-",
                          dest,          moved, pref};
-    if (table != NULL && fmt_table_add(table, row) != 0) {
-        fmt_table_free(table);
-        table = NULL;
-    }
+    doveadm__add_row(&table, row);
     return doveadm__print(ctx, table);
 }
 
@@ -242,10 +239,7 @@ static int feature_list(struct doveadm_ctx *ctx, const struct doveadm_args *args
             doveadm_name_of(ctx, false, rows[i].scope_id, name, sizeof(name));
         const char *row[] = {feature_scope_name(rows[i].scope), name,
                              feature_name(rows[i].feature), feature_state_name(rows[i].state)};
-        if (fmt_table_add(table, row) != 0) {
-            fmt_table_free(table);
-            table = NULL;
-        }
+        doveadm__add_row(&table, row);
     }
     free(rows);
     if (ex != DOVEADM_EX_OK)
