@@ -458,60 +458,112 @@ static int fm_pct_arg(struct doveadm_ctx *ctx, const struct doveadm_args *args, 
     return DOVEADM_EX_OK;
 }
 
-static int site_fm_start(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+/* A site or a backend, with its force-move: the force-move commands are
+ * the same for both. */
+struct fm_target {
+    bool site;
+    char id[CLUSTER_ID_SIZE];
+    char name[CLUSTER_NAME_SIZE];
+    struct geodb_fm fm;
+    bool recover_active; /* sites only */
+};
+
+static int fm_target_find(struct doveadm_ctx *ctx, bool site, const char *name,
+                          struct fm_target *out)
 {
-    struct geodb_site site;
+    struct geodb_site s;
+    struct geodb_backend b;
+    int ex = site ? doveadm_site_find(ctx, name, &s) : doveadm_backend_find(ctx, name, &b);
+    if (ex != DOVEADM_EX_OK)
+        return ex;
+    *out = (struct fm_target){.site = site,
+                              .fm = site ? s.fm : b.fm,
+                              .recover_active = site && s.recover_active};
+    snprintf(out->id, sizeof(out->id), "%s", site ? s.id : b.id);
+    snprintf(out->name, sizeof(out->name), "%s", site ? s.name : b.name);
+    return DOVEADM_EX_OK;
+}
+
+/* Writes the target's force-move (NULL: none) in the command's
+ * transaction. */
+static int fm_target_set(struct doveadm_ctx *ctx, const struct fm_target *t,
+                         const struct geodb_fm *fm, const char *what)
+{
+    ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
+    int rc = t->site ? geodb_site_set_fm(ctx->db, t->id, fm)
+                     : geodb_backend_set_fm(ctx->db, t->id, fm);
+    /* A site's force-move and its recovery replace each other. */
+    if (rc == GEODB_OK && fm != NULL && t->recover_active)
+        rc = geodb_site_set_recover(ctx->db, t->id, false, NULL, 0);
+    return doveadm__geodb(ctx, rc, what);
+}
+
+static int fm_start(struct doveadm_ctx *ctx, const struct doveadm_args *args, bool site)
+{
+    struct fm_target t;
     struct geodb_fm fm = {.active = true};
     int ex = fm_pct_arg(ctx, args, &fm.pct);
     if (ex == DOVEADM_EX_OK)
-        ex = doveadm_site_find(ctx, args->argv[0], &site);
+        ex = fm_target_find(ctx, site, args->argv[0], &t);
     if (ex == DOVEADM_EX_OK)
-        ex = fm_dests(ctx, args, true, site.id, &fm);
+        ex = fm_dests(ctx, args, site, t.id, &fm);
     if (ex != DOVEADM_EX_OK)
         return ex;
-    if (site.fm.active)
+    if (t.fm.active)
         return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL,
-                              "Site %s already has a force-move running; use update or stop",
-                              site.name);
+                              "%s %s already has a force-move running; use update or stop",
+                              site ? "Site" : "Backend", t.name);
     ex = id_option(ctx, args, fm.id);
+    return ex == DOVEADM_EX_OK ? fm_target_set(ctx, &t, &fm, "start force-move") : ex;
+}
+
+/* update (pct >= 0 from argv[1]) or stop a running force-move. */
+static int fm_change(struct doveadm_ctx *ctx, const struct doveadm_args *args, bool site,
+                     bool stop)
+{
+    struct fm_target t;
+    int pct = 0;
+    int ex = stop ? DOVEADM_EX_OK : fm_pct_arg(ctx, args, &pct);
+    if (ex == DOVEADM_EX_OK)
+        ex = fm_target_find(ctx, site, args->argv[0], &t);
     if (ex != DOVEADM_EX_OK)
         return ex;
-    ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
-    int rc = geodb_site_set_fm(ctx->db, site.id, &fm);
-    if (rc == GEODB_OK && site.recover_active)
-        rc = geodb_site_set_recover(ctx->db, site.id, false, NULL, 0);
-    return doveadm__geodb(ctx, rc, "start force-move");
+    if (!t.fm.active)
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s %s has no force-move running",
+                              site ? "Site" : "Backend", t.name);
+    t.fm.pct = pct;
+    return fm_target_set(ctx, &t, stop ? NULL : &t.fm,
+                         stop ? "stop force-move" : "update force-move");
+}
+
+static int site_fm_start(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+{
+    return fm_start(ctx, args, true);
 }
 
 static int site_fm_update(struct doveadm_ctx *ctx, const struct doveadm_args *args)
 {
-    struct geodb_site site;
-    int pct = 0;
-    int ex = fm_pct_arg(ctx, args, &pct);
-    if (ex == DOVEADM_EX_OK)
-        ex = doveadm_site_find(ctx, args->argv[0], &site);
-    if (ex != DOVEADM_EX_OK)
-        return ex;
-    if (!site.fm.active)
-        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "Site %s has no force-move running",
-                              site.name);
-    site.fm.pct = pct;
-    ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
-    return doveadm__geodb(ctx, geodb_site_set_fm(ctx->db, site.id, &site.fm),
-                          "update force-move");
+    return fm_change(ctx, args, true, false);
 }
 
 static int site_fm_stop(struct doveadm_ctx *ctx, const struct doveadm_args *args)
 {
-    struct geodb_site site;
-    int ex = doveadm_site_find(ctx, args->argv[0], &site);
-    if (ex != DOVEADM_EX_OK)
-        return ex;
-    if (!site.fm.active)
-        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "Site %s has no force-move running",
-                              site.name);
-    ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
-    return doveadm__geodb(ctx, geodb_site_set_fm(ctx->db, site.id, NULL), "stop force-move");
+    return fm_change(ctx, args, true, true);
+}
+
+static int backend_fm_start(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+{
+    return fm_start(ctx, args, false);
+}
+
+static int backend_fm_update(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+{
+    return fm_change(ctx, args, false, false);
+}
+
+static int backend_fm_stop(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+{
+    return fm_change(ctx, args, false, true);
 }
 
 /* `site recover` is documented by its synopsis only. clustersim makes it
@@ -739,61 +791,6 @@ static int backend_status(struct doveadm_ctx *ctx, const struct doveadm_args *ar
     if (ex == DOVEADM_EX_OK)
         ex = doveadm_backend_find(ctx, name, &backend);
     return ex == DOVEADM_EX_OK ? backend_rows(ctx, &backend, 1) : ex;
-}
-
-static int backend_fm_start(struct doveadm_ctx *ctx, const struct doveadm_args *args)
-{
-    struct geodb_backend backend;
-    struct geodb_fm fm = {.active = true};
-    int ex = fm_pct_arg(ctx, args, &fm.pct);
-    if (ex == DOVEADM_EX_OK)
-        ex = doveadm_backend_find(ctx, args->argv[0], &backend);
-    if (ex == DOVEADM_EX_OK)
-        ex = fm_dests(ctx, args, false, backend.id, &fm);
-    if (ex != DOVEADM_EX_OK)
-        return ex;
-    if (backend.fm.active)
-        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL,
-                              "Backend %s already has a force-move running; use update or stop",
-                              backend.name);
-    ex = id_option(ctx, args, fm.id);
-    if (ex != DOVEADM_EX_OK)
-        return ex;
-    ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
-    return doveadm__geodb(ctx, geodb_backend_set_fm(ctx->db, backend.id, &fm),
-                          "start force-move");
-}
-
-static int backend_fm_update(struct doveadm_ctx *ctx, const struct doveadm_args *args)
-{
-    struct geodb_backend backend;
-    int pct = 0;
-    int ex = fm_pct_arg(ctx, args, &pct);
-    if (ex == DOVEADM_EX_OK)
-        ex = doveadm_backend_find(ctx, args->argv[0], &backend);
-    if (ex != DOVEADM_EX_OK)
-        return ex;
-    if (!backend.fm.active)
-        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "Backend %s has no force-move running",
-                              backend.name);
-    backend.fm.pct = pct;
-    ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
-    return doveadm__geodb(ctx, geodb_backend_set_fm(ctx->db, backend.id, &backend.fm),
-                          "update force-move");
-}
-
-static int backend_fm_stop(struct doveadm_ctx *ctx, const struct doveadm_args *args)
-{
-    struct geodb_backend backend;
-    int ex = doveadm_backend_find(ctx, args->argv[0], &backend);
-    if (ex != DOVEADM_EX_OK)
-        return ex;
-    if (!backend.fm.active)
-        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "Backend %s has no force-move running",
-                              backend.name);
-    ctx->changed |= DOVEADM_CHANGED_TOPOLOGY;
-    return doveadm__geodb(ctx, geodb_backend_set_fm(ctx->db, backend.id, NULL),
-                          "stop force-move");
 }
 
 #define W DOVEADM_WRITE

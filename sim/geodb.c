@@ -172,6 +172,22 @@ sqlite3_stmt *geodb__stmt(struct geodb *db, const char *sql)
     return stmt;
 }
 
+int geodb__get_row(struct geodb *db, const char *sql, const char *arg,
+                   void (*read)(sqlite3_stmt *stmt, void *out), void *out, const char *what)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        read(stmt, out);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_ROW)
+        return GEODB_OK;
+    return rc == SQLITE_DONE ? GEODB_NOTFOUND : geodb__fail(db, what);
+}
+
 int geodb__step_done(struct geodb *db, sqlite3_stmt *stmt, const char *what)
 {
     int rc = sqlite3_step(stmt);

@@ -114,5 +114,10 @@ int geodb__fail(struct geodb *db, const char *what);
  * are not SQLite's. */
 char *geodb__errbuf(struct geodb *db);
 int geodb__step_done(struct geodb *db, struct sqlite3_stmt *stmt, const char *what);
+/* Runs the cached statement sql with arg bound to ?1 and hands its first
+ * row to read. GEODB_NOTFOUND when there is none. */
+int geodb__get_row(struct geodb *db, const char *sql, const char *arg,
+                   void (*read)(struct sqlite3_stmt *stmt, void *out), void *out,
+                   const char *what);
 
 #endif

@@ -186,21 +186,16 @@ int geodb_tag_add(struct geodb *db, const char *id, const char *name)
     return rc;
 }
 
+static void tag_read(sqlite3_stmt *stmt, void *arg)
+{
+    struct geodb_tag *out = arg;
+    copy_text(out->id, sizeof(out->id), stmt, 0);
+    copy_text(out->name, sizeof(out->name), stmt, 1);
+}
+
 int geodb_tag_get(struct geodb *db, const char *name_or_id, struct geodb_tag *out)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, tag_get_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, name_or_id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        copy_text(out->id, sizeof(out->id), stmt, 0);
-        copy_text(out->name, sizeof(out->name), stmt, 1);
-    }
-    sqlite3_reset(stmt);
-    if (rc == SQLITE_ROW)
-        return GEODB_OK;
-    return rc == SQLITE_DONE ? GEODB_NOTFOUND : geodb__fail(db, "read tag");
+    return geodb__get_row(db, tag_get_sql, name_or_id, tag_read, out, "read tag");
 }
 
 int geodb_tag_rename(struct geodb *db, const char *id, const char *name)
@@ -233,8 +228,9 @@ int geodb_tag_list(struct geodb *db, struct geodb_tag *out, int max, int *count)
 
 /* ---- sites ---- */
 
-static void site_read(sqlite3_stmt *stmt, struct geodb_site *out)
+static void site_read(sqlite3_stmt *stmt, void *arg)
 {
+    struct geodb_site *out = arg;
     memset(out, 0, sizeof(*out));
     copy_text(out->id, sizeof(out->id), stmt, 0);
     copy_text(out->name, sizeof(out->name), stmt, 1);
@@ -254,17 +250,7 @@ static void site_read(sqlite3_stmt *stmt, struct geodb_site *out)
 static int site_query(struct geodb *db, const char *sql, const char *arg,
                       struct geodb_site *out)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        site_read(stmt, out);
-    sqlite3_reset(stmt);
-    if (rc == SQLITE_ROW)
-        return GEODB_OK;
-    return rc == SQLITE_DONE ? GEODB_NOTFOUND : geodb__fail(db, "read site");
+    return geodb__get_row(db, sql, arg, site_read, out, "read site");
 }
 
 int geodb_site_add(struct geodb *db, const struct geodb_site *site)
@@ -357,8 +343,9 @@ int geodb_site_remove(struct geodb *db, const char *id)
 
 /* ---- backends ---- */
 
-static void backend_read(sqlite3_stmt *stmt, struct geodb_backend *out)
+static void backend_read(sqlite3_stmt *stmt, void *arg)
 {
+    struct geodb_backend *out = arg;
     memset(out, 0, sizeof(*out));
     copy_text(out->id, sizeof(out->id), stmt, 0);
     copy_text(out->name, sizeof(out->name), stmt, 1);
@@ -373,17 +360,7 @@ static void backend_read(sqlite3_stmt *stmt, struct geodb_backend *out)
 static int backend_query(struct geodb *db, const char *sql, const char *arg,
                          struct geodb_backend *out)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        backend_read(stmt, out);
-    sqlite3_reset(stmt);
-    if (rc == SQLITE_ROW)
-        return GEODB_OK;
-    return rc == SQLITE_DONE ? GEODB_NOTFOUND : geodb__fail(db, "read backend");
+    return geodb__get_row(db, sql, arg, backend_read, out, "read backend");
 }
 
 int geodb_backend_add(struct geodb *db, const struct geodb_backend *backend)

@@ -138,8 +138,9 @@ static sqlite3_stmt *write_begin(struct geodb *db, const char *sql)
     return stmt;
 }
 
-static void user_read(sqlite3_stmt *stmt, struct geodb_user *out)
+static void user_read(sqlite3_stmt *stmt, void *arg)
 {
+    struct geodb_user *out = arg;
     copy_text(out->username, sizeof(out->username), stmt, 0);
     copy_text(out->site_id, sizeof(out->site_id), stmt, 1);
     copy_text(out->backend_id, sizeof(out->backend_id), stmt, 2);
@@ -155,17 +156,7 @@ static void user_read(sqlite3_stmt *stmt, struct geodb_user *out)
 
 int geodb_user_get(struct geodb *db, const char *username, struct geodb_user *out)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, user_get_one_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, username, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        user_read(stmt, out);
-    sqlite3_reset(stmt);
-    if (rc == SQLITE_ROW)
-        return GEODB_OK;
-    return rc == SQLITE_DONE ? GEODB_NOTFOUND : geodb__fail(db, "read user");
+    return geodb__get_row(db, user_get_one_sql, username, user_read, out, "read user");
 }
 
 int geodb_user_put_route(struct geodb *db, const struct geodb_user *user)
