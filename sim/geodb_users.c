@@ -222,13 +222,10 @@ int geodb_user_put_cells_batch(struct geodb *db, const struct geodb_route_cells 
     return geodb__step_done(db, stmt, "write users");
 }
 
-int geodb_user_each_at(struct geodb *db, int64_t ts,
-                       int (*fn)(void *ctx, const struct geodb_user *user), void *ctx)
+/* Feeds each row of a prepared user query to fn; fn returning non-zero stops early. */
+static int user_iterate(struct geodb *db, sqlite3_stmt *stmt,
+                        int (*fn)(void *ctx, const struct geodb_user *user), void *ctx)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, user_at_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_int64(stmt, 1, ts);
     struct geodb_user user;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -240,6 +237,16 @@ int geodb_user_each_at(struct geodb *db, int64_t ts,
     }
     sqlite3_reset(stmt);
     return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "read users");
+}
+
+int geodb_user_each_at(struct geodb *db, int64_t ts,
+                       int (*fn)(void *ctx, const struct geodb_user *user), void *ctx)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_at_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_int64(stmt, 1, ts);
+    return user_iterate(db, stmt, fn, ctx);
 }
 
 int geodb_user_delete(struct geodb *db, const char *username)
@@ -282,17 +289,7 @@ int geodb_user_each(struct geodb *db, int (*fn)(void *ctx, const struct geodb_us
     sqlite3_stmt *stmt = geodb__stmt(db, user_each_sql);
     if (stmt == NULL)
         return GEODB_IO;
-    struct geodb_user user;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        user_read(stmt, &user);
-        if (fn(ctx, &user) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "read users");
+    return user_iterate(db, stmt, fn, ctx);
 }
 
 int geodb_move_add(struct geodb *db, const struct geodb_move *move)
