@@ -5,7 +5,8 @@
 # (scripts/install-deps) when a pkg-config module is absent.
 #
 # Layout: core/ is the controller logic and must not see SQLite, files or the
-# event loop; sim/ is the simulator and GeoDB emulation; tests/ holds one
+# event loop; sim/ is the simulator and GeoDB emulation, one sub-folder per
+# layer (see docs/architecture.md and `make layering`); tests/ holds one
 # cmocka executable per tests/test_*.c plus the scenario runs.
 
 PREFIX ?= /usr/local
@@ -51,7 +52,7 @@ CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
 CORE_SRC := $(sort $(wildcard core/*.c))
-SIM_SRC := $(sort $(filter-out sim/main.c,$(wildcard sim/*.c)))
+SIM_SRC := $(sort $(filter-out sim/main.c,$(wildcard sim/*.c sim/*/*.c)))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)

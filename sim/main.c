@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/director_cli.h"
-#include "sim/doveadm.h"
+#include "sim/doveadm/director_cli.h"
+#include "sim/doveadm/doveadm.h"
 #include "sim/run.h"
-#include "sim/settings_cmd.h"
+#include "sim/scenario/settings_cmd.h"
 
 #define CLUSTERSIM_VERSION "0.1.0"
 

@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "core/settings.h"
-#include "sim/params.h"
-#include "sim/report.h"
-#include "sim/scenario.h"
-#include "sim/summary.h"
-#include "sim/world.h"
+#include "sim/scenario/params.h"
+#include "sim/base/report.h"
+#include "sim/scenario/scenario.h"
+#include "sim/report/summary.h"
+#include "sim/world/world.h"
 
 #define RUN_SETS_MAX 64
 #define EXIT_PASS 0

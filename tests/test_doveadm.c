@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "sim/geodb.h"
-#include "sim/geodb_topo.h"
-#include "sim/geodb_users.h"
+#include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_topo.h"
+#include "sim/geodb/geodb_users.h"
 #include "tests/testlib.h"
 
 struct fixture {

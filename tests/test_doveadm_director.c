@@ -17,10 +17,10 @@
 #include <inttypes.h>
 
 #include "core/director.h"
-#include "sim/director_cli.h"
-#include "sim/fmt.h"
-#include "sim/geodb.h"
-#include "sim/geodb_director.h"
+#include "sim/doveadm/director_cli.h"
+#include "sim/doveadm/fmt.h"
+#include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_director.h"
 #include "tests/testlib.h"
 
 /* 2026-11-22 19:05:20 UTC: the real director's clock when the reference

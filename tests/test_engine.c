@@ -14,9 +14,9 @@
 #include <stdlib.h>
 
 #include "core/hash.h"
-#include "sim/alias.h"
-#include "sim/engine.h"
-#include "sim/rng.h"
+#include "sim/base/alias.h"
+#include "sim/base/engine.h"
+#include "sim/base/rng.h"
 
 static void test_equal_times_run_in_push_order(void **state)
 {

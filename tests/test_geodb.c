@@ -11,10 +11,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "sim/geodb.h"
-#include "sim/geodb_merge.h"
-#include "sim/geodb_topo.h"
-#include "sim/geodb_users.h"
+#include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_merge.h"
+#include "sim/geodb/geodb_topo.h"
+#include "sim/geodb/geodb_users.h"
 #include "tests/testlib.h"
 
 #define SITE_A "aaaaaaaa-0000-4000-8000-000000000001"

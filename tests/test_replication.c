@@ -13,16 +13,16 @@
 
 #include <cmocka.h>
 
-#include "sim/geodb.h"
-#include "sim/geodb_topo.h"
-#include "sim/geodb_users.h"
-#include "sim/moves.h"
-#include "sim/replication.h"
-#include "sim/report.h"
-#include "sim/timeline.h"
-#include "sim/traffic.h"
-#include "sim/world.h"
-#include "sim/world_topo.h"
+#include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_topo.h"
+#include "sim/geodb/geodb_users.h"
+#include "sim/world/moves.h"
+#include "sim/world/replication.h"
+#include "sim/base/report.h"
+#include "sim/world/timeline.h"
+#include "sim/world/traffic.h"
+#include "sim/world/world.h"
+#include "sim/world/world_topo.h"
 #include "tests/testlib.h"
 #include "tests/testworld.h"
 

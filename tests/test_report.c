@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "sim/csv.h"
-#include "sim/report.h"
+#include "sim/base/csv.h"
+#include "sim/base/report.h"
 #include "tests/testlib.h"
 
 static void test_csv_quoting_and_numbers(void **state)

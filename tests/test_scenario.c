@@ -15,8 +15,8 @@
 
 #include <jansson.h>
 
-#include "sim/jsonpos.h"
-#include "sim/scenario.h"
+#include "sim/scenario/jsonpos.h"
+#include "sim/scenario/scenario.h"
 #include "tests/testlib.h"
 
 struct fixture {

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "core/hash.h"
-#include "sim/sessions.h"
-#include "sim/usercache.h"
+#include "sim/world/sessions.h"
+#include "sim/world/usercache.h"
 
 struct ref {
     int64_t end_ms;

@@ -14,13 +14,13 @@
 
 #include <cmocka.h>
 
-#include "sim/ctl_adapter.h"
-#include "sim/moves.h"
-#include "sim/report.h"
-#include "sim/timeline.h"
-#include "sim/traffic.h"
-#include "sim/world.h"
-#include "sim/world_topo.h"
+#include "sim/adapters/ctl_adapter.h"
+#include "sim/world/moves.h"
+#include "sim/base/report.h"
+#include "sim/world/timeline.h"
+#include "sim/world/traffic.h"
+#include "sim/world/world.h"
+#include "sim/world/world_topo.h"
 #include "tests/testlib.h"
 #include "tests/testworld.h"
 

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sim/doveadm.h"
+#include "sim/doveadm/doveadm.h"
 
 #define TL_PATH_SIZE 512
 #define TL_OUT_SIZE 65536

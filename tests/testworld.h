@@ -6,8 +6,8 @@
 #ifndef TESTWORLD_H
 #define TESTWORLD_H
 
-#include "sim/report.h"
-#include "sim/world.h"
+#include "sim/base/report.h"
+#include "sim/world/world.h"
 #include "tests/testlib.h"
 
 struct tw_fixture {

@@ -1,0 +1,358 @@
+/*
+ * The controller's interfaces implemented on the world. Reads come from
+ * the replica of the controller's own site only; a site never sees another
+ * site's beliefs except through replication.
+ */
+#include "sim/adapters/ctl_adapter.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/flags.h"
+#include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_merge.h"
+#include "sim/geodb/geodb_users.h"
+#include "sim/world/moves.h"
+#include "sim/world/timeline.h"
+#include "sim/world/world_topo.h"
+
+_Static_assert(EVK_COUNT == EVK_CTL_FIRST + CTL_EV_COUNT, "controller events map onto kinds");
+
+#define FLAG_ROWS_MAX ((CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX + 1) * FEATURE_COUNT)
+
+static struct replica *replica(struct site_controller *sc)
+{
+    return world_replica_of_site(sc->w, sc->site);
+}
+
+/* The replica's cluster_settings rows with ids turned into indices. */
+static void flags_load(struct world *w, const struct replica *rep, struct flags *flags,
+                       struct flag_row *rows)
+{
+    int n = 0;
+    for (int i = 0; i < rep->nsettings && n < FLAG_ROWS_MAX; i++) {
+        const struct geodb_setting *s = &rep->settings[i];
+        int handle = -1;
+        if (s->scope == SCOPE_SITE)
+            handle = world_site_by_id(w, s->scope_id);
+        else if (s->scope == SCOPE_BACKEND)
+            handle = world_backend_by_id(w, s->scope_id);
+        if (s->scope != SCOPE_GLOBAL && handle < 0)
+            continue; /* a row of a removed site or backend */
+        rows[n++] = (struct flag_row){s->scope, handle, s->feature, s->state};
+    }
+    *flags = (struct flags){.table_present = rep->settings_table, .nrows = n, .rows = rows};
+}
+
+enum feature_state ctl_adapter_feature(struct world *w, int site, int backend,
+                                       enum feature feature)
+{
+    struct flags flags;
+    flags_load(w, world_replica_of_site(w, site), &flags, w->flag_rows);
+    return flags_effective(&flags, feature, site, backend);
+}
+
+static int store_backends(void *ctx, struct ctl_backend *out, int max)
+{
+    struct site_controller *sc = ctx;
+    struct world *w = sc->w;
+    const struct replica *rep = replica(sc);
+    struct flags flags;
+    flags_load(w, rep, &flags, w->flag_rows);
+    int n = 0;
+    for (int b = 0; b < w->nbackends && n < max; b++) {
+        const struct view_backend *v = &rep->backends[b];
+        if (!v->live || v->site != sc->site)
+            continue;
+        out[n++] = (struct ctl_backend){
+            .handle = b, .status = v->status, .load_factor = v->load_factor,
+            .users = rep->users.count[b],
+            .metrics = flags_effective(&flags, FEATURE_METRICS_EXPORT, sc->site, b),
+            .health = flags_effective(&flags, FEATURE_HEALTH, sc->site, b),
+            .balancing = flags_effective(&flags, FEATURE_BALANCING, sc->site, b)};
+    }
+    return n;
+}
+
+/* Pending moves of the site requested (or retried) at or before
+ * older_than_s, skipping moves the source is already finishing. */
+static int store_stuck_moves(void *ctx, int64_t older_than_s, uint32_t *users, int *attempts,
+                             int max)
+{
+    struct site_controller *sc = ctx;
+    struct world *w = sc->w;
+    const struct usercache *uc = &replica(sc)->users;
+    int n = 0;
+    for (uint32_t u = usercache_moving_first(uc); u != UC_NO_USER && n < max;
+         u = usercache_moving_next(uc, u)) {
+        if (w->users.requested_s[u] > older_than_s)
+            break; /* the list is in request order */
+        const struct uc_route *route = usercache_route(uc, u);
+        if (route->site != sc->site || w->users.state[u].inflight != UC_NO_USER)
+            continue;
+        users[n] = u;
+        attempts[n] = w->users.move_attempts[u];
+        n++;
+    }
+    return n;
+}
+
+/* The site_reachability rows this site's proxies wrote, from the site's
+ * own replica. */
+static int store_reachability(void *ctx, struct ctl_reach *out, int max)
+{
+    struct site_controller *sc = ctx;
+    struct world *w = sc->w;
+    struct geodb_reach rows[CLUSTER_SITES_MAX * CLUSTER_SITES_MAX];
+    int n = 0, found = 0;
+    struct geodb *db = replica(sc)->db;
+    if (geodb_reachability_list(db, rows, CLUSTER_SITES_MAX * CLUSTER_SITES_MAX, &n) != GEODB_OK)
+        return -1;
+    for (int i = 0; i < n && found < max; i++) {
+        if (strcmp(rows[i].src_site_id, w->sites[sc->site].id) != 0)
+            continue;
+        int dest = world_site_by_id(w, rows[i].dest_site_id);
+        if (dest < 0)
+            continue;
+        out[found] = (struct ctl_reach){.site = dest, .reachable = rows[i].reachable};
+        snprintf(out[found].name, sizeof(out[found].name), "%s", w->sites[dest].name);
+        found++;
+    }
+    return found;
+}
+
+static bool metrics_available(void *ctx)
+{
+    struct site_controller *sc = ctx;
+    return !sc->w->prometheus_down[sc->site];
+}
+
+/* The controller asks for a backend's gauges one after the other; the
+ * averages of all three come from one pass over the samples. */
+static bool metrics_gauge(void *ctx, int backend, enum ctl_gauge gauge, int64_t window_ms,
+                          double *out)
+{
+    struct site_controller *sc = ctx;
+    struct gauge_memo *m = &sc->memo;
+    int64_t now = sc->w->engine.now_ms;
+    if (!m->valid || m->backend != backend || m->now_ms != now || m->window_ms != window_ms) {
+        *m = (struct gauge_memo){.valid = true, .backend = backend, .now_ms = now,
+                                 .window_ms = window_ms};
+        m->samples = prom_gauges_avg(&sc->w->prom, backend, now, window_ms, m->avg);
+    }
+    if (m->samples > 0)
+        *out = m->avg[gauge];
+    return m->samples > 0;
+}
+
+static uint64_t metrics_samples(void *ctx, int backend)
+{
+    struct site_controller *sc = ctx;
+    return prom_samples(&sc->w->prom, backend);
+}
+
+static struct ctl_outcomes metrics_outcomes(void *ctx, int backend, int64_t window_ms)
+{
+    struct site_controller *sc = ctx;
+    int64_t inc[COUNTER_COUNT];
+    prom_increases(&sc->w->prom, backend, sc->w->engine.now_ms, window_ms, inc);
+    int64_t failures = inc[COUNTER_LOGIN_FAIL] + inc[COUNTER_DELIVERY_FAIL];
+    int64_t ok = inc[COUNTER_LOGIN_OK] + inc[COUNTER_DELIVERY_OK];
+    return (struct ctl_outcomes){.attempts = ok + failures, .failures = failures};
+}
+
+static struct ctl_check metrics_check(void *ctx, int backend)
+{
+    struct site_controller *sc = ctx;
+    const struct world_backend *b = &sc->w->backends[backend];
+    return (struct ctl_check){.ok = b->probe_ok_streak > 0, .ok_streak = b->probe_ok_streak};
+}
+
+static enum move_reason reason_of(enum ctl_move_reason reason)
+{
+    switch (reason) {
+    case CTL_MOVE_BALANCE:
+        return REASON_BALANCE;
+    case CTL_MOVE_CRITICAL:
+        return REASON_CRITICAL;
+    case CTL_MOVE_DEGRADED:
+        return REASON_DEGRADED;
+    case CTL_MOVE_DRAIN:
+        return REASON_DRAIN;
+    }
+    assert(0);
+    return REASON_NONE;
+}
+
+/* The source backend's batch move: its users in arrival order, skipping
+ * those moved too recently or already moving. */
+static uint32_t action_move_users(void *ctx, int src, int dst, uint32_t count,
+                                  int64_t min_last_moved_s, enum ctl_move_reason reason)
+{
+    struct site_controller *sc = ctx;
+    struct world *w = sc->w;
+    int r = w->sites[sc->site].replica;
+    struct usercache *uc = &w->replicas[r].users;
+    int64_t now_s = w->engine.now_ms / 1000;
+    uint32_t marked = 0;
+    uint32_t u = usercache_first(uc, (uint16_t)src);
+    while (u != UC_NO_USER && marked < count) {
+        uint32_t next = usercache_next(uc, u);
+        const struct uc_route *route = usercache_route(uc, u);
+        bool recent = route->last_moved_s >= 0 && now_s - route->last_moved_s < min_last_moved_s;
+        if (!recent && route->moving == REASON_NONE &&
+            moves_request(w, r, sc->site, u, dst, -1, reason_of(reason)))
+            marked++;
+        u = next;
+    }
+    return marked;
+}
+
+static int action_set_status(void *ctx, int backend, enum backend_status status)
+{
+    struct site_controller *sc = ctx;
+    char line[CLUSTER_NAME_SIZE + 64], err[256];
+    snprintf(line, sizeof(line), "cluster backend update --status %s %s",
+             backend_status_name(status), sc->w->backends[backend].name);
+    return timeline_doveadm(sc->w, sc->site, line, err, sizeof(err)) == 0 ? 0 : -1;
+}
+
+static void action_retry_move(void *ctx, uint32_t user)
+{
+    struct site_controller *sc = ctx;
+    struct world *w = sc->w;
+    int r = w->sites[sc->site].replica;
+    w->users.move_attempts[user]++;
+    w->users.requested_s[user] = (int32_t)(w->engine.now_ms / 1000);
+    usercache_moving_requeue(&w->replicas[r].users, user);
+    moves_on_access(w, r, user, COMPLETION_TRIGGER);
+}
+
+static void action_force_move(void *ctx, uint32_t user)
+{
+    struct site_controller *sc = ctx;
+    struct world *w = sc->w;
+    int r = w->sites[sc->site].replica;
+    moves_force(w, r, user);
+}
+
+static int action_delete_stale(void *ctx)
+{
+    struct site_controller *sc = ctx;
+    struct replica *rep = replica(sc);
+    int deleted = 0;
+    if (geodb_tx_begin(rep->db) != GEODB_OK)
+        return -1;
+    if (geodb_proxy_stats_delete_stale(rep->db, &deleted) != GEODB_OK) {
+        geodb_tx_rollback(rep->db);
+        return -1;
+    }
+    if (geodb_tx_commit(rep->db) != GEODB_OK)
+        return -1;
+    if (deleted > 0)
+        repl_db_written(sc->w, sc->w->sites[sc->site].replica, GEODB_T_STATS);
+    return deleted;
+}
+
+static void action_event(void *ctx, enum ctl_event event, int backend, bool dryrun,
+                         const char *detail)
+{
+    struct site_controller *sc = ctx;
+    struct world *w = sc->w;
+    const char *subject = backend >= 0 ? w->backends[backend].name : w->sites[sc->site].name;
+    enum event_kind kind = (enum event_kind)(EVK_CTL_FIRST + event);
+    if (dryrun)
+        world_event_dryrun(w, sc->site, backend, kind, "controller", subject, detail);
+    else
+        world_event(w, sc->site, backend, kind, "controller", subject, detail);
+}
+
+static int64_t clock_now(void *ctx)
+{
+    struct site_controller *sc = ctx;
+    return sc->w->engine.now_ms;
+}
+
+static void controller_setup(struct site_controller *sc)
+{
+    const struct ctl_store store = {sc, store_backends, store_stuck_moves, store_reachability};
+    const struct ctl_metrics metrics = {sc, metrics_available, metrics_gauge, metrics_samples,
+                                        metrics_outcomes, metrics_check};
+    const struct ctl_actions actions = {sc,
+                                        action_move_users,
+                                        action_set_status,
+                                        action_retry_move,
+                                        action_force_move,
+                                        action_delete_stale,
+                                        action_event};
+    const struct ctl_clock clock = {sc, clock_now};
+    controller_init(&sc->ctl, &sc->w->ctl, &store, &metrics, &actions, &clock);
+}
+
+/* Health runs before balancing at the same instant, so that a backend
+ * found failing is not also picked as a balancing destination. */
+static const enum ctl_task schedule_order[TASK_COUNT] = {
+    TASK_CACHE_METRICS,    TASK_CHECK_USER_MOVES,        TASK_CHECK_BACKEND_HEALTH,
+    TASK_REBALANCE_SITES,  TASK_EVACUATE_ZERO_LF,        TASK_CHECK_SITE_REACHABILITY,
+    TASK_DELETE_STALE_DATA,
+};
+
+int ctl_adapter_init(struct world *w)
+{
+    w->flag_rows = malloc(sizeof(*w->flag_rows) * FLAG_ROWS_MAX);
+    if (w->flag_rows == NULL) {
+        world_fail(w, "out of memory for feature flags");
+        return -1;
+    }
+    for (int s = 0; s < w->nsites; s++) {
+        struct site_controller *sc = calloc(1, sizeof(*sc));
+        if (sc == NULL) {
+            world_fail(w, "out of memory for controllers");
+            return -1;
+        }
+        sc->w = w;
+        sc->site = s;
+        controller_setup(sc);
+        w->controllers[s] = sc;
+        for (int i = 0; i < TASK_COUNT; i++) {
+            enum ctl_task task = schedule_order[i];
+            if (engine_push(&w->engine, ctl_task_period_ms(task), EV_CTL_TASK,
+                            (uint32_t)(s << 8 | task)) != 0) {
+                world_fail(w, "event queue full");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+void ctl_adapter_free(struct world *w)
+{
+    free(w->flag_rows);
+    w->flag_rows = NULL;
+    for (int s = 0; s < CLUSTER_SITES_MAX; s++) {
+        free(w->controllers[s]);
+        w->controllers[s] = NULL;
+    }
+}
+
+void ctl_adapter_run(struct world *w, uint32_t arg)
+{
+    int site = (int)(arg >> 8);
+    enum ctl_task task = (enum ctl_task)(arg & 0xff);
+    assert(site < w->nsites && task < TASK_COUNT);
+    struct site_controller *sc = w->controllers[site];
+    if (!w->site_down[site]) /* a crashed site's controller is down too */
+        controller_run(&sc->ctl, task);
+    int64_t next = w->engine.now_ms + ctl_task_period_ms(task);
+    if (next < w->scn->duration_ms && engine_push(&w->engine, next, EV_CTL_TASK, arg) != 0)
+        world_fail(w, "event queue full");
+}
+
+const struct ctl_backend_state *ctl_adapter_state(const struct world *w, int backend)
+{
+    const struct site_controller *sc = w->controllers[w->backends[backend].site];
+    return sc ? &sc->ctl.state[backend] : NULL;
+}

@@ -1,0 +1,30 @@
+/*
+ * Walker's alias method with integer draws: picks index i with probability
+ * weight[i] / sum(weights) in O(1). Each slot is 8 bytes (a 32-bit
+ * threshold and an alias), so a draw costs one cache miss even over
+ * millions of users, and the choice compares integers only.
+ */
+#ifndef ALIAS_H
+#define ALIAS_H
+
+#include <stdint.h>
+
+#include "sim/base/rng.h"
+
+struct alias_slot {
+    uint32_t threshold; /* keep the slot when the low draw is below this */
+    uint32_t alias;
+};
+
+struct alias {
+    uint32_t n;
+    struct alias_slot *slots;
+};
+
+/* Builds the table (Vose's method). Returns 0, or -1 out of memory or when
+ * no weight is positive. */
+int alias_build(struct alias *a, const double *weights, uint32_t n);
+void alias_free(struct alias *a);
+uint32_t alias_draw(const struct alias *a, struct rng *rng);
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * Report files. The CSV writers share one struct csv each; the summary is
+ * written at the end. Temporary names start with a dot so that a directory
+ * listing of a killed run shows no report file at all.
+ */
+#include "sim/base/report.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/hash.h"
+#include "sim/base/csv.h"
+
+#define PATH_SIZE 1024
+
+enum report_csv {
+    CSV_TIMESERIES = 0,
+    CSV_MOVES,
+    CSV_EVENTS,
+    CSV_EXPECTATIONS,
+    CSV_SUMMARY,
+    CSV_SITES,
+    CSV_REPLICAS,
+    CSV_DIRECTOR,
+    CSV_COUNT
+};
+
+static const char *const csv_names[CSV_COUNT] = {
+    "timeseries.csv", "moves.csv", "events.csv", "expectations.csv", "summary.csv", "sites.csv",
+    "replicas.csv", "director.csv",
+};
+
+static const char *const timeseries_titles[] = {
+    "time_s",  "site",       "backend",   "status",         "load_factor",       "users",
+    "sessions", "resident",  "cpu",       "memory",         "metacache",         "logins_ok",
+    "logins_failed", "deliveries_ok", "deliveries_failed", "redirects", "moves_in", "moves_out",
+    "health", "failure_ratio", "score", "host_users", "checks_online", "checks_offline",
+    "check_failures",
+};
+static const char *const sites_titles[] = {
+    "time_s", "site", "status", "backends", "online", "users", "sessions", "desired_backends",
+    "imbalance", "catastrophe",
+};
+static const char *const replicas_titles[] = {
+    "time_s", "replica", "partition_group", "users", "moving", "stale_users", "hinted_users",
+    "in_flight", "unreachable_sites",
+};
+static const char *const director_titles[] = {
+    "time_s", "command", "host", "backend", "tag", "vhosts", "state", "users",
+};
+static const char *const moves_titles[] = {
+    "time_s",  "user",       "reason",     "from_site", "from_backend",
+    "to_site", "to_backend", "completion", "requested_s",
+};
+static const char *const events_titles[] = {
+    "time_s", "site", "source", "kind", "subject", "dryrun", "detail",
+};
+static const char *const expectations_titles[] = {
+    "time_s", "line", "subject", "assertion", "expected", "actual", "result",
+};
+
+struct report {
+    char dir[PATH_SIZE];
+    int nfiles;
+    char names[REPORT_FILES_MAX][64];
+    FILE *files[CSV_COUNT];
+    struct csv csv[CSV_COUNT];
+    bool summary_written;
+};
+
+static void tmp_path(const struct report *r, const char *name, char *out, size_t size)
+{
+    snprintf(out, size, "%s/.%s.tmp", r->dir, name);
+}
+
+static int mkdir_p(const char *dir)
+{
+    char path[PATH_SIZE];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return (mkdir(path, 0777) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+static int open_csv(struct report *r, enum report_csv which, int ncols,
+                    const char *const *titles)
+{
+    char path[4 * PATH_SIZE];
+    tmp_path(r, csv_names[which], path, sizeof(path));
+    r->files[which] = fopen(path, "wb");
+    if (r->files[which] == NULL)
+        return -1;
+    snprintf(r->names[r->nfiles++], sizeof(r->names[0]), "%s", csv_names[which]);
+    if (titles != NULL)
+        csv_start(&r->csv[which], r->files[which], ncols, titles);
+    return 0;
+}
+
+struct report *report_open(const char *dir, char *err, size_t err_size)
+{
+    struct report *r = calloc(1, sizeof(*r));
+    if (r == NULL || strlen(dir) >= sizeof(r->dir) - 80) {
+        snprintf(err, err_size, "%s: cannot use as a report directory", dir);
+        free(r);
+        return NULL;
+    }
+    snprintf(r->dir, sizeof(r->dir), "%s", dir);
+    if (mkdir_p(dir) != 0) {
+        snprintf(err, err_size, "%s: cannot create: %s", dir, strerror(errno));
+        free(r);
+        return NULL;
+    }
+#define N(t) (int)(sizeof(t) / sizeof(t[0]))
+    if (open_csv(r, CSV_TIMESERIES, N(timeseries_titles), timeseries_titles) != 0 ||
+        open_csv(r, CSV_MOVES, N(moves_titles), moves_titles) != 0 ||
+        open_csv(r, CSV_EVENTS, N(events_titles), events_titles) != 0 ||
+        open_csv(r, CSV_EXPECTATIONS, N(expectations_titles), expectations_titles) != 0 ||
+        open_csv(r, CSV_SUMMARY, 0, NULL) != 0 ||
+        open_csv(r, CSV_SITES, N(sites_titles), sites_titles) != 0 ||
+        open_csv(r, CSV_REPLICAS, N(replicas_titles), replicas_titles) != 0) {
+        snprintf(err, err_size, "%s: cannot write: %s", dir, strerror(errno));
+        report_abort(r);
+        return NULL;
+    }
+#undef N
+    return r;
+}
+
+/* Removes a file and SQLite's companions of it (a killed run's leftovers
+ * must not be mistaken for a database's journal). */
+static void unlink_with_companions(const char *path)
+{
+    char extra[4 * PATH_SIZE];
+    unlink(path);
+    static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(extra, sizeof(extra), "%s%s", path, suffixes[i]);
+        unlink(extra);
+    }
+}
+
+int report_open_director(struct report *r)
+{
+    int n = (int)(sizeof(director_titles) / sizeof(director_titles[0]));
+    return r->files[CSV_DIRECTOR] != NULL ? 0 : open_csv(r, CSV_DIRECTOR, n, director_titles);
+}
+
+void report_director(struct report *r, int64_t time_ms, const char *command, const char *host,
+                     const char *backend, const char *tag, unsigned vhosts, bool down,
+                     uint32_t users)
+{
+    struct csv *c = &r->csv[CSV_DIRECTOR];
+    if (r->files[CSV_DIRECTOR] == NULL)
+        return;
+    csv_time_ms(c, time_ms);
+    csv_str(c, command);
+    csv_str(c, host);
+    csv_str(c, backend);
+    csv_str(c, tag);
+    csv_int(c, vhosts);
+    csv_str(c, down ? "down" : "up");
+    csv_int(c, users);
+    csv_end_row(c);
+}
+
+int report_register(struct report *r, const char *name, char *path, size_t size)
+{
+    if (r->nfiles >= REPORT_FILES_MAX)
+        return -1;
+    snprintf(r->names[r->nfiles++], sizeof(r->names[0]), "%s", name);
+    tmp_path(r, name, path, size);
+    unlink_with_companions(path);
+    return 0;
+}
+
+static void close_files(struct report *r)
+{
+    for (int i = 0; i < CSV_COUNT; i++) {
+        if (r->files[i] != NULL && fclose(r->files[i]) != 0)
+            r->csv[i].error = -1;
+        r->files[i] = NULL;
+    }
+}
+
+void report_abort(struct report *r)
+{
+    if (r == NULL)
+        return;
+    close_files(r);
+    char path[2 * PATH_SIZE];
+    for (int i = 0; i < r->nfiles; i++) {
+        tmp_path(r, r->names[i], path, sizeof(path));
+        unlink_with_companions(path);
+    }
+    free(r);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* Hashes a file's bytes, mapped rather than read: the GeoDB files of a
+ * large run are hundreds of megabytes. */
+static int digest_file(struct hash_stream *ctx, const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rc = 0;
+    if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            rc = -1;
+        } else {
+            hash_stream_update(ctx, p, (size_t)st.st_size);
+            munmap(p, (size_t)st.st_size);
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+/* A digest of every file, names and bytes, in name order. */
+static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
+{
+    char names[REPORT_FILES_MAX][64];
+    memcpy(names, r->names, sizeof(names));
+    qsort(names, (size_t)r->nfiles, sizeof(names[0]), name_cmp);
+    struct hash_stream ctx;
+    hash_stream_init(&ctx, 0);
+    for (int i = 0; i < r->nfiles; i++) {
+        char path[4 * PATH_SIZE];
+        snprintf(path, sizeof(path), "%s/%s", r->dir, names[i]);
+        hash_stream_update(&ctx, names[i], strlen(names[i]) + 1);
+        if (digest_file(&ctx, path) != 0)
+            return -1;
+    }
+    uint8_t out[16];
+    hash_stream_final(&ctx, out);
+    for (int i = 0; i < 16; i++)
+        snprintf(digest + 2 * i, 3, "%02x", out[i]);
+    return 0;
+}
+
+int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
+{
+    close_files(r);
+    for (int i = 0; i < CSV_COUNT; i++) {
+        if (r->csv[i].error != 0) {
+            snprintf(err, err_size, "%s/%s: write failed", r->dir, csv_names[i]);
+            report_abort(r);
+            return -1;
+        }
+    }
+    char from[2 * PATH_SIZE], to[2 * PATH_SIZE];
+    for (int i = 0; i < r->nfiles; i++) {
+        tmp_path(r, r->names[i], from, sizeof(from));
+        snprintf(to, sizeof(to), "%s/%s", r->dir, r->names[i]);
+        unlink_with_companions(to); /* an older run's GeoDB journal */
+        if (rename(from, to) != 0) {
+            snprintf(err, err_size, "%s: cannot rename: %s", to, strerror(errno));
+            report_abort(r);
+            return -1;
+        }
+    }
+    int rc = digest_files(r, digest);
+    if (rc != 0)
+        snprintf(err, err_size, "%s: cannot read back the report", r->dir);
+    free(r);
+    return rc;
+}
+
+void report_backend(struct report *r, const struct report_backend_row *x)
+{
+    struct csv *c = &r->csv[CSV_TIMESERIES];
+    csv_int(c, x->time_ms / 1000);
+    csv_str(c, x->site);
+    csv_str(c, x->backend);
+    csv_str(c, x->status);
+    csv_int(c, x->load_factor);
+    csv_int(c, x->users);
+    csv_int(c, x->sessions);
+    csv_int(c, x->resident);
+    csv_fixed(c, x->cpu, 2);
+    csv_fixed(c, x->memory, 2);
+    csv_fixed(c, x->metacache, 2);
+    csv_int(c, x->logins_ok);
+    csv_int(c, x->logins_failed);
+    csv_int(c, x->deliveries_ok);
+    csv_int(c, x->deliveries_failed);
+    csv_int(c, x->redirects);
+    csv_int(c, x->moves_in);
+    csv_int(c, x->moves_out);
+    csv_str(c, x->health);
+    if (x->failure_ratio_ppm >= 0)
+        csv_fixed(c, x->failure_ratio_ppm / 1e6, 4);
+    else
+        csv_str(c, "");
+    if (x->scored)
+        csv_fixed(c, x->score, 3);
+    else
+        csv_str(c, "");
+    if (x->host_users >= 0)
+        csv_int(c, x->host_users);
+    else
+        csv_str(c, "");
+    csv_int(c, x->checks_online);
+    csv_int(c, x->checks_offline);
+    csv_int(c, x->check_failures);
+    csv_end_row(c);
+}
+
+void report_site(struct report *r, const struct report_site_row *x)
+{
+    struct csv *c = &r->csv[CSV_SITES];
+    csv_int(c, x->time_ms / 1000);
+    csv_str(c, x->site);
+    csv_str(c, x->status);
+    csv_int(c, x->backends);
+    csv_int(c, x->online);
+    csv_int(c, x->users);
+    csv_int(c, x->sessions);
+    csv_int(c, x->desired_backends);
+    csv_fixed(c, x->imbalance, 4);
+    csv_int(c, x->catastrophe ? 1 : 0);
+    csv_end_row(c);
+}
+
+void report_replica(struct report *r, const struct report_replica_row *x)
+{
+    struct csv *c = &r->csv[CSV_REPLICAS];
+    csv_int(c, x->time_ms / 1000);
+    csv_str(c, x->replica);
+    csv_int(c, x->group);
+    csv_int(c, x->users);
+    csv_int(c, x->moving);
+    csv_int(c, x->stale);
+    csv_int(c, x->hinted);
+    csv_int(c, x->in_flight);
+    csv_str(c, x->unreachable);
+    csv_end_row(c);
+}
+
+void report_event(struct report *r, int64_t time_ms, const char *site, const char *source,
+                  const char *kind, const char *subject, bool dryrun, const char *detail)
+{
+    struct csv *c = &r->csv[CSV_EVENTS];
+    csv_time_ms(c, time_ms);
+    csv_str(c, site);
+    csv_str(c, source);
+    csv_str(c, kind);
+    csv_str(c, subject);
+    csv_int(c, dryrun ? 1 : 0);
+    csv_str(c, detail);
+    csv_end_row(c);
+}
+
+void report_move(struct report *r, int64_t time_ms, const char *user, const char *reason,
+                 const char *from_site, const char *from_backend, const char *to_site,
+                 const char *to_backend, const char *completion, int64_t requested_s)
+{
+    struct csv *c = &r->csv[CSV_MOVES];
+    csv_time_ms(c, time_ms);
+    csv_str(c, user);
+    csv_str(c, reason);
+    csv_str(c, from_site);
+    csv_str(c, from_backend);
+    csv_str(c, to_site);
+    csv_str(c, to_backend);
+    csv_str(c, completion);
+    csv_int(c, requested_s);
+    csv_end_row(c);
+}
+
+void report_expectation(struct report *r, int64_t time_ms, int line, const char *subject,
+                        const char *assertion, const char *expected, const char *actual,
+                        bool ok)
+{
+    struct csv *c = &r->csv[CSV_EXPECTATIONS];
+    csv_time_ms(c, time_ms);
+    csv_int(c, line);
+    csv_str(c, subject);
+    csv_str(c, assertion);
+    csv_str(c, expected);
+    csv_str(c, actual);
+    csv_str(c, ok ? "pass" : "fail");
+    csv_end_row(c);
+}
+
+void report_summary(struct report *r, int n, const char *const *names,
+                    const char *const *values)
+{
+    assert(!r->summary_written);
+    struct csv *c = &r->csv[CSV_SUMMARY];
+    csv_start(c, r->files[CSV_SUMMARY], n, names);
+    for (int i = 0; i < n; i++)
+        csv_str(c, values[i]);
+    csv_end_row(c);
+    r->summary_written = true;
+}

@@ -1,0 +1,427 @@
+/*
+ * The doveadm interpreter's machinery: global options, finding a command in
+ * the tables of the command modules, parsing its options, and running it in
+ * one GeoDB transaction at the right virtual time with the right writer.
+ */
+#include "sim/doveadm/doveadm.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/base/argv.h"
+#include "sim/doveadm/doveadm_cluster.h"
+#include "sim/doveadm/doveadm_director.h"
+#include "sim/doveadm/doveadm_moves.h"
+#include "sim/doveadm/doveadm_user.h"
+#include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_topo.h"
+
+#define DOVEADM_DEFAULT_GEODB "geodb.sqlite"
+#define DOVEADM_CMD_WORDS_MAX 4
+/* The standalone command line advances the file's clock this much per
+ * command, so that every write has a distinct, increasing timestamp. */
+#define DOVEADM_CLI_TICK_US 1000000
+
+struct cmd_table {
+    const struct doveadm_cmd *cmds;
+    const int *count;
+};
+
+static const struct cmd_table cmd_tables[] = {
+    {doveadm_cluster_cmds, &doveadm_cluster_ncmds},
+    {doveadm_user_cmds, &doveadm_user_ncmds},
+    {doveadm_moves_cmds, &doveadm_moves_ncmds},
+    {doveadm_director_cmds, &doveadm_director_ncmds},
+};
+#define CMD_TABLES (int)(sizeof(cmd_tables) / sizeof(cmd_tables[0]))
+
+void doveadm_ctx_init(struct doveadm_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->geodb_path = DOVEADM_DEFAULT_GEODB;
+    ctx->format = FMT_TABLE;
+    ctx->table_width = 80;
+    ctx->out = stdout;
+    ctx->err = stderr;
+    ctx->now_us = -1;
+    snprintf(ctx->director_hash, sizeof(ctx->director_hash), "%s", "%Lu");
+    ctx->director_expire_s = 900;
+    ctx->director_now_s = -1;
+}
+
+int doveadm__error(struct doveadm_ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("Error: ", ctx->err);
+    vfprintf(ctx->err, fmt, ap);
+    fputc('\n', ctx->err);
+    va_end(ap);
+    return code;
+}
+
+int doveadm__usage(struct doveadm_ctx *ctx, const struct doveadm_args *args, const char *fmt,
+                   ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("Error: ", ctx->err);
+    vfprintf(ctx->err, fmt, ap);
+    fputc('\n', ctx->err);
+    va_end(ap);
+    const struct doveadm_cmd *cmd = args->cmd;
+    fprintf(ctx->err, "Usage: doveadm %s %s%s%s\n", cmd->group, cmd->words,
+            cmd->usage[0] ? " " : "", cmd->usage);
+    return DOVEADM_EX_USAGE;
+}
+
+int doveadm__geodb(struct doveadm_ctx *ctx, int rc, const char *what)
+{
+    switch (rc) {
+    case GEODB_OK:
+        return DOVEADM_EX_OK;
+    case GEODB_NOTFOUND:
+        return doveadm__error(ctx, DOVEADM_EX_NOTFOUND, "%s: not found", what);
+    case GEODB_EXISTS:
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: already exists", what);
+    case GEODB_INVALID:
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: limit reached", what);
+    default:
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: %s", what,
+                              ctx->db ? geodb_errmsg(ctx->db) : "GeoDB failure");
+    }
+}
+
+void doveadm__add_row(struct fmt_table **table, const char *const *row)
+{
+    if (*table != NULL && fmt_table_add(*table, row) != 0) {
+        fmt_table_free(*table);
+        *table = NULL;
+    }
+}
+
+int doveadm__print(struct doveadm_ctx *ctx, struct fmt_table *table)
+{
+    if (table == NULL)
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "out of memory");
+    fmt_table_print(table, ctx->format, ctx->table_width, ctx->out);
+    fmt_table_free(table);
+    return DOVEADM_EX_OK;
+}
+
+const char *doveadm_opt(const struct doveadm_args *args, const char *name)
+{
+    for (int i = 0; i < args->nopts; i++) {
+        if (strcmp(args->opt_names[i], name) == 0)
+            return args->opt_values[i];
+    }
+    return NULL;
+}
+
+int doveadm_setting_set(struct doveadm_ctx *ctx, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    if (eq == NULL || eq == assignment)
+        return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o %s: expected setting=value",
+                              assignment);
+    size_t klen = (size_t)(eq - assignment);
+    const char *value = eq + 1;
+    char *dst = NULL;
+    if (klen == 18 && strncmp(assignment, "cluster_local_site", klen) == 0)
+        dst = ctx->local_site;
+    else if (klen == 20 && strncmp(assignment, "cluster_backend_name", klen) == 0)
+        dst = ctx->backend_name;
+    else if (klen == 22 && strncmp(assignment, "director_username_hash", klen) == 0)
+        dst = ctx->director_hash;
+    if (dst != NULL) {
+        if (strlen(value) >= DOVEADM_SETTING_SIZE)
+            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o %.*s: value too long", (int)klen,
+                                  assignment);
+        snprintf(dst, DOVEADM_SETTING_SIZE, "%s", value);
+        return DOVEADM_EX_OK;
+    }
+    char *end = NULL;
+    long long number = strtoll(value, &end, 10);
+    bool numeric = (*value != '\0' && *end == '\0');
+    if (klen == 20 && strncmp(assignment, "director_user_expire", klen) == 0) {
+        if (!numeric || number < 10 || number > 86400 * 365)
+            return doveadm__error(ctx, DOVEADM_EX_USAGE,
+                                  "-o director_user_expire: expected seconds >= 10");
+        ctx->director_expire_s = (int)number;
+        return DOVEADM_EX_OK;
+    }
+    if (klen == 21 && strncmp(assignment, "director_mail_servers", klen) == 0) {
+        if (strlen(value) >= sizeof(ctx->director_mail_servers))
+            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o director_mail_servers: too long");
+        snprintf(ctx->director_mail_servers, sizeof(ctx->director_mail_servers), "%s", value);
+        return DOVEADM_EX_OK;
+    }
+    /* Up to the year 9999, so that dates keep doveadm's width. */
+    if (klen == 12 && strncmp(assignment, "director_now", klen) == 0) {
+        if (!numeric || number < 0 || number > 253402300799LL)
+            return doveadm__error(ctx, DOVEADM_EX_USAGE,
+                                  "-o director_now: expected seconds 0..253402300799");
+        ctx->director_now_s = number;
+        return DOVEADM_EX_OK;
+    }
+    if (klen == 9 && strncmp(assignment, "uuid_seed", klen) == 0) {
+        if (!numeric || number < 0)
+            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o uuid_seed: expected an integer");
+        ctx->uuid_seed = (uint64_t)number;
+        return DOVEADM_EX_OK;
+    }
+    return doveadm__error(ctx, DOVEADM_EX_USAGE,
+                          "-o %.*s: unknown setting (known: cluster_local_site, "
+                          "cluster_backend_name, director_username_hash, director_user_expire, "
+                          "director_mail_servers, director_now, uuid_seed)",
+                          (int)klen, assignment);
+}
+
+/* Number of argv words (after the group) that the command's words match,
+ * or 0 when they do not. */
+static int cmd_match(const struct doveadm_cmd *cmd, int argc, char **argv)
+{
+    if (argc < 1 || strcmp(cmd->group, argv[0]) != 0)
+        return 0;
+    char words[128];
+    snprintf(words, sizeof(words), "%s", cmd->words);
+    int n = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(words, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+        if (n + 1 >= argc || strcmp(w, argv[n + 1]) != 0)
+            return 0;
+        n++;
+    }
+    return n;
+}
+
+static const struct doveadm_cmd *cmd_find(int argc, char **argv, int *nwords)
+{
+    const struct doveadm_cmd *best = NULL;
+    *nwords = 0;
+    for (int t = 0; t < CMD_TABLES; t++) {
+        for (int i = 0; i < *cmd_tables[t].count; i++) {
+            int n = cmd_match(&cmd_tables[t].cmds[i], argc, argv);
+            if (n > *nwords) {
+                best = &cmd_tables[t].cmds[i];
+                *nwords = n;
+            }
+        }
+    }
+    return best;
+}
+
+static void usage_group(FILE *out, const char *group, const char *prefix)
+{
+    for (int t = 0; t < CMD_TABLES; t++) {
+        for (int i = 0; i < *cmd_tables[t].count; i++) {
+            const struct doveadm_cmd *cmd = &cmd_tables[t].cmds[i];
+            if (group != NULL && strcmp(cmd->group, group) != 0)
+                continue;
+            if (prefix != NULL && strncmp(cmd->words, prefix, strlen(prefix)) != 0)
+                continue;
+            fprintf(out, "  doveadm %s %s%s%s\n", cmd->group, cmd->words,
+                    cmd->usage[0] ? " " : "", cmd->usage);
+        }
+    }
+}
+
+void doveadm_usage(FILE *out)
+{
+    fprintf(out, "usage: clustersim doveadm [--geodb FILE] [-f table|tab|flow|json] "
+                 "[-o setting=value]... <command>\n\ncommands:\n");
+    usage_group(out, NULL, NULL);
+}
+
+/* Finds name in the command's option list; *takes_value tells whether it
+ * is written "name=" there. */
+static bool opt_known(const char *options, const char *name, bool *takes_value)
+{
+    size_t len = strlen(name);
+    for (const char *p = options; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, ' ');
+        size_t tok = end ? (size_t)(end - p) : strlen(p);
+        bool eq = tok > 0 && p[tok - 1] == '=';
+        if ((eq ? tok - 1 : tok) == len && strncmp(p, name, len) == 0) {
+            *takes_value = eq;
+            return true;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+static int args_parse(struct doveadm_ctx *ctx, struct doveadm_args *args, int argc, char **argv)
+{
+    args->argc = 0;
+    bool options_done = false;
+    for (int i = 0; i < argc; i++) {
+        const char *word = argv[i];
+        if (!options_done && strcmp(word, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (options_done || word[0] != '-' || word[1] == '\0') {
+            args->argv[args->argc++] = argv[i];
+            continue;
+        }
+        bool takes_value = false;
+        if (!opt_known(args->cmd->options, word, &takes_value))
+            return doveadm__usage(ctx, args, "unknown option %s", word);
+        if (args->nopts >= DOVEADM_OPTS_MAX || doveadm_opt(args, word) != NULL)
+            return doveadm__usage(ctx, args, "option %s given twice", word);
+        if (takes_value && i + 1 >= argc)
+            return doveadm__usage(ctx, args, "option %s needs a value", word);
+        args->opt_names[args->nopts] = word;
+        args->opt_values[args->nopts] = takes_value ? argv[++i] : "";
+        args->nopts++;
+    }
+    const struct doveadm_cmd *cmd = args->cmd;
+    if (args->argc < cmd->min_args)
+        return doveadm__usage(ctx, args, "missing argument");
+    if (cmd->max_args >= 0 && args->argc > cmd->max_args)
+        return doveadm__usage(ctx, args, "too many arguments");
+    return DOVEADM_EX_OK;
+}
+
+/* The writer of this command: the replica's site, else the local site
+ * when it exists, else the admin writer. */
+static int writer_resolve(struct doveadm_ctx *ctx)
+{
+    const char *site_id = ctx->writer_site_id;
+    struct geodb_site site;
+    if (site_id[0] == '\0' && ctx->local_site[0] != '\0' &&
+        geodb_site_get(ctx->db, ctx->local_site, &site) == GEODB_OK)
+        site_id = site.id;
+    int rc = geodb_writer_set(ctx->db, site_id);
+    return doveadm__geodb(ctx, rc, "record writer");
+}
+
+static int run_write(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+{
+    int rc = geodb_tx_begin(ctx->db);
+    if (rc != GEODB_OK)
+        return doveadm__geodb(ctx, rc, "begin transaction");
+    int64_t now = ctx->now_us;
+    if (now < 0)
+        now = geodb_clock_stored(ctx->db) + DOVEADM_CLI_TICK_US;
+    geodb_clock_set(ctx->db, now);
+    int ex = writer_resolve(ctx);
+    if (ex == DOVEADM_EX_OK)
+        ex = args->cmd->run(ctx, args);
+    if (ex != DOVEADM_EX_OK) {
+        geodb_tx_rollback(ctx->db);
+        ctx->changed = 0;
+        return ex;
+    }
+    rc = geodb_tx_commit(ctx->db);
+    if (rc != GEODB_OK) {
+        ctx->changed = 0;
+        return doveadm__geodb(ctx, rc, "commit");
+    }
+    return DOVEADM_EX_OK;
+}
+
+static int run_opened(struct doveadm_ctx *ctx, const struct doveadm_args *args)
+{
+    if (args->cmd->access == DOVEADM_WRITE)
+        return run_write(ctx, args);
+    return args->cmd->run(ctx, args);
+}
+
+int doveadm_run(struct doveadm_ctx *ctx, int argc, char **argv)
+{
+    assert(ctx != NULL);
+    ctx->changed = 0;
+    int nwords = 0;
+    const struct doveadm_cmd *cmd = cmd_find(argc, argv, &nwords);
+    if (cmd == NULL) {
+        fprintf(ctx->err, "Error: unknown command:");
+        for (int i = 0; i < argc && i < 4; i++)
+            fprintf(ctx->err, " %s", argv[i]);
+        fprintf(ctx->err, "\nCommands%s%s:\n", argc > 0 ? " of " : "", argc > 0 ? argv[0] : "");
+        usage_group(ctx->err, argc > 0 ? argv[0] : NULL, argc > 1 ? argv[1] : NULL);
+        return DOVEADM_EX_USAGE;
+    }
+    char *positional[ARGV_WORDS_MAX + 1];
+    struct doveadm_args args = {.cmd = cmd, .argv = positional};
+    if (argc - 1 - nwords > ARGV_WORDS_MAX)
+        return doveadm__usage(ctx, &args, "too many words");
+    int ex = args_parse(ctx, &args, argc - 1 - nwords, argv + 1 + nwords);
+    if (ex != DOVEADM_EX_OK)
+        return ex;
+    if (ctx->db != NULL)
+        return run_opened(ctx, &args);
+
+    struct geodb_options opts = {
+        .create = (cmd->access == DOVEADM_WRITE),
+        .readonly = (cmd->access == DOVEADM_READ),
+        .uuid_seed = ctx->uuid_seed,
+    };
+    char err[GEODB_ERRMSG_SIZE];
+    int rc = geodb_open(ctx->geodb_path, &opts, &ctx->db, err, sizeof(err));
+    if (rc != GEODB_OK)
+        return doveadm__error(ctx, rc == GEODB_NOTFOUND ? DOVEADM_EX_NOTFOUND
+                                                        : DOVEADM_EX_TEMPFAIL,
+                              "%s", err);
+    ex = run_opened(ctx, &args);
+    geodb_close(ctx->db);
+    ctx->db = NULL;
+    return ex;
+}
+
+int doveadm_run_line(struct doveadm_ctx *ctx, const char *line)
+{
+    struct argv_buf words;
+    char err[128];
+    if (argv_split(line, &words, err, sizeof(err)) != 0)
+        return doveadm__error(ctx, DOVEADM_EX_USAGE, "%s: %s", line, err);
+    return doveadm_run(ctx, words.argc, words.argv);
+}
+
+int doveadm_main(int argc, char **argv)
+{
+    struct doveadm_ctx ctx;
+    doveadm_ctx_init(&ctx);
+    ctx.table_width = isatty(STDOUT_FILENO) ? 100 : 80;
+    int i = 0;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+            doveadm_usage(stdout);
+            return DOVEADM_EX_OK;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "Error: option %s needs a value\n", opt);
+            return DOVEADM_EX_USAGE;
+        }
+        const char *value = argv[++i];
+        if (strcmp(opt, "--geodb") == 0) {
+            ctx.geodb_path = value;
+        } else if (strcmp(opt, "-f") == 0) {
+            int kind = fmt_kind_parse(value);
+            if (kind < 0) {
+                fprintf(stderr, "Error: -f %s: expected table, tab, flow or json\n", value);
+                return DOVEADM_EX_USAGE;
+            }
+            ctx.format = (enum fmt_kind)kind;
+        } else if (strcmp(opt, "-o") == 0) {
+            int ex = doveadm_setting_set(&ctx, value);
+            if (ex != DOVEADM_EX_OK)
+                return ex;
+        } else {
+            fprintf(stderr, "Error: unknown option %s\n", opt);
+            doveadm_usage(stderr);
+            return DOVEADM_EX_USAGE;
+        }
+    }
+    if (i >= argc) {
+        doveadm_usage(stderr);
+        return DOVEADM_EX_USAGE;
+    }
+    return doveadm_run(&ctx, argc - i, argv + i);
+}

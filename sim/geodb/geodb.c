@@ -1,0 +1,598 @@
+/*
+ * GeoDB file handling: open, create, version checks, transactions, the write
+ * clock and writer, deterministic UUIDs and a cache of prepared statements.
+ * See geodb.h for why every cell carries a timestamp and a writer.
+ */
+#include "sim/geodb/geodb.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/hash.h"
+
+/* Statements are cached by the address of their (static) SQL text. */
+#define GEODB_STMT_MAX 128
+
+struct stmt_slot {
+    const char *sql;
+    sqlite3_stmt *stmt;
+};
+
+struct geodb {
+    sqlite3 *handle;
+    char path[512];
+    char errmsg[GEODB_ERRMSG_SIZE];
+    int64_t clock_us;
+    int64_t stored_clock_us; /* meta clock_us: the largest timestamp committed */
+    int64_t writer;
+    bool has_settings;
+    bool in_tx;
+    int nstmt;
+    struct stmt_slot stmts[GEODB_STMT_MAX];
+};
+
+/* Version 1 of the schema. Cells: <cell>_ts is the write timestamp in
+ * virtual microseconds, <cell>_w the writer key (writers.w). A row is live
+ * while its identity cell (name, or the routing record for users) is newer
+ * than its tombstone (del_ts). The routing record of a user is one cell
+ * because its fields are only meaningful together: merging them separately
+ * could pair one side's backend with the other side's move destination. */
+static const char schema_sql[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE writers (w INTEGER PRIMARY KEY, site_id TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE tags (id TEXT PRIMARY KEY,"
+    " name TEXT, name_ts INTEGER NOT NULL DEFAULT 0, name_w INTEGER NOT NULL DEFAULT 0,"
+    " del_ts INTEGER NOT NULL DEFAULT 0, del_w INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE sites (id TEXT PRIMARY KEY,"
+    " name TEXT, name_ts INTEGER NOT NULL DEFAULT 0, name_w INTEGER NOT NULL DEFAULT 0,"
+    " tag_id TEXT, tag_ts INTEGER NOT NULL DEFAULT 0, tag_w INTEGER NOT NULL DEFAULT 0,"
+    " load_balancer TEXT, lb_ts INTEGER NOT NULL DEFAULT 0, lb_w INTEGER NOT NULL DEFAULT 0,"
+    " status TEXT CHECK (status IN ('online','offline','standby','evacuate')),"
+    " status_ts INTEGER NOT NULL DEFAULT 0, status_w INTEGER NOT NULL DEFAULT 0,"
+    " fm_id TEXT, fm_pct INTEGER CHECK (fm_pct BETWEEN 0 AND 100), fm_dest TEXT,"
+    " fm_ts INTEGER NOT NULL DEFAULT 0, fm_w INTEGER NOT NULL DEFAULT 0,"
+    " rec_id TEXT, rec_pct INTEGER CHECK (rec_pct BETWEEN 0 AND 100),"
+    " rec_ts INTEGER NOT NULL DEFAULT 0, rec_w INTEGER NOT NULL DEFAULT 0,"
+    " del_ts INTEGER NOT NULL DEFAULT 0, del_w INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE backends (id TEXT PRIMARY KEY,"
+    " name TEXT, name_ts INTEGER NOT NULL DEFAULT 0, name_w INTEGER NOT NULL DEFAULT 0,"
+    " site_id TEXT, site_ts INTEGER NOT NULL DEFAULT 0, site_w INTEGER NOT NULL DEFAULT 0,"
+    " status TEXT CHECK (status IN ('online','offline','standby')),"
+    " status_ts INTEGER NOT NULL DEFAULT 0, status_w INTEGER NOT NULL DEFAULT 0,"
+    " load_factor INTEGER CHECK (load_factor BETWEEN 0 AND 100),"
+    " lf_ts INTEGER NOT NULL DEFAULT 0, lf_w INTEGER NOT NULL DEFAULT 0,"
+    " fm_id TEXT, fm_pct INTEGER CHECK (fm_pct BETWEEN 0 AND 100), fm_dest TEXT,"
+    " fm_ts INTEGER NOT NULL DEFAULT 0, fm_w INTEGER NOT NULL DEFAULT 0,"
+    " del_ts INTEGER NOT NULL DEFAULT 0, del_w INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE users (username TEXT PRIMARY KEY,"
+    " site_id TEXT, backend_id TEXT, alt_backend_id TEXT, moving TEXT, dest_site_id TEXT,"
+    " last_moved INTEGER,"
+    " route_ts INTEGER NOT NULL DEFAULT 0, route_w INTEGER NOT NULL DEFAULT 0,"
+    " preferred_site_id TEXT, pref_ts INTEGER NOT NULL DEFAULT 0,"
+    " pref_w INTEGER NOT NULL DEFAULT 0,"
+    " del_ts INTEGER NOT NULL DEFAULT 0, del_w INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE user_moves (id TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('user','batch')),"
+    " username TEXT, src_backend_id TEXT, src_site_id TEXT,"
+    " dest_backend_ids TEXT, dest_site_ids TEXT, count INTEGER, min_last_moved INTEGER,"
+    " req_ts INTEGER NOT NULL, req_w INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('queued','running','done','stopped','failed')),"
+    " moved INTEGER NOT NULL DEFAULT 0,"
+    " state_ts INTEGER NOT NULL, state_w INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE proxy_dest_stats (proxy TEXT NOT NULL, dest_host TEXT NOT NULL,"
+    " ok INTEGER NOT NULL DEFAULT 0, fail INTEGER NOT NULL DEFAULT 0,"
+    " redirect INTEGER NOT NULL DEFAULT 0,"
+    " ts INTEGER NOT NULL DEFAULT 0, w INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (proxy, dest_host)) WITHOUT ROWID;"
+    "CREATE TABLE site_reachability (src_site_id TEXT NOT NULL, dest_site_id TEXT NOT NULL,"
+    " reachable INTEGER NOT NULL, ts INTEGER NOT NULL DEFAULT 0, w INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (src_site_id, dest_site_id)) WITHOUT ROWID;"
+    /* A single Dovecot 2.3 director's state (geodb_director.c). It is not
+     * replicated, so it has no per-cell timestamps or writers: plain tables
+     * rewritten whole by each command; pos columns keep every order. */
+    "CREATE TABLE director_settings (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " username_hash TEXT NOT NULL, user_expire_s INTEGER NOT NULL CHECK (user_expire_s >= 10),"
+    " mail_servers TEXT NOT NULL, users_max INTEGER NOT NULL CHECK (users_max > 0),"
+    " clock_s INTEGER NOT NULL CHECK (clock_s >= 0));"
+    "CREATE TABLE director_tags (pos INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " timer_at_s INTEGER NOT NULL CHECK (timer_at_s >= 0));"
+    "CREATE TABLE director_hosts (pos INTEGER PRIMARY KEY, ip TEXT NOT NULL UNIQUE,"
+    " tag TEXT NOT NULL, vhost_count INTEGER NOT NULL CHECK (vhost_count BETWEEN 0 AND 1000),"
+    " down INTEGER NOT NULL CHECK (down IN (0, 1)), last_updown_change_s INTEGER NOT NULL);"
+    "CREATE TABLE director_users (pos INTEGER PRIMARY KEY, tag TEXT NOT NULL,"
+    " hash INTEGER NOT NULL CHECK (hash BETWEEN 0 AND 4294967295), ip TEXT NOT NULL,"
+    " timestamp_s INTEGER NOT NULL, kill_until_s INTEGER NOT NULL);";
+
+/* Feature states; state NULL is an unset (tombstoned) row. */
+static const char settings_schema_sql[] =
+    "CREATE TABLE cluster_settings ("
+    " scope TEXT NOT NULL CHECK (scope IN ('global','site','backend')),"
+    " scope_id TEXT NOT NULL, feature TEXT NOT NULL,"
+    " state TEXT CHECK (state IN ('on','dryrun','off')),"
+    " ts INTEGER NOT NULL DEFAULT 0, w INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (scope, scope_id, feature)) WITHOUT ROWID;";
+
+int geodb__fail(struct geodb *db, const char *what)
+{
+    assert(db != NULL);
+    snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s", db->path, what,
+             sqlite3_errmsg(db->handle));
+    return GEODB_IO;
+}
+
+const char *geodb_errmsg(const struct geodb *db)
+{
+    return db->errmsg;
+}
+
+char *geodb__errbuf(struct geodb *db)
+{
+    return db->errmsg;
+}
+
+const char *geodb_path(const struct geodb *db)
+{
+    return db->path;
+}
+
+struct sqlite3 *geodb__handle(struct geodb *db)
+{
+    return db->handle;
+}
+
+sqlite3_stmt *geodb__stmt(struct geodb *db, const char *sql)
+{
+    assert(sql != NULL);
+    for (int i = 0; i < db->nstmt; i++) {
+        if (db->stmts[i].sql == sql) {
+            sqlite3_stmt *stmt = db->stmts[i].stmt;
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            return stmt;
+        }
+    }
+    /* The set of statements is fixed at compile time. */
+    assert(db->nstmt < GEODB_STMT_MAX);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
+        SQLITE_OK) {
+        geodb__fail(db, "prepare");
+        return NULL;
+    }
+    db->stmts[db->nstmt].sql = sql;
+    db->stmts[db->nstmt].stmt = stmt;
+    db->nstmt++;
+    return stmt;
+}
+
+int geodb__get_row(struct geodb *db, const char *sql, const char *arg,
+                   void (*read)(sqlite3_stmt *stmt, void *out), void *out, const char *what)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        read(stmt, out);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_ROW)
+        return GEODB_OK;
+    return rc == SQLITE_DONE ? GEODB_NOTFOUND : geodb__fail(db, what);
+}
+
+int geodb__step_done(struct geodb *db, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return geodb__fail(db, what);
+    return GEODB_OK;
+}
+
+static int exec_sql(struct geodb *db, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->handle, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s", db->path, what,
+                 msg ? msg : sqlite3_errmsg(db->handle));
+        sqlite3_free(msg);
+        return GEODB_IO;
+    }
+    return GEODB_OK;
+}
+
+static int pragma_int(struct geodb *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db->handle, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return geodb__fail(db, "read header");
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW)
+        return geodb__fail(db, "read header");
+    return GEODB_OK;
+}
+
+static int meta_put(struct geodb *db, const char *key, const char *value)
+{
+    static const char sql[] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                              "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+    sqlite3_stmt *stmt = geodb__stmt(db, sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+    return geodb__step_done(db, stmt, "write meta");
+}
+
+static int meta_get_u64(struct geodb *db, const char *key, uint64_t *out)
+{
+    static const char sql[] = "SELECT value FROM meta WHERE key = ?1";
+    sqlite3_stmt *stmt = geodb__stmt(db, sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(stmt, 0);
+        *out = strtoull(text ? text : "0", NULL, 10);
+    }
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_ROW)
+        return GEODB_OK;
+    if (rc == SQLITE_DONE) {
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: meta key %s is missing", db->path, key);
+        return GEODB_NOTGEODB;
+    }
+    return geodb__fail(db, "read meta");
+}
+
+static int meta_put_u64(struct geodb *db, const char *key, uint64_t value)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%" PRIu64, value);
+    return meta_put(db, key, text);
+}
+
+static int schema_create(struct geodb *db, const struct geodb_options *opts)
+{
+    /* journal_mode cannot change inside a transaction. */
+    int rc = exec_sql(db, "PRAGMA journal_mode=WAL", "enable WAL");
+    if (rc != GEODB_OK)
+        return rc;
+    rc = exec_sql(db, "BEGIN IMMEDIATE", "begin");
+    if (rc != GEODB_OK)
+        return rc;
+    rc = exec_sql(db, schema_sql, "create schema");
+    if (rc == GEODB_OK && !opts->no_cluster_settings)
+        rc = exec_sql(db, settings_schema_sql, "create cluster_settings");
+    char pragmas[128];
+    snprintf(pragmas, sizeof(pragmas), "PRAGMA application_id=%d; PRAGMA user_version=%d",
+             GEODB_APPLICATION_ID, GEODB_SCHEMA_VERSION);
+    if (rc == GEODB_OK)
+        rc = exec_sql(db, pragmas, "stamp schema");
+    if (rc == GEODB_OK)
+        rc = meta_put_u64(db, "uuid_seed", opts->uuid_seed);
+    if (rc == GEODB_OK)
+        rc = meta_put_u64(db, "uuid_counter", 0);
+    if (rc == GEODB_OK)
+        rc = meta_put_u64(db, "clock_us", 0);
+    if (rc == GEODB_OK)
+        rc = exec_sql(db, "COMMIT", "commit schema");
+    if (rc != GEODB_OK)
+        sqlite3_exec(db->handle, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Decides what the file is: a GeoDB of a known version, an empty file we may
+ * initialise, or something else that must be left alone. */
+static int schema_check(struct geodb *db, const struct geodb_options *opts)
+{
+    int64_t app_id = 0, version = 0, objects = 0;
+    int rc = pragma_int(db, "PRAGMA application_id", &app_id);
+    if (rc != GEODB_OK) {
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s: not a GeoDB file (not an SQLite database)",
+                 db->path);
+        return GEODB_NOTGEODB;
+    }
+    if (pragma_int(db, "PRAGMA user_version", &version) != GEODB_OK ||
+        pragma_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != GEODB_OK)
+        return GEODB_IO;
+    if (app_id == 0 && objects == 0) {
+        if (!opts->create || opts->readonly) {
+            snprintf(db->errmsg, sizeof(db->errmsg), "%s: not a GeoDB file (empty database)",
+                     db->path);
+            return GEODB_NOTGEODB;
+        }
+        return schema_create(db, opts);
+    }
+    if (app_id != GEODB_APPLICATION_ID) {
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: not a GeoDB file (an SQLite database of another application)", db->path);
+        return GEODB_NOTGEODB;
+    }
+    if (version != GEODB_SCHEMA_VERSION) {
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: GeoDB schema version %" PRId64 " is not supported (this build reads "
+                 "version %d)",
+                 db->path, version, GEODB_SCHEMA_VERSION);
+        return GEODB_VERSION;
+    }
+    return GEODB_OK;
+}
+
+static int settings_table_probe(struct geodb *db)
+{
+    int64_t n = 0;
+    int rc = pragma_int(db,
+                        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                        "name = 'cluster_settings'",
+                        &n);
+    db->has_settings = (n > 0);
+    return rc;
+}
+
+static int open_prepare(struct geodb *db, const struct geodb_options *opts)
+{
+    sqlite3_busy_timeout(db->handle, 5000);
+    int rc = schema_check(db, opts);
+    if (rc != GEODB_OK)
+        return rc;
+    if (!opts->readonly) {
+        rc = exec_sql(db, opts->fast ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=NORMAL",
+                      "set synchronous");
+        if (rc != GEODB_OK)
+            return rc;
+    }
+    rc = exec_sql(db, "PRAGMA cache_size=-32768; PRAGMA foreign_keys=OFF", "set pragmas");
+    if (rc != GEODB_OK)
+        return rc;
+    uint64_t clock = 0;
+    rc = meta_get_u64(db, "clock_us", &clock);
+    if (rc != GEODB_OK)
+        return rc;
+    db->stored_clock_us = (int64_t)clock;
+    return settings_table_probe(db);
+}
+
+int geodb_open(const char *path, const struct geodb_options *opts, struct geodb **out,
+               char *err, size_t err_size)
+{
+    assert(path != NULL && opts != NULL && out != NULL);
+    *out = NULL;
+    struct stat st;
+    bool exists = (stat(path, &st) == 0);
+    if (!exists && (!opts->create || opts->readonly)) {
+        snprintf(err, err_size, "%s: no such GeoDB file", path);
+        return GEODB_NOTFOUND;
+    }
+    if (exists && !S_ISREG(st.st_mode)) {
+        snprintf(err, err_size, "%s: not a GeoDB file (not a regular file)", path);
+        return GEODB_NOTGEODB;
+    }
+    struct geodb *db = calloc(1, sizeof(*db));
+    if (db == NULL) {
+        snprintf(err, err_size, "%s: out of memory", path);
+        return GEODB_IO;
+    }
+    if (strlen(path) >= sizeof(db->path)) {
+        snprintf(err, err_size, "GeoDB path longer than %zu bytes", sizeof(db->path) - 1);
+        free(db);
+        return GEODB_INVALID;
+    }
+    snprintf(db->path, sizeof(db->path), "%s", path);
+    int flags = opts->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (opts->create && !opts->readonly)
+        flags |= SQLITE_OPEN_CREATE;
+    int rc = GEODB_OK;
+    if (sqlite3_open_v2(path, &db->handle, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rc = geodb__fail(db, "open");
+    } else {
+        rc = open_prepare(db, opts);
+    }
+    if (rc != GEODB_OK) {
+        snprintf(err, err_size, "%s", db->errmsg);
+        geodb_close(db);
+        return rc;
+    }
+    *out = db;
+    return GEODB_OK;
+}
+
+void geodb_close(struct geodb *db)
+{
+    if (db == NULL)
+        return;
+    assert(!db->in_tx);
+    for (int i = 0; i < db->nstmt; i++)
+        sqlite3_finalize(db->stmts[i].stmt);
+    /* Fails only if a statement is still open: a caller's bug, which would
+     * leave the WAL unmerged. */
+    int rc = sqlite3_close(db->handle);
+    assert(rc == SQLITE_OK);
+    (void)rc;
+    free(db);
+}
+
+int geodb_bulk_begin(struct geodb *db)
+{
+    assert(!db->in_tx);
+    return exec_sql(db, "PRAGMA journal_mode=OFF", "begin bulk load");
+}
+
+int geodb_bulk_end(struct geodb *db)
+{
+    assert(!db->in_tx);
+    return exec_sql(db, "PRAGMA journal_mode=WAL", "end bulk load");
+}
+
+int geodb_tx_begin(struct geodb *db)
+{
+    assert(!db->in_tx);
+    int rc = exec_sql(db, "BEGIN IMMEDIATE", "begin transaction");
+    if (rc == GEODB_OK)
+        db->in_tx = true;
+    return rc;
+}
+
+int geodb_tx_commit(struct geodb *db)
+{
+    assert(db->in_tx);
+    int rc = GEODB_OK;
+    /* Remember the newest timestamp in the file, so that a later command
+     * line edit writes after everything a simulation wrote. */
+    if (db->clock_us > db->stored_clock_us)
+        rc = meta_put_u64(db, "clock_us", (uint64_t)db->clock_us);
+    if (rc == GEODB_OK)
+        rc = exec_sql(db, "COMMIT", "commit");
+    if (rc != GEODB_OK) {
+        geodb_tx_rollback(db);
+        return rc;
+    }
+    db->in_tx = false;
+    if (db->clock_us > db->stored_clock_us)
+        db->stored_clock_us = db->clock_us;
+    return GEODB_OK;
+}
+
+void geodb_tx_rollback(struct geodb *db)
+{
+    assert(db->in_tx);
+    sqlite3_exec(db->handle, "ROLLBACK", NULL, NULL, NULL);
+    db->in_tx = false;
+}
+
+void geodb_clock_set(struct geodb *db, int64_t ts_us)
+{
+    assert(ts_us >= 0);
+    db->clock_us = ts_us;
+}
+
+int64_t geodb_clock(const struct geodb *db)
+{
+    return db->clock_us;
+}
+
+int64_t geodb_clock_stored(const struct geodb *db)
+{
+    return db->stored_clock_us;
+}
+
+int64_t geodb_writer_key(const char *site_id)
+{
+    if (site_id == NULL || site_id[0] == '\0')
+        return 0;
+    uint64_t key = 0;
+    int digits = 0;
+    for (const char *p = site_id; *p != '\0' && digits < 15; p++) {
+        if (*p == '-')
+            continue;
+        int c = tolower((unsigned char)*p);
+        int v = isdigit(c) ? c - '0' : c - 'a' + 10;
+        key = (key << 4) | (uint64_t)(v & 0xf);
+        digits++;
+    }
+    return (int64_t)key;
+}
+
+int geodb_writer_register(struct geodb *db, const char *site_id)
+{
+    assert(db->in_tx);
+    assert(geodb_uuid_valid(site_id));
+    static const char sql[] = "INSERT INTO writers (w, site_id) VALUES (?1, ?2) "
+                              "ON CONFLICT DO NOTHING";
+    sqlite3_stmt *stmt = geodb__stmt(db, sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_int64(stmt, 1, geodb_writer_key(site_id));
+    sqlite3_bind_text(stmt, 2, site_id, -1, SQLITE_STATIC);
+    return geodb__step_done(db, stmt, "record writer");
+}
+
+int geodb_writer_set(struct geodb *db, const char *site_id)
+{
+    const char *id = (site_id == NULL || site_id[0] == '\0') ? GEODB_ADMIN_SITE_ID : site_id;
+    assert(geodb_uuid_valid(id));
+    /* Recording the writer is a write: only inside a command's transaction,
+     * so that a rejected command leaves the file untouched. */
+    db->writer = geodb_writer_key(id);
+    return geodb_writer_register(db, id);
+}
+
+int64_t geodb_writer(const struct geodb *db)
+{
+    return db->writer;
+}
+
+bool geodb_uuid_valid(const char *s)
+{
+    if (s == NULL || strlen(s) != CLUSTER_ID_LEN)
+        return false;
+    for (int i = 0; i < CLUSTER_ID_LEN; i++) {
+        bool dash_pos = (i == 8 || i == 13 || i == 18 || i == 23);
+        if (dash_pos ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return true;
+}
+
+int geodb_uuid_reseed(struct geodb *db, uint64_t seed)
+{
+    int rc = geodb_tx_begin(db);
+    if (rc != GEODB_OK)
+        return rc;
+    rc = meta_put_u64(db, "uuid_seed", seed);
+    if (rc == GEODB_OK)
+        rc = meta_put_u64(db, "uuid_counter", 0);
+    if (rc == GEODB_OK)
+        return geodb_tx_commit(db);
+    geodb_tx_rollback(db);
+    return rc;
+}
+
+int geodb_uuid_new(struct geodb *db, char out[CLUSTER_ID_SIZE])
+{
+    assert(db->in_tx);
+    uint64_t seed = 0, counter = 0;
+    int rc = meta_get_u64(db, "uuid_seed", &seed);
+    if (rc == GEODB_OK)
+        rc = meta_get_u64(db, "uuid_counter", &counter);
+    if (rc != GEODB_OK)
+        return rc;
+    counter++;
+    rc = meta_put_u64(db, "uuid_counter", counter);
+    if (rc != GEODB_OK)
+        return rc;
+    /* Two splitmix steps per UUID from a per-file origin: consecutive ids
+     * never share a half. */
+    uint64_t state = hash_mix64(seed ^ 0x6765646275756964ULL) + counter * 2 * 0x9e3779b97f4a7c15ULL;
+    uint64_t hi = hash_splitmix_next(&state);
+    uint64_t lo = hash_splitmix_next(&state);
+    /* RFC 4122 version 4 layout, so that tools recognise the ids. */
+    hi = (hi & ~0xf000ULL) | 0x4000ULL;
+    lo = (lo & ~(0x3ULL << 62)) | (0x2ULL << 62);
+    snprintf(out, CLUSTER_ID_SIZE, "%08" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%04" PRIx64
+             "-%012" PRIx64,
+             hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff, lo >> 48, lo & (uint64_t)0xffffffffffffULL);
+    return GEODB_OK;
+}
+
+bool geodb_has_settings_table(const struct geodb *db)
+{
+    return db->has_settings;
+}
+
+bool geodb_in_tx(const struct geodb *db)
+{
+    return db->in_tx;
+}

@@ -1,0 +1,418 @@
+/*
+ * Users, move requests, proxy statistics and site reachability in the GeoDB.
+ * The routing record is written with one upsert guarded by last-write-wins,
+ * so that the simulator's batched flush and a merge apply the same rule.
+ */
+#include "sim/geodb/geodb_users.h"
+
+#include <assert.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const move_state_names[MOVE_STATE_COUNT] = {
+    "queued", "running", "done", "stopped", "failed",
+};
+
+static const char user_get_one_sql[] =
+    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
+    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
+    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
+    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts AND username = ?1";
+static const char user_each_sql[] =
+    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
+    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
+    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
+    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts ORDER BY username";
+static const char user_route_sql[] =
+    "INSERT INTO users (username, site_id, backend_id, alt_backend_id, moving, dest_site_id,"
+    " last_moved, route_ts, route_w) VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?2)"
+    " ON CONFLICT (username) DO UPDATE SET site_id = excluded.site_id,"
+    " backend_id = excluded.backend_id, alt_backend_id = excluded.alt_backend_id,"
+    " moving = excluded.moving, dest_site_id = excluded.dest_site_id,"
+    " last_moved = excluded.last_moved, route_ts = excluded.route_ts,"
+    " route_w = excluded.route_w"
+    " WHERE (route_ts, route_w) <= (excluded.route_ts, excluded.route_w)";
+static const char user_pref_sql[] =
+    "INSERT INTO users (username, preferred_site_id, pref_ts, pref_w) VALUES (?3, ?4, ?1, ?2)"
+    " ON CONFLICT (username) DO UPDATE SET preferred_site_id = excluded.preferred_site_id,"
+    " pref_ts = excluded.pref_ts, pref_w = excluded.pref_w"
+    " WHERE (pref_ts, pref_w) <= (excluded.pref_ts, excluded.pref_w)";
+#define ROUTE_NEWER "(route_ts, route_w) <= (excluded.route_ts, excluded.route_w)"
+#define PREF_NEWER "(pref_ts, pref_w) <= (excluded.pref_ts, excluded.pref_w)"
+#define IF_ROUTE(col) col " = CASE WHEN " ROUTE_NEWER " THEN excluded." col " ELSE " col " END"
+#define IF_PREF(col) col " = CASE WHEN " PREF_NEWER " THEN excluded." col " ELSE " col " END"
+#define CELLS_INSERT                                                                     \
+    "INSERT INTO users (username, site_id, backend_id, alt_backend_id, moving, dest_site_id," \
+    " last_moved, route_ts, route_w, preferred_site_id, pref_ts, pref_w) VALUES "
+#define CELLS_UPSERT                                                                        \
+    " ON CONFLICT (username) DO UPDATE SET " IF_ROUTE("site_id") ", " IF_ROUTE("backend_id") \
+    ", " IF_ROUTE("alt_backend_id") ", " IF_ROUTE("moving") ", " IF_ROUTE("dest_site_id")    \
+    ", " IF_ROUTE("last_moved") ", " IF_PREF("preferred_site_id") ", " IF_PREF("pref_w")    \
+    ", " IF_PREF("pref_ts") ", " IF_ROUTE("route_w") ", " IF_ROUTE("route_ts")
+#define ROW1 "(?,?,?,?,?,?,?,?,?,?,?,?)"
+#define ROW2 ROW1 "," ROW1
+#define ROW4 ROW2 "," ROW2
+#define ROW8 ROW4 "," ROW4
+#define ROW16 ROW8 "," ROW8
+#define ROW32 ROW16 "," ROW16
+#define CELLS_PARAMS 12
+static const char user_cells_sql[] = CELLS_INSERT ROW1 CELLS_UPSERT;
+static const char user_cells_batch_sql[] = CELLS_INSERT ROW32 CELLS_UPSERT;
+_Static_assert(GEODB_CELLS_BATCH == 32, "ROW32 must match the batch size");
+static const char user_at_sql[] =
+    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
+    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
+    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
+    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts = ?1 OR pref_ts = ?1 OR del_ts = ?1"
+    " ORDER BY username";
+static const char user_del_sql[] =
+    "UPDATE users SET del_ts = ?1, del_w = ?2 WHERE username = ?3"
+    " AND (del_ts, del_w) <= (?1, ?2)";
+/* A tombstone with its own timestamp and writer (a deletion replicated from
+ * another replica's cache), creating the row when this replica lacks it. */
+static const char user_tomb_sql[] =
+    "INSERT INTO users (username, del_ts, del_w) VALUES (?3, ?1, ?2)"
+    " ON CONFLICT (username) DO UPDATE SET del_ts = excluded.del_ts, del_w = excluded.del_w"
+    " WHERE (del_ts, del_w) <= (excluded.del_ts, excluded.del_w)";
+static const char user_count_sql[] =
+    "SELECT backend_id, count(*) FROM users WHERE route_ts > del_ts AND backend_id IS NOT NULL"
+    " GROUP BY backend_id ORDER BY backend_id";
+
+static const char move_add_sql[] =
+    "INSERT INTO user_moves (id, kind, username, src_backend_id, src_site_id, dest_backend_ids,"
+    " dest_site_ids, count, min_last_moved, req_ts, req_w, state, moved, state_ts, state_w)"
+    " VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?1, ?2, 'queued', 0, ?1, ?2)";
+static const char move_state_sql[] =
+    "UPDATE user_moves SET state = ?4, moved = ?5, state_ts = ?1, state_w = ?2"
+    " WHERE id = ?3 AND (state_ts, state_w) <= (?1, ?2)";
+static const char move_list_sql[] =
+    "SELECT id, kind, coalesce(username, ''), coalesce(src_backend_id, ''),"
+    " coalesce(src_site_id, ''), coalesce(dest_backend_ids, ''), coalesce(dest_site_ids, ''),"
+    " coalesce(count, 0), coalesce(min_last_moved, -1), req_ts, state, moved FROM user_moves"
+    " WHERE (?1 = 0 OR state IN ('queued', 'running')) ORDER BY req_ts, id";
+
+static const char proxy_stats_sql[] =
+    "INSERT INTO proxy_dest_stats (proxy, dest_host, ok, fail, redirect, ts, w)"
+    " VALUES (?3, ?4, ?5, ?6, ?7, ?1, ?2) ON CONFLICT (proxy, dest_host) DO UPDATE"
+    " SET ok = excluded.ok, fail = excluded.fail, redirect = excluded.redirect,"
+    " ts = excluded.ts, w = excluded.w WHERE (ts, w) <= (excluded.ts, excluded.w)";
+static const char proxy_stale_sql[] =
+    "DELETE FROM proxy_dest_stats WHERE dest_host NOT IN"
+    " (SELECT name FROM backends WHERE name_ts > del_ts AND name IS NOT NULL)";
+static const char reach_sql[] =
+    "INSERT INTO site_reachability (src_site_id, dest_site_id, reachable, ts, w)"
+    " VALUES (?3, ?4, ?5, ?1, ?2) ON CONFLICT (src_site_id, dest_site_id) DO UPDATE"
+    " SET reachable = excluded.reachable, ts = excluded.ts, w = excluded.w"
+    " WHERE (ts, w) <= (excluded.ts, excluded.w)";
+
+static const char reach_list_sql[] =
+    "SELECT src_site_id, dest_site_id, reachable, ts FROM site_reachability"
+    " ORDER BY src_site_id, dest_site_id";
+
+const char *geodb_move_state_name(enum geodb_move_state state)
+{
+    assert(state < MOVE_STATE_COUNT);
+    return move_state_names[state];
+}
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    snprintf(dst, size, "%s", text ? (const char *)text : "");
+}
+
+static void bind_opt_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+    if (text != NULL && text[0] != '\0')
+        sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+static sqlite3_stmt *write_begin(struct geodb *db, const char *sql)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, sql);
+    if (stmt == NULL)
+        return NULL;
+    sqlite3_bind_int64(stmt, 1, geodb_clock(db));
+    sqlite3_bind_int64(stmt, 2, geodb_writer(db));
+    return stmt;
+}
+
+static void user_read(sqlite3_stmt *stmt, void *arg)
+{
+    struct geodb_user *out = arg;
+    copy_text(out->username, sizeof(out->username), stmt, 0);
+    copy_text(out->site_id, sizeof(out->site_id), stmt, 1);
+    copy_text(out->backend_id, sizeof(out->backend_id), stmt, 2);
+    copy_text(out->alt_backend_id, sizeof(out->alt_backend_id), stmt, 3);
+    copy_text(out->moving, sizeof(out->moving), stmt, 4);
+    copy_text(out->dest_site_id, sizeof(out->dest_site_id), stmt, 5);
+    out->last_moved_s = sqlite3_column_int64(stmt, 6);
+    copy_text(out->preferred_site_id, sizeof(out->preferred_site_id), stmt, 7);
+    out->route_ts_us = sqlite3_column_int64(stmt, 8);
+    out->del_ts_us = sqlite3_column_int64(stmt, 9);
+    out->deleted = sqlite3_column_int(stmt, 10) != 0;
+}
+
+int geodb_user_get(struct geodb *db, const char *username, struct geodb_user *out)
+{
+    return geodb__get_row(db, user_get_one_sql, username, user_read, out, "read user");
+}
+
+int geodb_user_put_route(struct geodb *db, const struct geodb_user *user)
+{
+    assert(user->username[0] != '\0');
+    sqlite3_stmt *stmt = write_begin(db, user_route_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 3, user->username, -1, SQLITE_STATIC);
+    bind_opt_text(stmt, 4, user->site_id);
+    bind_opt_text(stmt, 5, user->backend_id);
+    bind_opt_text(stmt, 6, user->alt_backend_id);
+    bind_opt_text(stmt, 7, user->moving);
+    bind_opt_text(stmt, 8, user->dest_site_id);
+    if (user->last_moved_s >= 0)
+        sqlite3_bind_int64(stmt, 9, user->last_moved_s);
+    return geodb__step_done(db, stmt, "write user");
+}
+
+int geodb_user_put_preferred(struct geodb *db, const char *username, const char *site_id)
+{
+    sqlite3_stmt *stmt = write_begin(db, user_pref_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 3, username, -1, SQLITE_STATIC);
+    bind_opt_text(stmt, 4, site_id);
+    return geodb__step_done(db, stmt, "write preferred site");
+}
+
+static void bind_cells(sqlite3_stmt *stmt, int base, const struct geodb_route_cells *c)
+{
+    sqlite3_bind_text(stmt, base + 1, c->username, -1, SQLITE_STATIC);
+    bind_opt_text(stmt, base + 2, c->site_id);
+    bind_opt_text(stmt, base + 3, c->backend_id);
+    bind_opt_text(stmt, base + 4, c->alt_backend_id);
+    bind_opt_text(stmt, base + 5, c->moving);
+    bind_opt_text(stmt, base + 6, c->dest_site_id);
+    if (c->last_moved_s >= 0)
+        sqlite3_bind_int64(stmt, base + 7, c->last_moved_s);
+    sqlite3_bind_int64(stmt, base + 8, c->route_ts);
+    sqlite3_bind_int64(stmt, base + 9, c->route_w);
+    bind_opt_text(stmt, base + 10, c->preferred_site_id);
+    sqlite3_bind_int64(stmt, base + 11, c->pref_ts);
+    sqlite3_bind_int64(stmt, base + 12, c->pref_w);
+}
+
+int geodb_user_put_cells(struct geodb *db, const struct geodb_route_cells *c)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_cells_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    bind_cells(stmt, 0, c);
+    return geodb__step_done(db, stmt, "write user");
+}
+
+int geodb_user_put_cells_batch(struct geodb *db, const struct geodb_route_cells *cells)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_cells_batch_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    for (int i = 0; i < GEODB_CELLS_BATCH; i++)
+        bind_cells(stmt, i * CELLS_PARAMS, &cells[i]);
+    return geodb__step_done(db, stmt, "write users");
+}
+
+/* Feeds each row of a prepared user query to fn; fn returning non-zero stops early. */
+static int user_iterate(struct geodb *db, sqlite3_stmt *stmt,
+                        int (*fn)(void *ctx, const struct geodb_user *user), void *ctx)
+{
+    struct geodb_user user;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        user_read(stmt, &user);
+        if (fn(ctx, &user) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "read users");
+}
+
+int geodb_user_each_at(struct geodb *db, int64_t ts,
+                       int (*fn)(void *ctx, const struct geodb_user *user), void *ctx)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_at_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_int64(stmt, 1, ts);
+    return user_iterate(db, stmt, fn, ctx);
+}
+
+int geodb_user_delete(struct geodb *db, const char *username)
+{
+    sqlite3_stmt *stmt = write_begin(db, user_del_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 3, username, -1, SQLITE_STATIC);
+    return geodb__step_done(db, stmt, "delete user");
+}
+
+int geodb_user_put_tombstone(struct geodb *db, const char *username, int64_t ts, int64_t w)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_tomb_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_int64(stmt, 1, ts);
+    sqlite3_bind_int64(stmt, 2, w);
+    sqlite3_bind_text(stmt, 3, username, -1, SQLITE_STATIC);
+    return geodb__step_done(db, stmt, "write user tombstone");
+}
+
+int geodb_user_count_by_backend(struct geodb *db,
+                                void (*fn)(void *ctx, const char *backend_id, int64_t users),
+                                void *ctx)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_count_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(stmt, 0), sqlite3_column_int64(stmt, 1));
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "count users");
+}
+
+int geodb_user_each(struct geodb *db, int (*fn)(void *ctx, const struct geodb_user *user),
+                    void *ctx)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, user_each_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    return user_iterate(db, stmt, fn, ctx);
+}
+
+int geodb_move_add(struct geodb *db, const struct geodb_move *move)
+{
+    sqlite3_stmt *stmt = write_begin(db, move_add_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 3, move->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, move->batch ? "batch" : "user", -1, SQLITE_STATIC);
+    bind_opt_text(stmt, 5, move->username);
+    bind_opt_text(stmt, 6, move->src_backend_id);
+    bind_opt_text(stmt, 7, move->src_site_id);
+    bind_opt_text(stmt, 8, move->dest_backends);
+    bind_opt_text(stmt, 9, move->dest_sites);
+    if (move->batch)
+        sqlite3_bind_int(stmt, 10, move->count);
+    if (move->min_last_moved_s >= 0)
+        sqlite3_bind_int64(stmt, 11, move->min_last_moved_s);
+    return geodb__step_done(db, stmt, "record move");
+}
+
+int geodb_move_set_state(struct geodb *db, const char *id, enum geodb_move_state state,
+                         int moved)
+{
+    sqlite3_stmt *stmt = write_begin(db, move_state_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 3, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, geodb_move_state_name(state), -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 5, moved);
+    return geodb__step_done(db, stmt, "update move");
+}
+
+static void move_read(sqlite3_stmt *stmt, struct geodb_move *out)
+{
+    memset(out, 0, sizeof(*out));
+    copy_text(out->id, sizeof(out->id), stmt, 0);
+    out->batch = strcmp((const char *)sqlite3_column_text(stmt, 1), "batch") == 0;
+    copy_text(out->username, sizeof(out->username), stmt, 2);
+    copy_text(out->src_backend_id, sizeof(out->src_backend_id), stmt, 3);
+    copy_text(out->src_site_id, sizeof(out->src_site_id), stmt, 4);
+    copy_text(out->dest_backends, sizeof(out->dest_backends), stmt, 5);
+    copy_text(out->dest_sites, sizeof(out->dest_sites), stmt, 6);
+    out->count = sqlite3_column_int(stmt, 7);
+    out->min_last_moved_s = sqlite3_column_int64(stmt, 8);
+    out->req_ts_us = sqlite3_column_int64(stmt, 9);
+    const char *state = (const char *)sqlite3_column_text(stmt, 10);
+    for (int i = 0; i < MOVE_STATE_COUNT; i++) {
+        if (strcmp(state, move_state_names[i]) == 0)
+            out->state = (enum geodb_move_state)i;
+    }
+    out->moved = sqlite3_column_int(stmt, 11);
+}
+
+int geodb_move_list(struct geodb *db, bool unfinished_only, struct geodb_move *out, int max,
+                    int *count)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, move_list_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_int(stmt, 1, unfinished_only ? 1 : 0);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max)
+        move_read(stmt, &out[n++]);
+    sqlite3_reset(stmt);
+    *count = n;
+    if (rc == SQLITE_ROW)
+        return GEODB_INVALID;
+    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list moves");
+}
+
+int geodb_proxy_stats_put(struct geodb *db, const char *proxy, const char *dest_host,
+                          int64_t ok, int64_t fail, int64_t redirect)
+{
+    sqlite3_stmt *stmt = write_begin(db, proxy_stats_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 3, proxy, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, dest_host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, ok);
+    sqlite3_bind_int64(stmt, 6, fail);
+    sqlite3_bind_int64(stmt, 7, redirect);
+    return geodb__step_done(db, stmt, "write proxy stats");
+}
+
+int geodb_proxy_stats_delete_stale(struct geodb *db, int *deleted)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, proxy_stale_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    int rc = geodb__step_done(db, stmt, "delete stale proxy stats");
+    *deleted = rc == GEODB_OK ? sqlite3_changes(geodb__handle(db)) : 0;
+    return rc;
+}
+
+int geodb_reachability_put(struct geodb *db, const char *src_site_id, const char *dest_site_id,
+                           bool reachable)
+{
+    sqlite3_stmt *stmt = write_begin(db, reach_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 3, src_site_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, dest_site_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 5, reachable ? 1 : 0);
+    return geodb__step_done(db, stmt, "write reachability");
+}
+
+int geodb_reachability_list(struct geodb *db, struct geodb_reach *out, int max, int *count)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, reach_list_sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    int n = 0, rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
+        copy_text(out[n].src_site_id, sizeof(out[n].src_site_id), stmt, 0);
+        copy_text(out[n].dest_site_id, sizeof(out[n].dest_site_id), stmt, 1);
+        out[n].reachable = sqlite3_column_int(stmt, 2) != 0;
+        out[n].ts_us = sqlite3_column_int64(stmt, 3);
+        n++;
+    }
+    sqlite3_reset(stmt);
+    *count = n;
+    if (rc == SQLITE_ROW)
+        return GEODB_INVALID;
+    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list reachability");
+}

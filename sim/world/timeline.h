@@ -1,0 +1,27 @@
+/*
+ * Timeline entries: doveadm commands run through the same interpreter as
+ * `clustersim doveadm` against the replica of the site named in the entry,
+ * faults on backends, notes, and expectations.
+ */
+#ifndef TIMELINE_H
+#define TIMELINE_H
+
+#include "sim/world/world.h"
+
+/* Runs timeline entry i (EV_TIMELINE). */
+void timeline_run_entry(struct world *w, int i);
+/* Connects doveadm's `user access` and `kick` to the world's proxies. */
+void timeline_init(struct world *w);
+
+/* Runs the entries whose time is "end", in file order. */
+void timeline_run_end(struct world *w);
+/* Runs one doveadm command as site (on its replica, at the current time,
+ * written by that site) and refreshes the caches it changed. The first line
+ * of its error output goes to err. Returns the exit code. */
+int timeline_doveadm(struct world *w, int site, const char *line, char *err, size_t err_size);
+
+/* Reloads the users of replica r written at exactly ts (after a doveadm
+ * command touched users). */
+int timeline_reload_users(struct world *w, int r, int64_t ts, int writer_site);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * Flat per-user arrays for one replica. Memory per user: a 24-byte routing
+ * record, the preferred-site cell (10 bytes), list links (8) and a dirty
+ * byte; about 44 MB per million users per replica.
+ */
+#include "sim/world/usercache.h"
+
+#include "sim/base/bigmem.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+static const char *const reason_names[REASON_COUNT] = {
+    "none",           "balance",      "critical",           "degraded",
+    "drain",          "manual",       "batch",              "site_force_move",
+    "backend_force_move", "recover",  "failover",           "site_evacuate",
+    "merge",          "director",
+};
+
+const char *move_reason_name(enum move_reason reason)
+{
+    assert(reason < REASON_COUNT);
+    return reason_names[reason];
+}
+
+int usercache_init(struct usercache *uc, uint32_t nusers)
+{
+    memset(uc, 0, sizeof(*uc));
+    uc->nusers = nusers;
+    size_t n = nusers ? nusers : 1;
+    uc->routes = bigmem_calloc(n, sizeof(*uc->routes));
+    uc->pref_site = calloc(n, 1);
+    uc->pref_ts_us = calloc(n, sizeof(*uc->pref_ts_us));
+    uc->pref_writer = calloc(n, 1);
+    uc->next = calloc(n, sizeof(*uc->next));
+    uc->prev = calloc(n, sizeof(*uc->prev));
+    uc->mnext = malloc(n * sizeof(*uc->mnext));
+    uc->mprev = malloc(n * sizeof(*uc->mprev));
+    uc->dirty = calloc(n, 1);
+    uc->dirty_list = calloc(n, sizeof(*uc->dirty_list));
+    if (!uc->routes || !uc->pref_site || !uc->pref_ts_us || !uc->pref_writer || !uc->next ||
+        !uc->prev || !uc->mnext || !uc->mprev || !uc->dirty || !uc->dirty_list) {
+        usercache_free(uc);
+        return -1;
+    }
+    for (uint32_t u = 0; u < nusers; u++) {
+        uc->routes[u] = (struct uc_route){
+            .ts_us = 0, .last_moved_s = -1, .backend = UC_NO_BACKEND, .alt = UC_NO_BACKEND,
+            .site = UC_NO_SITE, .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = 0};
+        uc->next[u] = UC_NO_USER;
+        uc->prev[u] = UC_NO_USER;
+        uc->mnext[u] = UC_NO_USER;
+        uc->mprev[u] = UC_NO_USER;
+    }
+    uc->moving_head = UC_NO_USER;
+    uc->moving_tail = UC_NO_USER;
+    memset(uc->pref_site, UC_NO_SITE, n);
+    for (int b = 0; b < CLUSTER_BACKENDS_MAX; b++) {
+        uc->head[b] = UC_NO_USER;
+        uc->tail[b] = UC_NO_USER;
+    }
+    return 0;
+}
+
+void usercache_free(struct usercache *uc)
+{
+    bigmem_free(uc->routes);
+    free(uc->pref_site);
+    free(uc->pref_ts_us);
+    free(uc->pref_writer);
+    free(uc->next);
+    free(uc->prev);
+    free(uc->mnext);
+    free(uc->mprev);
+    free(uc->dirty);
+    free(uc->dirty_list);
+    memset(uc, 0, sizeof(*uc));
+}
+
+static void list_remove(struct usercache *uc, uint32_t user, uint16_t backend)
+{
+    uint32_t p = uc->prev[user], n = uc->next[user];
+    if (p != UC_NO_USER)
+        uc->next[p] = n;
+    else
+        uc->head[backend] = n;
+    if (n != UC_NO_USER)
+        uc->prev[n] = p;
+    else
+        uc->tail[backend] = p;
+    uc->next[user] = UC_NO_USER;
+    uc->prev[user] = UC_NO_USER;
+    assert(uc->count[backend] > 0);
+    uc->count[backend]--;
+    uc->placed--;
+}
+
+static void list_append(struct usercache *uc, uint32_t user, uint16_t backend)
+{
+    assert(backend < CLUSTER_BACKENDS_MAX);
+    uint32_t t = uc->tail[backend];
+    uc->prev[user] = t;
+    uc->next[user] = UC_NO_USER;
+    if (t != UC_NO_USER)
+        uc->next[t] = user;
+    else
+        uc->head[backend] = user;
+    uc->tail[backend] = user;
+    uc->count[backend]++;
+    uc->placed++;
+}
+
+static void moving_remove(struct usercache *uc, uint32_t user)
+{
+    uint32_t p = uc->mprev[user], n = uc->mnext[user];
+    if (p != UC_NO_USER)
+        uc->mnext[p] = n;
+    else
+        uc->moving_head = n;
+    if (n != UC_NO_USER)
+        uc->mprev[n] = p;
+    else
+        uc->moving_tail = p;
+    uc->mnext[user] = UC_NO_USER;
+    uc->mprev[user] = UC_NO_USER;
+    assert(uc->moving_count > 0);
+    uc->moving_count--;
+}
+
+static void moving_append(struct usercache *uc, uint32_t user)
+{
+    uint32_t t = uc->moving_tail;
+    uc->mprev[user] = t;
+    uc->mnext[user] = UC_NO_USER;
+    if (t != UC_NO_USER)
+        uc->mnext[t] = user;
+    else
+        uc->moving_head = user;
+    uc->moving_tail = user;
+    uc->moving_count++;
+}
+
+void usercache_moving_requeue(struct usercache *uc, uint32_t user)
+{
+    assert(uc->routes[user].moving != REASON_NONE);
+    moving_remove(uc, user);
+    moving_append(uc, user);
+}
+
+static void mark_dirty(struct usercache *uc, uint32_t user)
+{
+    if (uc->dirty[user])
+        return;
+    uc->dirty[user] = 1;
+    assert(uc->ndirty < uc->nusers);
+    uc->dirty_list[uc->ndirty++] = user;
+}
+
+bool usercache_pair_wins(const struct usercache *uc, int64_t old_ts, uint8_t old_w, int64_t ts,
+                         uint8_t w)
+{
+    if (ts != old_ts)
+        return ts > old_ts;
+    return uc->writer_keys[w] >= uc->writer_keys[old_w];
+}
+
+bool usercache_put(struct usercache *uc, uint32_t user, const struct uc_route *route)
+{
+    assert(user < uc->nusers);
+    struct uc_route *cur = &uc->routes[user];
+    if (cur->ts_us != 0 && !usercache_pair_wins(uc, cur->ts_us, cur->writer, route->ts_us, route->writer))
+        return false;
+    if (cur->backend != route->backend) {
+        if (cur->backend != UC_NO_BACKEND)
+            list_remove(uc, user, cur->backend);
+        if (route->backend != UC_NO_BACKEND)
+            list_append(uc, user, route->backend);
+    }
+    bool was_moving = cur->moving != REASON_NONE, moving = route->moving != REASON_NONE;
+    if (was_moving && !moving)
+        moving_remove(uc, user);
+    else if (!was_moving && moving)
+        moving_append(uc, user);
+    *cur = *route;
+    mark_dirty(uc, user);
+    return true;
+}
+
+bool usercache_put_pref(struct usercache *uc, uint32_t user, uint8_t site, int64_t ts_us,
+                        uint8_t writer)
+{
+    assert(user < uc->nusers);
+    if (uc->pref_ts_us[user] != 0 &&
+        !usercache_pair_wins(uc, uc->pref_ts_us[user], uc->pref_writer[user], ts_us, writer))
+        return false;
+    uc->pref_site[user] = site;
+    uc->pref_ts_us[user] = ts_us;
+    uc->pref_writer[user] = writer;
+    mark_dirty(uc, user);
+    return true;
+}
+
+int usercache_flush(struct usercache *uc, int (*fn)(void *ctx, uint32_t user), void *ctx)
+{
+    uint32_t done = 0;
+    int rc = 0;
+    for (; done < uc->ndirty; done++) {
+        uint32_t user = uc->dirty_list[done];
+        rc = fn(ctx, user);
+        if (rc != 0)
+            break;
+        uc->dirty[user] = 0;
+    }
+    memmove(uc->dirty_list, uc->dirty_list + done, (uc->ndirty - done) * sizeof(uint32_t));
+    uc->ndirty -= done;
+    return rc;
+}
+
+void usercache_copy(struct usercache *dst, const struct usercache *src)
+{
+    assert(dst->nusers == src->nusers);
+    size_t n = src->nusers;
+    memcpy(dst->routes, src->routes, n * sizeof(*src->routes));
+    memcpy(dst->pref_site, src->pref_site, n);
+    memcpy(dst->pref_ts_us, src->pref_ts_us, n * sizeof(*src->pref_ts_us));
+    memcpy(dst->pref_writer, src->pref_writer, n);
+    memcpy(dst->next, src->next, n * sizeof(*src->next));
+    memcpy(dst->prev, src->prev, n * sizeof(*src->prev));
+    memcpy(dst->mnext, src->mnext, n * sizeof(*src->mnext));
+    memcpy(dst->mprev, src->mprev, n * sizeof(*src->mprev));
+    memcpy(dst->head, src->head, sizeof(src->head));
+    memcpy(dst->tail, src->tail, sizeof(src->tail));
+    memcpy(dst->count, src->count, sizeof(src->count));
+    memcpy(dst->writer_keys, src->writer_keys, sizeof(src->writer_keys));
+    dst->placed = src->placed;
+    dst->moving_head = src->moving_head;
+    dst->moving_tail = src->moving_tail;
+    dst->moving_count = src->moving_count;
+    memset(dst->dirty, 0, n);
+    dst->ndirty = 0;
+}

@@ -1,0 +1,239 @@
+/*
+ * Users' weights, home sites and arrivals. Draw order is fixed (user index
+ * order at init; per tick: counts, then users, then offsets, then session
+ * lengths), each from its own named stream.
+ */
+#include "sim/world/workload.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "sim/base/bigmem.h"
+#include "sim/world/traffic.h"
+
+#define DAY_MS (24.0 * 3600.0 * 1000.0)
+#define PI 3.14159265358979323846
+
+static int alloc_users(struct world *w, uint32_t n)
+{
+    struct world_users *u = &w->users;
+    size_t m = n ? n : 1;
+    u->n = n;
+    u->state = bigmem_calloc(m, sizeof(*u->state));
+    u->key = bigmem_calloc(m, sizeof(*u->key));
+    u->prev_move_s = malloc(m * sizeof(*u->prev_move_s));
+    u->requested_s = calloc(m, sizeof(*u->requested_s));
+    u->move_attempts = calloc(m, 1);
+    if (!u->state || !u->key || !u->prev_move_s || !u->requested_s || !u->move_attempts)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        u->state[i] = (struct user_state){
+            .weight = 1.0f, .inflight = UC_NO_USER, .referral_until_s = 0,
+            .resident = UC_NO_BACKEND, .referral_from = UC_NO_BACKEND,
+            .referral_to = UC_NO_BACKEND, .home_site = 0};
+        u->prev_move_s[i] = -1;
+    }
+    return 0;
+}
+
+/* Activity weights with mean exactly 1 after normalisation. */
+static void draw_weights(struct world *w, double *weights)
+{
+    const struct scn_users *su = &w->scn->users;
+    struct rng rng;
+    if (rng_init(&rng, w->seed, "users.activity") != 0) {
+        world_fail(w, "out of memory");
+        return;
+    }
+    double sum = 0.0;
+    for (uint32_t i = 0; i < w->users.n; i++) {
+        double x = 1.0;
+        if (su->distribution == SCN_ACTIVITY_LOGNORMAL)
+            x = rng_lognormal(&rng, -su->sigma * su->sigma / 2.0, su->sigma);
+        else if (su->distribution == SCN_ACTIVITY_PARETO)
+            x = rng_pareto(&rng, su->alpha, (su->alpha - 1.0) / su->alpha);
+        weights[i] = x;
+        sum += x;
+    }
+    rng_free(&rng);
+    double scale = w->users.n > 0 && sum > 0.0 ? w->users.n / sum : 1.0;
+    for (uint32_t i = 0; i < w->users.n; i++) {
+        weights[i] *= scale;
+        w->users.state[i].weight = (float)weights[i];
+    }
+}
+
+/* Home sites in proportion to the sites' user shares, from the user's key
+ * (so a user's home does not depend on who else exists). */
+static void assign_home_sites(struct world *w)
+{
+    uint64_t units[CLUSTER_SITES_MAX];
+    uint64_t total = 0;
+    for (int s = 0; s < w->nsites; s++) {
+        units[s] = (uint64_t)llround(w->sites[s].user_share * 1000.0);
+        total += units[s];
+    }
+    for (uint32_t i = 0; i < w->users.n; i++) {
+        uint64_t pick = total ? hash_mix64(w->users.key[i] ^ 0x686f6d65ULL) % total : 0;
+        int s = 0;
+        while (s + 1 < w->nsites && pick >= units[s])
+            pick -= units[s++];
+        w->users.state[i].home_site = (uint8_t)s;
+    }
+}
+
+int workload_init(struct world *w)
+{
+    const struct scenario *scn = w->scn;
+    assert(scn->users.count <= SCN_USERS_MAX);
+    if (alloc_users(w, (uint32_t)scn->users.count) != 0) {
+        world_fail(w, "out of memory for %lld users", (long long)scn->users.count);
+        return -1;
+    }
+    char name[CLUSTER_USERNAME_SIZE];
+    for (uint32_t i = 0; i < w->users.n; i++) {
+        world_username(w, i, name, sizeof(name));
+        w->users.key[i] = placement_key(name);
+    }
+    assign_home_sites(w);
+    double *weights = malloc((w->users.n ? w->users.n : 1) * sizeof(double));
+    if (weights == NULL) {
+        world_fail(w, "out of memory");
+        return -1;
+    }
+    draw_weights(w, weights);
+    int rc = w->users.n > 0 ? alias_build(&w->alias, weights, w->users.n) : 0;
+    free(weights);
+    if (rc != 0) {
+        world_fail(w, "cannot build the activity table");
+        return -1;
+    }
+    const struct scn_workload *wl = &scn->workload;
+    w->login_rate_per_ms = w->users.n * wl->logins_per_user_day / DAY_MS;
+    w->delivery_rate_per_ms = w->users.n * wl->deliveries_per_user_day / DAY_MS;
+    return w->error[0] ? -1 : 0;
+}
+
+void workload_free(struct world *w)
+{
+    struct world_users *u = &w->users;
+    alias_free(&w->alias);
+    bigmem_free(u->state);
+    bigmem_free(u->key);
+    free(u->prev_move_s);
+    free(u->requested_s);
+    free(u->move_attempts);
+    memset(u, 0, sizeof(*u));
+}
+
+double workload_diurnal(const struct scn_workload *wl, int64_t t_ms)
+{
+    double hours = fmod((double)t_ms / 3600000.0, 24.0);
+    return 1.0 + wl->diurnal_amplitude * cos(2.0 * PI * (hours - wl->peak_hour) / 24.0);
+}
+
+static int64_t session_length_ms(struct world *w)
+{
+    const struct scn_workload *wl = &w->scn->workload;
+    double ms = rng_lognormal(&w->rng_sessions, log((double)wl->session_median_ms),
+                              wl->session_sigma);
+    if (ms > (double)wl->session_max_ms)
+        ms = (double)wl->session_max_ms;
+    return ms < 1000.0 ? 1000 : (int64_t)ms;
+}
+
+/* Sessions already open at t = 0, so that a run starts in steady state
+ * rather than with an empty cluster: by Little's law the number in progress
+ * is the login rate times the mean length, and a session in progress has a
+ * length-biased length (for a lognormal: mu + sigma^2) of which a uniform
+ * share remains. Only preplaced users can have sessions. */
+void workload_warm_start(struct world *w)
+{
+    const struct scn_workload *wl = &w->scn->workload;
+    if (!w->scn->users.preplaced || w->users.n == 0 || wl->logins_per_user_day <= 0)
+        return;
+    struct rng rng;
+    if (rng_init(&rng, w->seed, "workload.warmup") != 0) {
+        world_fail(w, "out of memory");
+        return;
+    }
+    double mu = log((double)wl->session_median_ms), sigma = wl->session_sigma;
+    double mean_ms = exp(mu + sigma * sigma / 2.0);
+    if (mean_ms > (double)wl->session_max_ms)
+        mean_ms = (double)wl->session_max_ms;
+    double rate = w->login_rate_per_ms * workload_diurnal(wl, 0);
+    unsigned n = rng_poisson(&rng, rate * mean_ms);
+    for (unsigned i = 0; i < n && w->error[0] == '\0'; i++) {
+        uint32_t user = alias_draw(&w->alias, &rng);
+        double length = rng_lognormal(&rng, mu + sigma * sigma, sigma);
+        if (length > (double)wl->session_max_ms)
+            length = (double)wl->session_max_ms;
+        int64_t left = (int64_t)(rng_uniform(&rng) * length);
+        traffic_warm_session(w, user, left < 1000 ? 1000 : left);
+    }
+    rng_free(&rng);
+}
+
+/* Users are drawn a batch ahead of processing, and their records touched
+ * in two tight loops first: routing is bound by memory latency on two
+ * random records per arrival, and independent loads in a short loop overlap
+ * where loads spread through the processing would each stall (prefetch
+ * instructions are dropped on some virtual machines). */
+#define BATCH 256
+
+static void warm_records(struct world *w, const uint32_t *users, uint64_t count)
+{
+    uint32_t sink = 0;
+    uint8_t home[BATCH];
+    for (uint64_t i = 0; i < count; i++)
+        home[i] = w->users.state[users[i]].home_site;
+    for (uint64_t i = 0; i < count; i++) {
+        const struct replica *rep = &w->replicas[w->sites[home[i]].replica];
+        sink += rep->users.routes[users[i]].backend;
+        sink += w->sessions.users[users[i]].count;
+    }
+    w->warm_sink += sink;
+}
+
+/* Arrivals first..last (exclusive) of n in the tick [t0, t1). */
+static void run_batch(struct world *w, int64_t t0, int64_t t1, uint64_t first, uint64_t last,
+                      uint64_t n, uint64_t logins)
+{
+    uint32_t users[BATCH];
+    uint64_t count = last - first;
+    assert(count <= BATCH);
+    for (uint64_t i = 0; i < count; i++)
+        users[i] = alias_draw(&w->alias, &w->rng_arrivals);
+    warm_records(w, users, count);
+    for (uint64_t i = 0; i < count && w->error[0] == '\0'; i++) {
+        uint64_t k = first + i;
+        int64_t t = t0 + (int64_t)((2 * k + 1) * (uint64_t)(t1 - t0) / (2 * n));
+        bool login = (k + 1) * logins / n > k * logins / n;
+        traffic_expire_sessions(w, t);
+        if (login)
+            traffic_login(w, users[i], t, session_length_ms(w));
+        else
+            traffic_delivery(w, users[i], t);
+    }
+}
+
+/* The counts are Poisson; within the tick the arrivals are spread evenly
+ * and logins and deliveries interleaved evenly (integer arithmetic), which
+ * keeps them in time order without sorting. A tick is short against every
+ * other time in the model (sessions, scrapes, controller periods). */
+void workload_tick(struct world *w, int64_t t0, int64_t t1)
+{
+    assert(t1 > t0);
+    double factor = workload_diurnal(&w->scn->workload, (t0 + t1) / 2);
+    double span = (double)(t1 - t0);
+    uint64_t logins = rng_poisson(&w->rng_arrivals, w->login_rate_per_ms * factor * span);
+    uint64_t deliveries = rng_poisson(&w->rng_arrivals, w->delivery_rate_per_ms * factor * span);
+    uint64_t n = w->users.n > 0 ? logins + deliveries : 0;
+    for (uint64_t first = 0; first < n && w->error[0] == '\0'; first += BATCH)
+        run_batch(w, t0, t1, first, first + BATCH < n ? first + BATCH : n, n, logins);
+    traffic_expire_sessions(w, t1 - 1);
+}
