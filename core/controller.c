@@ -270,3 +270,15 @@ int controller_run(struct controller *c, enum ctl_task task)
     }
     return rc;
 }
+
+const struct ctl_backend_state *controller_backend_state(const struct controller *c,
+                                                         int handle)
+{
+    assert(handle >= 0 && handle < CTL_BACKENDS_MAX);
+    return &c->state[handle];
+}
+
+bool controller_catastrophe(const struct controller *c)
+{
+    return c->catastrophe;
+}

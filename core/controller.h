@@ -139,11 +139,15 @@ struct ctl_actions {
      * many were marked. */
     uint32_t (*move_users)(void *ctx, int src, int dst, uint32_t count,
                            int64_t min_last_moved_s, enum ctl_move_reason reason);
+    /* Sets a backend's status in the GeoDB. Returns 0, or -1 when it could
+     * not (the controller logs it and tries again at the next run). */
     int (*set_status)(void *ctx, int backend, enum backend_status status);
-    /* Accesses a stuck user again (the source finishes the move when it can). */
-    void (*retry_move)(void *ctx, uint32_t user);
-    /* Finishes a stuck move by writing the GeoDB directly. */
-    void (*force_move)(void *ctx, uint32_t user);
+    /* Accesses a stuck user again (the source finishes the move when it
+     * can). Returns 0, or -1 when the user could not be accessed. */
+    int (*retry_move)(void *ctx, uint32_t user);
+    /* Finishes a stuck move by writing the GeoDB directly. Returns 0, or
+     * -1 when it could not (no destination can take the user now). */
+    int (*force_move)(void *ctx, uint32_t user);
     /* Deletes stale statistics; returns rows deleted, or -1 on failure. */
     int (*delete_stale)(void *ctx);
     /* A log line: backend is -1 when it concerns the site. */
@@ -226,6 +230,12 @@ void controller_init(struct controller *c, const struct ctl_settings *settings,
 /* Runs one task. Returns 0, or -1 when it failed (logged as
  * CTL_EV_TASK_FAILED; it runs again next period). */
 int controller_run(struct controller *c, enum ctl_task task);
+
+/* What the controller knows of a backend between task runs, for reports. */
+const struct ctl_backend_state *controller_backend_state(const struct controller *c,
+                                                         int handle);
+/* Whether catastrophe protection is engaged (it lingers after detection). */
+bool controller_catastrophe(const struct controller *c);
 
 /* Internal to the core's task modules. */
 int64_t controller__now(const struct controller *c);

@@ -99,8 +99,13 @@ static void act_critical(struct controller *c, const struct ctl_backend *b)
         st->critical_users0 = b->users > 0 ? b->users : 1;
     char ratio[16];
     if (b->users == 0) {
-        if (!dryrun)
-            c->actions.set_status(c->actions.ctx, b->handle, BACKEND_OFFLINE);
+        if (!dryrun && c->actions.set_status(c->actions.ctx, b->handle, BACKEND_OFFLINE) != 0) {
+            /* Still critical and empty at the next run, which tries again. */
+            controller__event(c, CTL_EV_TASK_FAILED, b->handle, false,
+                              "critical and empty, but setting it offline failed: next run "
+                              "tries again");
+            return;
+        }
         controller__event(c, CTL_EV_OFFLINE, b->handle, dryrun,
                           "critical (failure ratio %s) and empty: %s offline",
                           ratio_text(st->failure_ratio_ppm, ratio, sizeof(ratio)),
@@ -150,7 +155,13 @@ static void act_recovery(struct controller *c, const struct ctl_backend *b)
         return;
     bool dryrun = b->health == FEATURE_DRYRUN;
     if (!dryrun) {
-        c->actions.set_status(c->actions.ctx, b->handle, BACKEND_ONLINE);
+        if (c->actions.set_status(c->actions.ctx, b->handle, BACKEND_ONLINE) != 0) {
+            /* Still offline with its checks succeeding: the next run retries. */
+            controller__event(c, CTL_EV_TASK_FAILED, b->handle, false,
+                              "checks succeed, but setting it online failed: next run tries "
+                              "again");
+            return;
+        }
         /* Judged afresh from the traffic it gets from now on. */
         c->state[b->handle].health = HEALTH_UNKNOWN;
         c->state[b->handle].critical_users0 = 0;

@@ -4,6 +4,8 @@
  */
 #include "movesup.h"
 
+#include <assert.h>
+
 int movesup_run(struct controller *c)
 {
     uint32_t users[CTL_STUCK_MOVES_MAX];
@@ -13,16 +15,21 @@ int movesup_run(struct controller *c)
                                  attempts, CTL_STUCK_MOVES_MAX);
     if (n < 0)
         return -1;
-    int retried = 0, forced = 0;
+    assert(n <= CTL_STUCK_MOVES_MAX);
+    int retried = 0, forced = 0, failed = 0;
     for (int i = 0; i < n; i++) {
+        assert(attempts[i] >= 0);
         if (attempts[i] < c->settings->move_retries) {
-            c->actions.retry_move(c->actions.ctx, users[i]);
-            retried++;
+            int rc = c->actions.retry_move(c->actions.ctx, users[i]);
+            retried += rc == 0;
+            failed += rc != 0;
         } else {
-            c->actions.force_move(c->actions.ctx, users[i]);
-            forced++;
+            int rc = c->actions.force_move(c->actions.ctx, users[i]);
+            forced += rc == 0;
+            failed += rc != 0;
         }
     }
+    assert(retried + forced + failed == n);
     if (retried > 0)
         controller__event(c, CTL_EV_MOVES_RETRIED, -1, false,
                           "%d moves not finished after %lld s: accessed the users again",
@@ -31,5 +38,9 @@ int movesup_run(struct controller *c)
         controller__event(c, CTL_EV_MOVES_FORCED, -1, false,
                           "%d moves still stuck after %lld retries: forced in the GeoDB", forced,
                           (long long)c->settings->move_retries);
+    if (failed > 0) /* they stay stuck, so the next run tries them again */
+        controller__event(c, CTL_EV_TASK_FAILED, -1, false,
+                          "%d stuck moves could not be retried or forced: next run tries again",
+                          failed);
     return 0;
 }

@@ -24,7 +24,8 @@
 #include "sim/base/report.h"
 #include "sim/scenario/scenario.h"
 #include "sim/report/summary.h"
-#include "sim/world/world.h"
+#include "sim/adapters/ctl_adapter.h"
+#include "sim/world/loop.h"
 
 #define RUN_SETS_MAX 64
 #define EXIT_PASS 0
@@ -254,11 +255,13 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
     }
     struct progress progress = {.enabled = isatty(STDERR_FILENO), .started_s = wall_s()};
     progress.last_s = progress.started_s;
-    int rc = world_init(w, scn, seed, ctl, sim, out_dir, report);
+    int rc = loop_init(w, scn, seed, ctl, sim, out_dir, report);
+    if (rc == 0)
+        rc = ctl_adapter_init(w);
     w->progress = on_progress;
     w->progress_ctx = &progress;
     if (rc == 0)
-        rc = world_run(w);
+        rc = loop_run(w);
     if (progress.enabled)
         fprintf(stderr, "\r%60s\r", "");
     if (rc == 0)
@@ -270,7 +273,8 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
         fprintf(stderr, "clustersim run: %s\n", w->error);
     if (a->stats && rc == 0)
         print_stats(w, wall_s() - progress.started_s);
-    world_free(w);
+    ctl_adapter_free(w);
+    loop_free(w);
     free(w);
     if (rc != 0) {
         report_abort(report);

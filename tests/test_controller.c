@@ -114,6 +114,7 @@ struct fake {
     int stuck_attempts;
     int retried;
     int forced;
+    int fail_actions; /* set_status, retry and force fail while > 0 (each call counts down) */
     int nreach;
     struct ctl_reach reach[4];
 };
@@ -186,9 +187,20 @@ static uint32_t fake_move(void *ctx, int src, int dst, uint32_t count, int64_t m
     return count;
 }
 
+/* An action that fails while fail_actions lasts. */
+static bool fake_fails(struct fake *f)
+{
+    if (f->fail_actions <= 0)
+        return false;
+    f->fail_actions--;
+    return true;
+}
+
 static int fake_set_status(void *ctx, int b, enum backend_status status)
 {
     struct fake *f = ctx;
+    if (fake_fails(f))
+        return -1;
     f->statuses++;
     f->status_backend = b;
     f->status_value = status;
@@ -196,16 +208,22 @@ static int fake_set_status(void *ctx, int b, enum backend_status status)
     return 0;
 }
 
-static void fake_retry(void *ctx, uint32_t user)
+static int fake_retry(void *ctx, uint32_t user)
 {
     (void)user;
+    if (fake_fails(ctx))
+        return -1;
     ((struct fake *)ctx)->retried++;
+    return 0;
 }
 
-static void fake_force(void *ctx, uint32_t user)
+static int fake_force(void *ctx, uint32_t user)
 {
     (void)user;
+    if (fake_fails(ctx))
+        return -1;
     ((struct fake *)ctx)->forced++;
+    return 0;
 }
 
 static int fake_stale(void *ctx)
@@ -501,6 +519,47 @@ static void test_move_supervision(void **state)
     assert_int_equal(fake.events[CTL_EV_MOVES_FORCED], 1);
 }
 
+/* A failed action is logged as a failure, not as done, and the next run
+ * tries it again. */
+static void test_failed_actions_are_logged_and_retried(void **state)
+{
+    (void)state;
+    site_setup(3);
+    fake.backends[1].status = BACKEND_OFFLINE;
+    fake.check[1] = (struct ctl_check){true, 1};
+    fake.fail_actions = 1;
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_int_equal(fake.statuses, 0);
+    assert_int_equal(fake.events[CTL_EV_ONLINE], 0);
+    assert_int_equal(fake.events[CTL_EV_TASK_FAILED], 1);
+    run(TASK_CHECK_BACKEND_HEALTH); /* the next run succeeds */
+    assert_int_equal(fake.statuses, 1);
+    assert_int_equal(fake.status_value, BACKEND_ONLINE);
+    assert_int_equal(fake.events[CTL_EV_ONLINE], 1);
+
+    /* Critical and empty: offline only once setting it works. */
+    site_setup(6);
+    fake.outcomes[2] = (struct ctl_outcomes){1000, 950};
+    fake.backends[2].users = 0;
+    fake.fail_actions = 1;
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_int_equal(fake.events[CTL_EV_OFFLINE], 0);
+    assert_int_equal(fake.events[CTL_EV_TASK_FAILED], 1);
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_int_equal(fake.events[CTL_EV_OFFLINE], 1);
+    assert_int_equal(fake.status_value, BACKEND_OFFLINE);
+
+    /* Stuck moves: 3 of 7 forces fail; they are not counted as forced. */
+    site_setup(2);
+    fake.stuck = 7;
+    fake.stuck_attempts = (int)settings.move_retries;
+    fake.fail_actions = 3;
+    run(TASK_CHECK_USER_MOVES);
+    assert_int_equal(fake.forced, 4);
+    assert_int_equal(fake.events[CTL_EV_MOVES_FORCED], 1);
+    assert_int_equal(fake.events[CTL_EV_TASK_FAILED], 1);
+}
+
 /* Reachability is reported on change, never acted on. */
 static void test_site_reachability_events(void **state)
 {
@@ -572,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_catastrophe_suspends_evacuation),
         cmocka_unit_test(test_degraded_respects_cool_time_and_dryrun),
         cmocka_unit_test(test_recovery_sets_online),
+        cmocka_unit_test(test_failed_actions_are_logged_and_retried),
         cmocka_unit_test(test_balance_threshold_boundary),
         cmocka_unit_test(test_balance_exclusions),
         cmocka_unit_test(test_load_factor_weights_share),

@@ -76,7 +76,7 @@ static void at(struct world *w, int64_t ms)
 
 static void repair_all(struct world *w)
 {
-    for (int i = 0; i < 100 && w->repl.repair_scheduled; i++) {
+    for (int i = 0; i < 100 && w->repl->repair_scheduled; i++) {
         w->engine.now_ms += 1000;
         repl_repair_tick(w);
     }
@@ -95,21 +95,21 @@ static void test_writes_arrive_after_the_delay(void **state)
 {
     struct tw_fixture *f = *state;
     struct world *w = &f->w;
-    assert_true(w->repl.enabled);
+    assert_true(w->repl->enabled);
     assert_int_equal(w->nreplicas, 2);
     uint32_t u = user_of(w, 0, 0);
     at(w, 1000);
     int to = move_within(w, 0, 0, u);
     assert_int_equal(route_in(w, 0, u)->backend, to);
     assert_int_not_equal(route_in(w, 1, u)->backend, to);
-    assert_int_equal(w->repl.nstale[1], 1);
+    assert_int_equal(w->repl->nstale[1], 1);
     at(w, 1499);
     assert_int_not_equal(route_in(w, 1, u)->backend, to);
     at(w, 1500);
     assert_int_equal(route_in(w, 1, u)->backend, to);
     assert_int_equal(route_in(w, 1, u)->ts_us, route_in(w, 0, u)->ts_us);
-    assert_int_equal(w->repl.nstale[1], 0);
-    assert_int_equal(w->repl.stats.delivered, 1);
+    assert_int_equal(w->repl->nstale[1], 0);
+    assert_int_equal(w->repl->stats.delivered, 1);
 }
 
 static void test_partition_hints_and_heal(void **state)
@@ -126,9 +126,9 @@ static void test_partition_hints_and_heal(void **state)
     at(w, 5000);
     assert_int_not_equal(route_in(w, 1, a)->backend, to_a); /* not delivered */
     assert_int_not_equal(route_in(w, 0, b)->backend, to_b);
-    assert_int_equal(w->repl.nhints[1], 1);
-    assert_int_equal(w->repl.nhints[0], 1);
-    assert_int_equal(w->repl.nstale[0] + w->repl.nstale[1], 2);
+    assert_int_equal(w->repl->nhints[1], 1);
+    assert_int_equal(w->repl->nhints[0], 1);
+    assert_int_equal(w->repl->nstale[0] + w->repl->nstale[1], 2);
     at(w, 60000);
     assert_int_equal(repl_heal(w), 0);
     char detail[256];
@@ -136,10 +136,10 @@ static void test_partition_hints_and_heal(void **state)
     repair_all(w);
     assert_int_equal(route_in(w, 1, a)->backend, to_a);
     assert_int_equal(route_in(w, 0, b)->backend, to_b);
-    assert_int_equal(w->repl.nhints[0] + w->repl.nhints[1], 0);
-    assert_int_equal(w->repl.stats.merge_users, 2);
-    assert_int_equal(w->repl.stats.merge_conflicts, 0); /* one side wrote each */
-    assert_true(w->repl.stats.converge_ms >= 0);
+    assert_int_equal(w->repl->nhints[0] + w->repl->nhints[1], 0);
+    assert_int_equal(w->repl->stats.merge_users, 2);
+    assert_int_equal(w->repl->stats.merge_conflicts, 0); /* one side wrote each */
+    assert_true(w->repl->stats.converge_ms >= 0);
     assert_int_equal(w->events_cluster[EVK_CONVERGED], 1);
     for (int r = 0; r < w->nreplicas; r++)
         assert_int_equal(world_flush(w, r), 0);
@@ -170,8 +170,8 @@ static void test_conflict_resolves_to_newest(void **state)
     repair_all(w);
     assert_int_equal(route_in(w, 0, u)->backend, second);
     assert_int_equal(route_in(w, 1, u)->backend, second);
-    assert_int_equal(w->repl.stats.merge_conflicts, 1);
-    assert_int_equal(w->repl.stats.merge_relocations, 1);
+    assert_int_equal(w->repl->stats.merge_conflicts, 1);
+    assert_int_equal(w->repl->stats.merge_relocations, 1);
     assert_int_equal(w->stats.moves_by_reason[REASON_MERGE], 1);
 }
 
@@ -223,7 +223,7 @@ static void test_placement_and_preferred_site_replicate(void **state)
     at(w, 3000);
     assert_int_equal(route_in(w, 0, u)->backend, b);
     assert_int_equal(w->replicas[0].users.pref_site[u], w->replicas[1].users.pref_site[u]);
-    assert_int_equal(w->repl.stats.merge_conflicts, 0);
+    assert_int_equal(w->repl->stats.merge_conflicts, 0);
 }
 
 /* A deletion replicates as a deletion: the other replica's file holds a

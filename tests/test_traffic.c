@@ -16,6 +16,7 @@
 
 #include "sim/adapters/ctl_adapter.h"
 #include "sim/world/moves.h"
+#include "sim/world/replication.h"
 #include "sim/base/report.h"
 #include "sim/world/timeline.h"
 #include "sim/world/traffic.h"
@@ -224,7 +225,7 @@ static void test_stale_proxy_stats_are_deleted(void **state)
     assert_int_equal(tl_shell(out, sizeof(out), "%s", query), 0);
     assert_int_not_equal(atoi(out), 0);
     doveadm_ok(w, "cluster backend remove be2.dc1.example.com");
-    ctl_adapter_run(w, (0u << 8) | TASK_DELETE_STALE_DATA);
+    w->controllers.run_task(w->controllers.ctx, (0u << 8) | TASK_DELETE_STALE_DATA);
     assert_int_equal(tl_shell(out, sizeof(out), "%s", query), 0);
     assert_int_equal(atoi(out), 0);
     assert_int_equal(w->events_cluster[EVK_CTL_FIRST + CTL_EV_STALE_DATA], 1);

@@ -7,7 +7,8 @@
 #define TESTWORLD_H
 
 #include "sim/base/report.h"
-#include "sim/world/world.h"
+#include "sim/adapters/ctl_adapter.h"
+#include "sim/world/loop.h"
 #include "tests/testlib.h"
 
 struct tw_fixture {
@@ -38,14 +39,16 @@ static inline struct tw_fixture *tw_setup(const char *scenario_text,
         tweak(&params);
     f->report = report_open(f->dir.path, err, sizeof(err));
     assert_non_null(f->report);
-    if (world_init(&f->w, &f->scn, 1, &ctl, &params, f->dir.path, f->report) != 0)
-        fail_msg("world_init: %s", f->w.error);
+    if (loop_init(&f->w, &f->scn, 1, &ctl, &params, f->dir.path, f->report) != 0 ||
+        ctl_adapter_init(&f->w) != 0)
+        fail_msg("loop_init: %s", f->w.error);
     return f;
 }
 
 static inline void tw_teardown(struct tw_fixture *f)
 {
-    world_free(&f->w);
+    ctl_adapter_free(&f->w);
+    loop_free(&f->w);
     report_abort(f->report);
     scenario_free(&f->scn);
     tl_dir_remove(&f->dir);

@@ -15,43 +15,14 @@
 #include "sim/geodb/geodb_merge.h"
 #include "sim/geodb/geodb_users.h"
 #include "sim/world/moves.h"
-#include "sim/world/timeline.h"
 #include "sim/world/world_topo.h"
+#include "sim/world/replication.h"
 
 _Static_assert(EVK_COUNT == EVK_CTL_FIRST + CTL_EV_COUNT, "controller events map onto kinds");
-
-#define FLAG_ROWS_MAX ((CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX + 1) * FEATURE_COUNT)
 
 static struct replica *replica(struct site_controller *sc)
 {
     return world_replica_of_site(sc->w, sc->site);
-}
-
-/* The replica's cluster_settings rows with ids turned into indices. */
-static void flags_load(struct world *w, const struct replica *rep, struct flags *flags,
-                       struct flag_row *rows)
-{
-    int n = 0;
-    for (int i = 0; i < rep->nsettings && n < FLAG_ROWS_MAX; i++) {
-        const struct geodb_setting *s = &rep->settings[i];
-        int handle = -1;
-        if (s->scope == SCOPE_SITE)
-            handle = world_site_by_id(w, s->scope_id);
-        else if (s->scope == SCOPE_BACKEND)
-            handle = world_backend_by_id(w, s->scope_id);
-        if (s->scope != SCOPE_GLOBAL && handle < 0)
-            continue; /* a row of a removed site or backend */
-        rows[n++] = (struct flag_row){s->scope, handle, s->feature, s->state};
-    }
-    *flags = (struct flags){.table_present = rep->settings_table, .nrows = n, .rows = rows};
-}
-
-enum feature_state ctl_adapter_feature(struct world *w, int site, int backend,
-                                       enum feature feature)
-{
-    struct flags flags;
-    flags_load(w, world_replica_of_site(w, site), &flags, w->flag_rows);
-    return flags_effective(&flags, feature, site, backend);
 }
 
 static int store_backends(void *ctx, struct ctl_backend *out, int max)
@@ -60,7 +31,7 @@ static int store_backends(void *ctx, struct ctl_backend *out, int max)
     struct world *w = sc->w;
     const struct replica *rep = replica(sc);
     struct flags flags;
-    flags_load(w, rep, &flags, w->flag_rows);
+    topo_flags_load(w, rep, &flags, w->flag_rows);
     int n = 0;
     for (int b = 0; b < w->nbackends && n < max; b++) {
         const struct view_backend *v = &rep->backends[b];
@@ -213,13 +184,13 @@ static uint32_t action_move_users(void *ctx, int src, int dst, uint32_t count,
 static int action_set_status(void *ctx, int backend, enum backend_status status)
 {
     struct site_controller *sc = ctx;
-    char line[CLUSTER_NAME_SIZE + 64], err[256];
-    snprintf(line, sizeof(line), "cluster backend update --status %s %s",
-             backend_status_name(status), sc->w->backends[backend].name);
-    return timeline_doveadm(sc->w, sc->site, line, err, sizeof(err)) == 0 ? 0 : -1;
+    char err[256];
+    return topo_set_backend_status(sc->w, sc->site, backend, status, err, sizeof(err));
 }
 
-static void action_retry_move(void *ctx, uint32_t user)
+/* The access always happens; whether the source can finish the move now
+ * is the move protocol's business (a stuck move is retried later). */
+static int action_retry_move(void *ctx, uint32_t user)
 {
     struct site_controller *sc = ctx;
     struct world *w = sc->w;
@@ -228,14 +199,15 @@ static void action_retry_move(void *ctx, uint32_t user)
     w->users.requested_s[user] = (int32_t)(w->engine.now_ms / 1000);
     usercache_moving_requeue(&w->replicas[r].users, user);
     moves_on_access(w, r, user, COMPLETION_TRIGGER);
+    return 0;
 }
 
-static void action_force_move(void *ctx, uint32_t user)
+static int action_force_move(void *ctx, uint32_t user)
 {
     struct site_controller *sc = ctx;
     struct world *w = sc->w;
     int r = w->sites[sc->site].replica;
-    moves_force(w, r, user);
+    return moves_force(w, r, user);
 }
 
 static int action_delete_stale(void *ctx)
@@ -299,13 +271,69 @@ static const enum ctl_task schedule_order[TASK_COUNT] = {
     TASK_DELETE_STALE_DATA,
 };
 
+/* Every site's controller; bound to the world as w->controllers. */
+struct ctl_adapter {
+    struct world *w;
+    struct site_controller *sites[CLUSTER_SITES_MAX];
+};
+
+static void adapter_run_task(void *ctx, uint32_t arg)
+{
+    struct ctl_adapter *ad = ctx;
+    struct world *w = ad->w;
+    int site = (int)(arg >> 8);
+    enum ctl_task task = (enum ctl_task)(arg & 0xff);
+    assert(site < w->nsites && task < TASK_COUNT);
+    struct site_controller *sc = ad->sites[site];
+    assert(sc != NULL);
+    if (!w->site_down[site]) /* a crashed site's controller is down too */
+        controller_run(&sc->ctl, task);
+    int64_t next = w->engine.now_ms + ctl_task_period_ms(task);
+    if (next < w->scn->duration_ms && engine_push(&w->engine, next, EV_CTL_TASK, arg) != 0)
+        world_fail(w, "event queue full");
+}
+
+static const struct ctl_backend_state *adapter_backend_state(const void *ctx, int backend)
+{
+    const struct ctl_adapter *ad = ctx;
+    const struct site_controller *sc = ad->sites[ad->w->backends[backend].site];
+    return sc ? controller_backend_state(&sc->ctl, backend) : NULL;
+}
+
+static bool adapter_catastrophe(const void *ctx, int site)
+{
+    const struct ctl_adapter *ad = ctx;
+    return ad->sites[site] != NULL && controller_catastrophe(&ad->sites[site]->ctl);
+}
+
+static int schedule_site(struct world *w, int s)
+{
+    for (int i = 0; i < TASK_COUNT; i++) {
+        enum ctl_task task = schedule_order[i];
+        if (engine_push(&w->engine, ctl_task_period_ms(task), EV_CTL_TASK,
+                        (uint32_t)(s << 8 | task)) != 0) {
+            world_fail(w, "event queue full");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int ctl_adapter_init(struct world *w)
 {
-    w->flag_rows = malloc(sizeof(*w->flag_rows) * FLAG_ROWS_MAX);
-    if (w->flag_rows == NULL) {
-        world_fail(w, "out of memory for feature flags");
+    assert(w->controllers.ctx == NULL);
+    if (w->dir != NULL)
+        return 0; /* director mode: the director places users, no controller runs */
+    struct ctl_adapter *ad = calloc(1, sizeof(*ad));
+    if (ad == NULL) {
+        world_fail(w, "out of memory for controllers");
         return -1;
     }
+    ad->w = w;
+    w->controllers = (struct world_controllers){.ctx = ad,
+                                                .run_task = adapter_run_task,
+                                                .backend_state = adapter_backend_state,
+                                                .catastrophe = adapter_catastrophe};
     for (int s = 0; s < w->nsites; s++) {
         struct site_controller *sc = calloc(1, sizeof(*sc));
         if (sc == NULL) {
@@ -315,44 +343,20 @@ int ctl_adapter_init(struct world *w)
         sc->w = w;
         sc->site = s;
         controller_setup(sc);
-        w->controllers[s] = sc;
-        for (int i = 0; i < TASK_COUNT; i++) {
-            enum ctl_task task = schedule_order[i];
-            if (engine_push(&w->engine, ctl_task_period_ms(task), EV_CTL_TASK,
-                            (uint32_t)(s << 8 | task)) != 0) {
-                world_fail(w, "event queue full");
-                return -1;
-            }
-        }
+        ad->sites[s] = sc;
+        if (schedule_site(w, s) != 0)
+            return -1;
     }
     return 0;
 }
 
 void ctl_adapter_free(struct world *w)
 {
-    free(w->flag_rows);
-    w->flag_rows = NULL;
-    for (int s = 0; s < CLUSTER_SITES_MAX; s++) {
-        free(w->controllers[s]);
-        w->controllers[s] = NULL;
-    }
-}
-
-void ctl_adapter_run(struct world *w, uint32_t arg)
-{
-    int site = (int)(arg >> 8);
-    enum ctl_task task = (enum ctl_task)(arg & 0xff);
-    assert(site < w->nsites && task < TASK_COUNT);
-    struct site_controller *sc = w->controllers[site];
-    if (!w->site_down[site]) /* a crashed site's controller is down too */
-        controller_run(&sc->ctl, task);
-    int64_t next = w->engine.now_ms + ctl_task_period_ms(task);
-    if (next < w->scn->duration_ms && engine_push(&w->engine, next, EV_CTL_TASK, arg) != 0)
-        world_fail(w, "event queue full");
-}
-
-const struct ctl_backend_state *ctl_adapter_state(const struct world *w, int backend)
-{
-    const struct site_controller *sc = w->controllers[w->backends[backend].site];
-    return sc ? &sc->ctl.state[backend] : NULL;
+    struct ctl_adapter *ad = w->controllers.ctx;
+    if (ad == NULL)
+        return;
+    for (int s = 0; s < CLUSTER_SITES_MAX; s++)
+        free(ad->sites[s]);
+    free(ad);
+    w->controllers = (struct world_controllers){0};
 }

@@ -27,21 +27,11 @@ struct site_controller {
     struct controller ctl;
 };
 
-/* Creates the controllers of every site and schedules their tasks.
- * Returns 0, or -1 with w->error set. */
+/* Creates the controllers of every site, binds them to the world
+ * (w->controllers) and schedules their tasks; nothing in director mode.
+ * Call right after loop_init. Returns 0, or -1 with w->error set. */
 int ctl_adapter_init(struct world *w);
+/* Unbinds and frees them (before loop_free). */
 void ctl_adapter_free(struct world *w);
-
-/* EV_CTL_TASK: arg is site << 8 | task. */
-void ctl_adapter_run(struct world *w, uint32_t arg);
-
-/* The controller's view of a backend, for the reports (NULL when the
- * backend's site has no controller). */
-const struct ctl_backend_state *ctl_adapter_state(const struct world *w, int backend);
-
-/* The effective state of a feature for a backend (-1: the site itself), as
- * its site's replica says. */
-enum feature_state ctl_adapter_feature(struct world *w, int site, int backend,
-                                       enum feature feature);
 
 #endif

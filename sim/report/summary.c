@@ -10,6 +10,7 @@
 
 #include "sim/world/checks.h"
 #include "sim/base/report.h"
+#include "sim/world/replication.h"
 
 #define SUMMARY_COLS 64
 #define VALUE_SIZE 160
@@ -78,7 +79,7 @@ void summary_write(struct world *w)
     put(&row, "unseen_double_moves", "%" PRId64, st->unseen_double_moves);
     put(&row, "moved_users", "%" PRId64, st->moved_users);
     put(&row, "held_logins", "%" PRId64, st->held);
-    const struct repl_stats *rs = &w->repl.stats;
+    const struct repl_stats *rs = &w->repl->stats;
     put(&row, "roaming_accesses", "%" PRId64, st->roaming);
     put(&row, "unreachable_accesses", "%" PRId64, st->site_unreachable);
     put(&row, "partitions", "%" PRId64, rs->partitions);

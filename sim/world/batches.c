@@ -18,6 +18,7 @@
 #include "sim/world/moves.h"
 #include "sim/world/world.h"
 #include "sim/world/world_topo.h"
+#include "sim/world/replication.h"
 
 #define ROWS_MAX 4096
 #define TICK_MS 1000
@@ -83,7 +84,7 @@ static void mark(struct world *w, struct batch *b, int slot, uint32_t u, int to_
                        REASON_BATCH))
         return;
     b->users[b->marked++] = u;
-    w->batches.slot_of[u] = (uint8_t)(slot + 1);
+    w->batches->slot_of[u] = (uint8_t)(slot + 1);
 }
 
 /* A source backend's users in arrival order, over the usable destinations
@@ -149,23 +150,23 @@ static void select_site(struct world *w, struct batch *b, int slot, const struct
 
 static void schedule_tick(struct world *w)
 {
-    if (w->batches.tick_scheduled)
+    if (w->batches->tick_scheduled)
         return;
     if (engine_push(&w->engine, w->engine.now_ms, EV_BATCH, 0) != 0) {
         world_fail(w, "event queue full (%u events)", w->engine.capacity);
         return;
     }
-    w->batches.tick_scheduled = true;
+    w->batches->tick_scheduled = true;
 }
 
 static int free_slot(struct world *w)
 {
     for (int i = 0; i < BATCHES_MAX; i++) {
-        struct batch *b = &w->batches.slots[i];
+        struct batch *b = &w->batches->slots[i];
         if (!b->used || (b->finished && b->next == b->marked)) {
             for (uint32_t k = 0; b->used && k < b->marked; k++) {
-                if (w->batches.slot_of[b->users[k]] == i + 1)
-                    w->batches.slot_of[b->users[k]] = 0; /* a move still finishing */
+                if (w->batches->slot_of[b->users[k]] == i + 1)
+                    w->batches->slot_of[b->users[k]] = 0; /* a move still finishing */
             }
             free(b->users);
             memset(b, 0, sizeof(*b));
@@ -182,7 +183,7 @@ static int start(struct world *w, int r, const struct geodb_move *m)
         world_fail(w, "more than %d batch moves at once", BATCHES_MAX);
         return -1;
     }
-    struct batch *b = &w->batches.slots[slot];
+    struct batch *b = &w->batches->slots[slot];
     uint32_t limit = m->count > 0 && (uint32_t)m->count < w->users.n ? (uint32_t)m->count
                                                                        : w->users.n;
     b->users = malloc((limit ? limit : 1) * sizeof(uint32_t));
@@ -215,9 +216,9 @@ static void stop(struct world *w, struct batch *b, int slot)
     int site = site_of_replica(w, b->replica);
     for (; b->next < b->marked; b->next++) {
         uint32_t u = b->users[b->next];
-        if (w->batches.slot_of[u] != slot + 1)
+        if (w->batches->slot_of[u] != slot + 1)
             continue;
-        w->batches.slot_of[u] = 0;
+        w->batches->slot_of[u] = 0;
         b->dropped++;
         struct uc_route route = *usercache_route(uc, u);
         if (route.moving != REASON_BATCH || w->users.state[u].inflight != UC_NO_USER)
@@ -230,7 +231,7 @@ static void stop(struct world *w, struct batch *b, int slot)
         route.dest_site = UC_NO_SITE;
         route.ts_us = world_ts_us(w, site);
         route.writer = (uint8_t)site;
-        world_put_route(w, b->replica, u, &route);
+        repl_put_route(w, b->replica, u, &route);
     }
     b->finished = true;
 }
@@ -238,9 +239,9 @@ static void stop(struct world *w, struct batch *b, int slot)
 static struct batch *find(struct world *w, const char *id, int *slot)
 {
     for (int i = 0; i < BATCHES_MAX; i++) {
-        if (w->batches.slots[i].used && strcmp(w->batches.slots[i].id, id) == 0) {
+        if (w->batches->slots[i].used && strcmp(w->batches->slots[i].id, id) == 0) {
             *slot = i;
-            return &w->batches.slots[i];
+            return &w->batches->slots[i];
         }
     }
     return NULL;
@@ -249,9 +250,9 @@ static struct batch *find(struct world *w, const char *id, int *slot)
 int batches_sync(struct world *w, int r, int site)
 {
     (void)site;
-    if (w->batches.slot_of == NULL) {
-        w->batches.slot_of = calloc(w->users.n ? w->users.n : 1, 1);
-        if (w->batches.slot_of == NULL) {
+    if (w->batches->slot_of == NULL) {
+        w->batches->slot_of = calloc(w->users.n ? w->users.n : 1, 1);
+        if (w->batches->slot_of == NULL) {
             world_fail(w, "out of memory for batch moves");
             return -1;
         }
@@ -282,9 +283,9 @@ static void reconcile(struct world *w, struct batch *b, int slot)
     const struct usercache *uc = &w->replicas[b->replica].users;
     for (uint32_t i = 0; i < b->marked; i++) {
         uint32_t u = b->users[i];
-        if (w->batches.slot_of[u] == slot + 1 && w->users.state[u].inflight == UC_NO_USER &&
+        if (w->batches->slot_of[u] == slot + 1 && w->users.state[u].inflight == UC_NO_USER &&
             usercache_route(uc, u)->moving != REASON_BATCH) {
-            w->batches.slot_of[u] = 0;
+            w->batches->slot_of[u] = 0;
             b->dropped++;
         }
     }
@@ -296,10 +297,10 @@ static bool tick_one(struct world *w, struct batch *b, int slot)
     int64_t budget = w->params.batch_moves_per_s;
     while (budget > 0 && b->next < b->marked) {
         uint32_t u = b->users[b->next++];
-        if (w->batches.slot_of[u] != slot + 1)
+        if (w->batches->slot_of[u] != slot + 1)
             continue; /* already finished at a login */
         if (usercache_route(uc, u)->moving != REASON_BATCH) {
-            w->batches.slot_of[u] = 0;
+            w->batches->slot_of[u] = 0;
             b->dropped++;
             continue;
         }
@@ -321,29 +322,31 @@ static bool tick_one(struct world *w, struct batch *b, int slot)
 
 void batches_tick(struct world *w)
 {
-    w->batches.tick_scheduled = false;
+    w->batches->tick_scheduled = false;
     bool again = false;
     for (int i = 0; i < BATCHES_MAX && !w->error[0]; i++) {
-        struct batch *b = &w->batches.slots[i];
+        struct batch *b = &w->batches->slots[i];
         if (b->used && !b->finished)
             again |= tick_one(w, b, i);
     }
     if (again && engine_push(&w->engine, w->engine.now_ms + TICK_MS, EV_BATCH, 0) == 0)
-        w->batches.tick_scheduled = true;
+        w->batches->tick_scheduled = true;
 }
 
 void batches_moved(struct world *w, uint32_t user)
 {
-    if (w->batches.slot_of == NULL || w->batches.slot_of[user] == 0)
+    if (w->batches->slot_of == NULL || w->batches->slot_of[user] == 0)
         return;
-    w->batches.slots[w->batches.slot_of[user] - 1].moved++;
-    w->batches.slot_of[user] = 0;
+    w->batches->slots[w->batches->slot_of[user] - 1].moved++;
+    w->batches->slot_of[user] = 0;
 }
 
 void batches_free(struct world *w)
 {
+    if (w->batches == NULL)
+        return; /* the world failed before building it */
     for (int i = 0; i < BATCHES_MAX; i++)
-        free(w->batches.slots[i].users);
-    free(w->batches.slot_of);
-    memset(&w->batches, 0, sizeof(w->batches));
+        free(w->batches->slots[i].users);
+    free(w->batches->slot_of);
+    memset(w->batches, 0, sizeof(*w->batches));
 }

@@ -13,6 +13,7 @@
 #include "sim/world/dirmode.h"
 #include "sim/base/report.h"
 #include "sim/world/world_topo.h"
+#include "sim/world/replication.h"
 
 struct subject {
     int kind; /* enum expect_subject */
@@ -171,13 +172,13 @@ static double online_backends(const struct world *w, const struct subject *s)
 
 static double stale_users(const struct world *w, const struct subject *s)
 {
-    if (!w->repl.enabled)
+    if (!w->repl->enabled)
         return 0;
     if (s->kind == EXPECT_SITE)
-        return w->repl.nstale[w->sites[s->site].replica];
+        return w->repl->nstale[w->sites[s->site].replica];
     double total = 0;
-    for (int r = 0; r < w->repl.n; r++)
-        total += w->repl.nstale[r];
+    for (int r = 0; r < w->repl->n; r++)
+        total += w->repl->nstale[r];
     return total;
 }
 
@@ -254,13 +255,13 @@ static double metric_value(const struct world *w, const struct subject *s, int m
     case EM_UNREACHABLE:
         return (double)w->stats.site_unreachable;
     case EM_MERGE_CONFLICTS:
-        return (double)w->repl.stats.merge_conflicts;
+        return (double)w->repl->stats.merge_conflicts;
     case EM_MERGE_RELOCATIONS:
-        return (double)w->repl.stats.merge_relocations;
+        return (double)w->repl->stats.merge_relocations;
     case EM_MOVED_TWICE:
-        return (double)w->repl.stats.moved_twice;
+        return (double)w->repl->stats.moved_twice;
     case EM_CONVERGE_S:
-        return w->repl.stats.converge_ms < 0 ? -1.0 : (double)(w->repl.stats.converge_ms / 1000);
+        return w->repl->stats.converge_ms < 0 ? -1.0 : (double)(w->repl->stats.converge_ms / 1000);
     case EM_MOVED_USERS:
         return (double)w->stats.moved_users;
     case EM_MISPLACED:
@@ -396,7 +397,7 @@ void checks_invariants(struct world *w)
     double lost = lost_users(w);
     snprintf(actual, sizeof(actual), "%.0f", lost);
     outcome(w, &invariant, "invariant", "lost_users", "== 0", actual, lost == 0);
-    if (!w->repl.enabled)
+    if (!w->repl->enabled)
         return;
     /* Checked once the replicas have converged; a run that ends inside a
      * partition or a repair says so instead. */

@@ -10,6 +10,7 @@
 
 #include "sim/base/report.h"
 #include "sim/world/world_topo.h"
+#include "sim/world/replication.h"
 
 static const char *const completion_names[COMPLETION_COUNT] = {
     "access", "trigger", "immediate", "forced", "login", "merge", "rehash", "assigned",
@@ -66,7 +67,7 @@ bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int t
     route.moving = (uint8_t)reason;
     route.ts_us = world_ts_us(w, writer_site);
     route.writer = (uint8_t)writer_site;
-    if (!world_put_route(w, r, user, &route))
+    if (!repl_put_route(w, r, user, &route))
         return false;
     w->users.requested_s[user] = (int32_t)now_s(w);
     w->users.move_attempts[user] = 0;
@@ -138,8 +139,8 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
     u->prev_move_s[user] = (int32_t)t;
     count_move(w, user, from, to, reason);
     repl_user_moved(w, user);
-    if (reason == REASON_BATCH)
-        batches_moved(w, user);
+    if (reason == REASON_BATCH && w->hooks.batch_user_moved != NULL)
+        w->hooks.batch_user_moved(w, user);
     /* A source that finishes a move kicks the user's connections, which
      * reconnect to the destination; when the source was down (failover, a
      * forced move), existing connections stay where they are until they end. */
@@ -189,7 +190,7 @@ void moves_apply(struct world *w, int r, int writer, uint32_t user, int to_backe
     route.last_moved_s = (int32_t)now_s(w);
     route.ts_us = world_ts_us(w, writer);
     route.writer = (uint8_t)writer;
-    world_put_route(w, r, user, &route);
+    repl_put_route(w, r, user, &route);
     if (from != to_backend)
         account_move(w, user, from, to_backend, reason, how, seen_s);
 }
@@ -251,17 +252,18 @@ void moves_finish_inflight(struct world *w, uint32_t slot)
                 (enum move_reason)m.reason, (enum move_completion)m.how);
 }
 
-void moves_force(struct world *w, int r, uint32_t user)
+int moves_force(struct world *w, int r, uint32_t user)
 {
     struct replica *rep = &w->replicas[r];
     const struct uc_route *route = usercache_route(&rep->users, user);
     if (route->moving == REASON_NONE || w->users.state[user].inflight != UC_NO_USER)
-        return;
+        return 0;
     int to = move_destination(w, rep, user, route);
     if (to < 0)
-        return; /* nowhere to go: the supervisor tries again */
+        return -1; /* nowhere to go: the supervisor tries again */
     moves_apply(w, r, w->backends[route->backend].site, user, to, w->backends[to].site,
                 (enum move_reason)route->moving, COMPLETION_FORCED);
+    return 0;
 }
 
 int moves_finish_unreachable(struct world *w, int r, int acting_site, uint32_t user)

@@ -64,8 +64,9 @@ int moves_finish_unreachable(struct world *w, int r, int acting_site, uint32_t u
 
 /* Finishes a stuck move by writing the GeoDB directly (the supervisor's
  * last resort): to the named destination, or a placement in the destination
- * site. */
-void moves_force(struct world *w, int r, uint32_t user);
+ * site. Returns 0 (done, or nothing left to force), or -1 when no
+ * destination can take the user now. */
+int moves_force(struct world *w, int r, uint32_t user);
 
 /* A split-brain merge gave the user a location other than the backend it
  * was being served on (`from`): counted and logged as a move of reason

@@ -12,8 +12,8 @@
 #include "sim/geodb/geodb.h"
 #include "sim/geodb/geodb_merge.h"
 #include "sim/geodb/geodb_users.h"
-#include "sim/world/timeline.h"
 #include "sim/world/world_topo.h"
+#include "sim/world/replication.h"
 
 static bool check_backend(struct world *w, struct world_backend *b)
 {
@@ -27,12 +27,13 @@ static bool check_backend(struct world *w, struct world_backend *b)
 }
 
 /* The proxies of the backend's site set its status (as doveadm would). */
-static void proxies_set(struct world *w, int b, const char *status, enum event_kind kind)
+/* Returns 0, or -1 when the status could not be set (tried again at the
+ * next check). */
+static int proxies_set(struct world *w, int b, enum backend_status status, enum event_kind kind)
 {
     struct world_backend *backend = &w->backends[b];
-    char line[CLUSTER_NAME_SIZE + 64], err[256];
-    snprintf(line, sizeof(line), "cluster backend update --status %s %s", status, backend->name);
-    int rc = timeline_doveadm(w, backend->site, line, err, sizeof(err));
+    char err[256];
+    int rc = topo_set_backend_status(w, backend->site, b, status, err, sizeof(err));
     char detail[400];
     if (kind == EVK_PROXY_OFFLINE)
         snprintf(detail, sizeof(detail), "unreachable for %d checks: set offline%s%s",
@@ -41,6 +42,7 @@ static void proxies_set(struct world *w, int b, const char *status, enum event_k
         snprintf(detail, sizeof(detail), "reachable again: set online%s%s", rc ? ": " : "",
                  rc ? err : "");
     world_event(w, backend->site, b, kind, "proxy", backend->name, detail);
+    return rc;
 }
 
 /* The site's proxies check every other site's load balancer and write what
@@ -97,12 +99,10 @@ void probes_run(struct world *w)
             continue;
         if (view->status == BACKEND_ONLINE &&
             backend->unreachable_streak >= w->params.proxy_check_failures) {
-            backend->offlined_by_proxy = true;
-            proxies_set(w, b, "offline", EVK_PROXY_OFFLINE);
+            backend->offlined_by_proxy = proxies_set(w, b, BACKEND_OFFLINE, EVK_PROXY_OFFLINE) == 0;
         } else if (view->status == BACKEND_OFFLINE && backend->offlined_by_proxy &&
                    !backend->crashed) {
-            backend->offlined_by_proxy = false;
-            proxies_set(w, b, "online", EVK_PROXY_ONLINE);
+            backend->offlined_by_proxy = proxies_set(w, b, BACKEND_ONLINE, EVK_PROXY_ONLINE) != 0;
         }
     }
 }

@@ -13,10 +13,8 @@
 #include "sim/base/engine.h"
 #include "sim/geodb/geodb.h"
 #include "sim/geodb/geodb_merge.h"
-#include "sim/world/moves.h"
 #include "sim/base/report.h"
 #include "sim/world/world.h"
-#include "sim/world/world_topo.h"
 
 _Static_assert(CLUSTER_SITES_MAX <= 16, "a uint16_t holds a bit per replica");
 
@@ -38,7 +36,7 @@ static void reach_masks(const struct world *w, uint16_t *out);
 
 int repl_init(struct world *w)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     memset(rp, 0, sizeof(*rp));
     rp->n = w->nreplicas;
     rp->heal_ms = -1;
@@ -69,7 +67,9 @@ int repl_init(struct world *w)
 
 void repl_free(struct world *w)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
+    if (rp == NULL)
+        return; /* the world failed before building it */
     free(rp->queue);
     free(rp->stale);
     free(rp->hinted);
@@ -89,7 +89,7 @@ bool repl_reachable(const struct world *w, int a, int b)
 {
     if (w->site_down[a] || w->site_down[b])
         return a == b;
-    return !w->repl.partitioned || w->repl.group[a] == w->repl.group[b];
+    return !w->repl->partitioned || w->repl->group[a] == w->repl->group[b];
 }
 
 /* ---- comparing a user's cells between replicas ---- */
@@ -115,7 +115,7 @@ static const struct usercache *cache(const struct world *w, int r)
 static int newest_route(const struct world *w, uint16_t mask, uint32_t u)
 {
     int best = -1;
-    for (int r = 0; r < w->repl.n; r++) {
+    for (int r = 0; r < w->repl->n; r++) {
         if (!(mask & bit(r)))
             continue;
         const struct uc_route *cur = usercache_route(cache(w, r), u);
@@ -130,7 +130,7 @@ static int newest_route(const struct world *w, uint16_t mask, uint32_t u)
 static int newest_pref(const struct world *w, uint16_t mask, uint32_t u)
 {
     int best = -1;
-    for (int r = 0; r < w->repl.n; r++) {
+    for (int r = 0; r < w->repl->n; r++) {
         if (!(mask & bit(r)))
             continue;
         const struct usercache *c = cache(w, r);
@@ -144,13 +144,13 @@ static int newest_pref(const struct world *w, uint16_t mask, uint32_t u)
 
 static uint16_t all_replicas(const struct world *w)
 {
-    return (uint16_t)((1u << w->repl.n) - 1);
+    return (uint16_t)((1u << w->repl->n) - 1);
 }
 
 /* Recomputes which replicas lack the user's newest cells. */
 static void refresh_stale(struct world *w, uint32_t u)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     int nr = newest_route(w, all_replicas(w), u), np = newest_pref(w, all_replicas(w), u);
     const struct uc_route *best = usercache_route(cache(w, nr), u);
     uint16_t stale = 0;
@@ -188,7 +188,7 @@ static void copy_cells(struct world *w, int from, int to, uint32_t u)
 
 static void hint(struct world *w, int t, uint32_t u)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (rp->hinted[u] & bit(t))
         return;
     if (rp->hints[t] == NULL) {
@@ -208,7 +208,7 @@ static void hint(struct world *w, int t, uint32_t u)
 
 static void schedule_delivery(struct world *w)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (rp->deliver_scheduled || rp->count == 0)
         return;
     if (engine_push(&w->engine, rp->queue[rp->head].due_ms, EV_REPLICATE, 0) != 0) {
@@ -220,7 +220,7 @@ static void schedule_delivery(struct world *w)
 
 static void deliver(struct world *w, const struct repl_entry *e)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     for (int t = 0; t < rp->n; t++) {
         if (t == (int)e->src)
             continue;
@@ -262,7 +262,7 @@ static int grow(struct replication *rp)
 
 void repl_user_written(struct world *w, int r, uint32_t user)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (!rp->enabled)
         return;
     if (rp->tracking)
@@ -283,7 +283,7 @@ void repl_user_written(struct world *w, int r, uint32_t user)
 
 void repl_deliver_due(struct world *w)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     rp->deliver_scheduled = false;
     while (rp->count > 0 && rp->queue[rp->head].due_ms <= w->engine.now_ms) {
         struct repl_entry e = pop(rp);
@@ -296,7 +296,7 @@ void repl_deliver_due(struct world *w)
 
 static struct geodb_link *link_of(struct world *w, int from, int to)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (rp->links[to][from] != NULL)
         return rp->links[to][from];
     struct geodb *db = w->replicas[to].db;
@@ -326,18 +326,14 @@ static void db_merge(struct world *w, int from, int to, unsigned tables)
         world_fail(w, "%s", geodb_errmsg(w->replicas[to].db));
         return;
     }
-    w->repl.stats.db_merges++;
-    if (changed & GEODB_T_TOPOLOGY)
-        topo_reload(w, to);
-    if (changed & GEODB_T_SETTINGS)
-        topo_reload_settings(w, to);
-    if (changed & GEODB_T_MOVES)
-        batches_sync(w, to, to); /* a stop recorded elsewhere */
+    w->repl->stats.db_merges++;
+    if (w->hooks.tables_merged != NULL)
+        w->hooks.tables_merged(w, to, changed);
 }
 
 void repl_db_written(struct world *w, int r, unsigned tables)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (!rp->enabled || tables == 0)
         return;
     if (rp->db_pending[r] == 0 &&
@@ -350,7 +346,7 @@ void repl_db_written(struct world *w, int r, unsigned tables)
 
 void repl_db_deliver(struct world *w, int r)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     unsigned tables = rp->db_pending[r];
     rp->db_pending[r] = 0;
     for (int t = 0; t < rp->n && !w->error[0]; t++) {
@@ -367,7 +363,7 @@ void repl_db_deliver(struct world *w, int r)
 
 static void count_change(struct world *w, uint32_t u)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (rp->heal_ms < 0 || w->engine.now_ms >= rp->heal_ms + rp->watch_ms)
         return;
     if (rp->changes[u] < UINT8_MAX && ++rp->changes[u] == 2)
@@ -376,7 +372,7 @@ static void count_change(struct world *w, uint32_t u)
 
 void repl_user_moved(struct world *w, uint32_t user)
 {
-    if (w->repl.enabled)
+    if (w->repl->enabled)
         count_change(w, user);
 }
 
@@ -390,7 +386,7 @@ static bool same_location(const struct uc_route *a, const struct uc_route *b)
  * backend a site was serving it on? */
 static void measure(struct world *w, uint32_t u, uint16_t comp, int winner)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     const struct uc_route *best = usercache_route(cache(w, winner), u);
     uint16_t writers = rp->wrote[u] & comp;
     bool conflict = false;
@@ -416,7 +412,8 @@ static void measure(struct world *w, uint32_t u, uint16_t comp, int winner)
         return;
     rp->counted[u] |= COUNTED_RELOCATED;
     rp->stats.merge_relocations++;
-    moves_relocated(w, u, resident, best->backend);
+    if (w->hooks.user_relocated != NULL)
+        w->hooks.user_relocated(w, u, resident, best->backend);
     count_change(w, u);
 }
 
@@ -424,7 +421,7 @@ static void measure(struct world *w, uint32_t u, uint16_t comp, int winner)
  * win). Returns whether t still lacks a write it cannot reach yet. */
 static bool sync_user(struct world *w, int t, uint32_t u)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     uint16_t comp = 0;
     for (int r = 0; r < rp->n; r++) {
         if (repl_reachable(w, t, r))
@@ -449,7 +446,7 @@ static bool sync_user(struct world *w, int t, uint32_t u)
 
 static void schedule_repair(struct world *w, int64_t at_ms)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (rp->repair_scheduled)
         return;
     if (engine_push(&w->engine, at_ms, EV_REPAIR, 0) != 0) {
@@ -469,7 +466,7 @@ static uint32_t hints_total(const struct replication *rp)
 
 static void converged(struct world *w)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     rp->converging = false;
     rp->tracking = rp->partitioned;
     rp->stats.converge_ms = w->engine.now_ms - rp->heal_ms;
@@ -486,7 +483,7 @@ static void converged(struct world *w)
  * whose newest write is still out of reach. Returns how many it replayed. */
 static uint32_t repair_list(struct world *w, int t, uint32_t budget, bool *blocked_only)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     uint32_t n0 = rp->nhints[t], limit = n0 < budget ? n0 : budget, kept = 0, replayed = 0;
     uint32_t *list = rp->hints[t];
     for (uint32_t i = 0; i < limit; i++) {
@@ -509,7 +506,7 @@ static uint32_t repair_list(struct world *w, int t, uint32_t budget, bool *block
 
 void repl_repair_tick(struct world *w)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     rp->repair_scheduled = false;
     bool blocked_only = true;
     for (int t = 0; t < rp->n && !w->error[0]; t++) {
@@ -528,9 +525,9 @@ void repl_repair_tick(struct world *w)
 
 static void reach_masks(const struct world *w, uint16_t *out)
 {
-    for (int a = 0; a < w->repl.n; a++) {
+    for (int a = 0; a < w->repl->n; a++) {
         out[a] = 0;
-        for (int b = 0; b < w->repl.n; b++) {
+        for (int b = 0; b < w->repl->n; b++) {
             if (repl_reachable(w, a, b))
                 out[a] |= bit(b);
         }
@@ -541,7 +538,7 @@ static void reach_masks(const struct world *w, uint16_t *out)
  * user hints are replayed over the following seconds. */
 static void after_change(struct world *w, const uint16_t *before)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     uint16_t after[CLUSTER_SITES_MAX];
     reach_masks(w, after);
     bool healed = false;
@@ -571,18 +568,18 @@ static void after_change(struct world *w, const uint16_t *before)
 
 void repl_layout_changed(struct world *w)
 {
-    if (!w->repl.enabled)
+    if (!w->repl->enabled)
         return;
     /* The caller has changed the layout; last_reach is the one before. */
     uint16_t before[CLUSTER_SITES_MAX];
-    memcpy(before, w->repl.last_reach, sizeof(before));
-    reach_masks(w, w->repl.last_reach);
+    memcpy(before, w->repl->last_reach, sizeof(before));
+    reach_masks(w, w->repl->last_reach);
     after_change(w, before);
 }
 
 int repl_partition(struct world *w, const int *group_of_site)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (!rp->enabled) {
         world_fail(w, "a partition needs two or more sites (each has its own GeoDB replica)");
         return -1;
@@ -603,7 +600,7 @@ int repl_partition(struct world *w, const int *group_of_site)
 
 int repl_heal(struct world *w)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (!rp->enabled)
         return 0;
     rp->partitioned = false;
@@ -614,7 +611,7 @@ int repl_heal(struct world *w)
 
 void repl_settle(struct world *w)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     while (rp->enabled && rp->count > 0 && !w->error[0]) {
         struct repl_entry e = pop(rp);
         deliver(w, &e);
@@ -630,7 +627,7 @@ void repl_settle(struct world *w)
 static int compare_users(struct world *w, char *detail, size_t size)
 {
     const struct usercache *a = cache(w, 0);
-    for (int r = 1; r < w->repl.n; r++) {
+    for (int r = 1; r < w->repl->n; r++) {
         const struct usercache *b = cache(w, r);
         for (uint32_t u = 0; u < w->users.n; u++) {
             if (route_same(usercache_route(a, u), usercache_route(b, u)) && pref_same(a, b, u))
@@ -652,7 +649,7 @@ static int compare_files(struct world *w, char *detail, size_t size)
         world_fail(w, "%s", geodb_errmsg(w->replicas[0].db));
         return 1;
     }
-    for (int r = 1; r < w->repl.n; r++) {
+    for (int r = 1; r < w->repl->n; r++) {
         if (geodb_digest(w->replicas[r].db, GEODB_T_SMALL, other) != GEODB_OK) {
             world_fail(w, "%s", geodb_errmsg(w->replicas[r].db));
             return 1;
@@ -668,7 +665,7 @@ static int compare_files(struct world *w, char *detail, size_t size)
 
 int repl_identical(struct world *w, char *detail, size_t size)
 {
-    struct replication *rp = &w->repl;
+    struct replication *rp = w->repl;
     if (!rp->enabled) {
         snprintf(detail, size, "one replica");
         return 0;
@@ -688,4 +685,32 @@ int repl_identical(struct world *w, char *detail, size_t size)
         return 1;
     snprintf(detail, size, "%d replicas identical", rp->n);
     return 0;
+}
+
+/* ---- writes of routing records ---- */
+
+bool repl_put_route(struct world *w, int r, uint32_t user, const struct uc_route *route)
+{
+    struct usercache *uc = &w->replicas[r].users;
+    const struct uc_route *cur = usercache_route(uc, user);
+    struct uc_route next = *route;
+    if (cur->ts_us != 0 && cur->writer == next.writer && next.ts_us <= cur->ts_us)
+        next.ts_us = cur->ts_us + 1;
+    if (!usercache_put(uc, user, &next))
+        return false;
+    repl_user_written(w, r, user);
+    return true;
+}
+
+bool repl_put_pref(struct world *w, int r, uint32_t user, uint8_t site, int64_t ts_us,
+                   uint8_t writer)
+{
+    struct usercache *uc = &w->replicas[r].users;
+    if (uc->pref_ts_us[user] != 0 && uc->pref_writer[user] == writer &&
+        ts_us <= uc->pref_ts_us[user])
+        ts_us = uc->pref_ts_us[user] + 1;
+    if (!usercache_put_pref(uc, user, site, ts_us, writer))
+        return false;
+    repl_user_written(w, r, user);
+    return true;
 }

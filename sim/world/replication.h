@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/cluster.h"
+#include "sim/world/usercache.h"
 
 struct geodb_link;
 struct world;
@@ -140,5 +141,14 @@ void repl_settle(struct world *w);
  * says where they differ, or why the question cannot be asked yet
  * (returns -1 then: a partition or a repair is still in progress). */
 int repl_identical(struct world *w, char *detail, size_t size);
+
+/* A write of the user's routing record (preferred-site cell) in replica r,
+ * by the simulation: applied by last-write-wins and replicated. A writer's
+ * timestamps for one user only increase (Cassandra drivers' monotonic
+ * timestamps), so two writes never share a (timestamp, writer) pair.
+ * Returns whether it applied. */
+bool repl_put_route(struct world *w, int r, uint32_t user, const struct uc_route *route);
+bool repl_put_pref(struct world *w, int r, uint32_t user, uint8_t site, int64_t ts_us,
+                   uint8_t writer);
 
 #endif

@@ -19,6 +19,8 @@
 #include "sim/base/report.h"
 #include "sim/world/traffic.h"
 #include "sim/world/world_topo.h"
+#include "sim/world/replication.h"
+#include "sim/world/batches.h"
 
 #define DOVEADM_OUT_SIZE 65536
 #define DOVEADM_ERR_SIZE 1024

@@ -22,6 +22,8 @@
 #include "sim/geodb/geodb_users.h"
 #include "sim/world/moves.h"
 #include "sim/world/world_topo.h"
+#include "sim/world/replication.h"
+#include "sim/world/dirmode.h"
 
 static bool front_door_open(const struct world *w, int site)
 {
@@ -75,9 +77,9 @@ static int place_user(struct world *w, int r, int entry, uint32_t user)
         .ts_us = world_ts_us(w, entry), .last_moved_s = -1, .backend = (uint16_t)b,
         .alt = alt >= 0 ? (uint16_t)alt : UC_NO_BACKEND, .site = (uint8_t)site,
         .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = (uint8_t)entry};
-    world_put_route(w, r, user, &route);
+    repl_put_route(w, r, user, &route);
     if (pref == UC_NO_SITE)
-        world_put_pref(w, r, user, (uint8_t)site, route.ts_us, (uint8_t)entry);
+        repl_put_pref(w, r, user, (uint8_t)site, route.ts_us, (uint8_t)entry);
     w->stats.placements++;
     return b;
 }
@@ -311,7 +313,7 @@ void traffic_login(struct world *w, uint32_t user, int64_t t_ms, int64_t session
     }
     backend->counters[COUNTER_LOGIN_OK]++;
     count_proxy(w, site, user, b, PROXY_OK);
-    repl_served(w, &w->repl, site, user);
+    repl_served(w, w->repl, site, user);
     world_set_resident(w, user, b);
     if (sessions_of_user(&w->sessions, user) >= w->params.sessions_per_user_max) {
         sessions_close_first(&w->sessions, user);
@@ -341,7 +343,7 @@ void traffic_delivery(struct world *w, uint32_t user, int64_t t_ms)
     }
     backend->counters[COUNTER_DELIVERY_OK]++;
     count_proxy(w, site, user, b, PROXY_OK);
-    repl_served(w, &w->repl, site, user);
+    repl_served(w, w->repl, site, user);
     world_set_resident(w, user, b);
 }
 

@@ -20,14 +20,11 @@
 #include "core/placement.h"
 #include "core/settings.h"
 #include "sim/base/alias.h"
-#include "sim/world/batches.h"
-#include "sim/world/dirmode.h"
 #include "sim/doveadm/doveadm.h"
 #include "sim/base/engine.h"
 #include "sim/geodb/geodb_topo.h"
 #include "sim/scenario/params.h"
 #include "sim/world/prom.h"
-#include "sim/world/replication.h"
 #include "sim/base/rng.h"
 #include "sim/scenario/scenario.h"
 #include "sim/world/sessions.h"
@@ -40,8 +37,39 @@
 #define WORLD_TS_ORIGIN_US 1000000000000LL
 
 struct report;
-struct site_controller;
 struct flag_row;
+struct ctl_backend_state;
+struct replication;
+struct batches;
+struct dirmode;
+struct world;
+
+/* The sites' controllers, bound by whoever builds the world (run.c binds
+ * adapters/ctl_adapter.c), so that the world drives them without
+ * including the layer above it. All NULL in director mode. */
+struct world_controllers {
+    void *ctx;
+    /* EV_CTL_TASK: arg is site << 8 | task. */
+    void (*run_task)(void *ctx, uint32_t arg);
+    /* The controller's view of a backend, for the reports (NULL: none). */
+    const struct ctl_backend_state *(*backend_state)(const void *ctx, int backend);
+    /* Whether the site's catastrophe protection is engaged. */
+    bool (*catastrophe)(const void *ctx, int site);
+};
+
+/* Upcalls: what a lower world module tells the modules above it, wired
+ * by loop.c, so that the world's modules form an order (see
+ * docs/architecture.md) and none calls up into another. */
+struct world_hooks {
+    /* moves -> batches: a move of the user completed (reason batch). */
+    void (*batch_user_moved)(struct world *w, uint32_t user);
+    /* replication -> topology views, batches: small tables (GEODB_T_*
+     * bits) of another replica were merged into replica r. */
+    void (*tables_merged)(struct world *w, int r, unsigned tables);
+    /* replication -> moves: a split-brain merge gave the user another
+     * location than the backend serving it. */
+    void (*user_relocated)(struct world *w, uint32_t user, int from, int to);
+};
 
 /* Kinds of rows in events.csv; expectations count them ("events"). */
 enum event_kind {
@@ -285,8 +313,8 @@ struct world {
     struct world_stats stats;
     int expectations;
     int failed_expectations;
-    /* One controller per site (see ctl_adapter.c). */
-    struct site_controller *controllers[CLUSTER_SITES_MAX];
+    struct world_controllers controllers;
+    struct world_hooks hooks;
     struct flag_row *flag_rows; /* scratch: a replica's cluster_settings rows */
     /* Per site: proxies x backends x {ok, fail, redirect}, cumulative. */
     int64_t *proxy_counts[CLUSTER_SITES_MAX];
@@ -299,8 +327,8 @@ struct world {
     /* What each site's proxies last found about every other site's load
      * balancer (written to site_reachability when it changes). */
     int8_t reach_seen[CLUSTER_SITES_MAX][CLUSTER_SITES_MAX];
-    struct replication repl;
-    struct batches batches;
+    struct replication *repl;
+    struct batches *batches;
     struct dirmode *dir; /* director mode; NULL in Palomar mode */
     struct doveadm_live live; /* what timeline commands reach through doveadm */
     /* Called at every timeseries sample (the command line's progress). */
@@ -310,17 +338,7 @@ struct world {
     char error[1024]; /* set when the run must stop (exit 2) */
 };
 
-/* Builds the world of a loaded scenario in out_dir (the GeoDB file(s) are
- * created there). Returns 0, or -1 with w->error set. */
-int world_init(struct world *w, const struct scenario *scn, uint64_t seed,
-               const struct ctl_settings *ctl, const struct sim_params *params,
-               const char *out_dir, struct report *report);
-void world_free(struct world *w);
-
-/* Runs to the end of the scenario. Returns 0, or -1 with w->error set. */
-int world_run(struct world *w);
-
-/* Helpers shared by the world_*.c modules. */
+/* Helpers shared by the world's modules (loop.c builds and runs it). */
 int64_t world_ts_us(const struct world *w, int site);
 struct replica *world_replica_of_site(struct world *w, int site);
 int world_backend_by_name(const struct world *w, const char *name);
@@ -339,14 +357,6 @@ void world_event_dryrun(struct world *w, int site, int backend, enum event_kind 
 /* The autoscaler's result for a site now: the scenario's desired-backends
  * curve, or (the default autoscaler) the site's backend count. */
 int world_desired_backends(struct world *w, int site);
-/* A write of the user's routing record (preferred-site cell) in replica r,
- * by the simulation: applied by last-write-wins and replicated. A writer's
- * timestamps for one user only increase (Cassandra drivers' monotonic
- * timestamps), so two writes never share a (timestamp, writer) pair.
- * Returns whether it applied. */
-bool world_put_route(struct world *w, int r, uint32_t user, const struct uc_route *route);
-bool world_put_pref(struct world *w, int r, uint32_t user, uint8_t site, int64_t ts_us,
-                    uint8_t writer);
 /* Writes the dirty users of replica r to its GeoDB file (one transaction). */
 int world_flush(struct world *w, int r);
 

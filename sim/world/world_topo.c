@@ -14,6 +14,8 @@
 
 #include "core/hash.h"
 #include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_merge.h"
+#include "sim/world/replication.h"
 
 /* Backend sizes when a backend is added by a doveadm command and the
  * scenario does not describe it. */
@@ -351,3 +353,78 @@ int topo_pick_site(const struct world *w, const struct replica *rep, int acting,
     int best = placement_choose(user_key, cand, n, -1, NULL);
     return best >= 0 ? index[best] : -1;
 }
+
+/* ---- feature flags ---- */
+
+void topo_flags_load(const struct world *w, const struct replica *rep, struct flags *flags,
+                     struct flag_row *rows)
+{
+    int n = 0;
+    for (int i = 0; i < rep->nsettings && n < TOPO_FLAG_ROWS_MAX; i++) {
+        const struct geodb_setting *s = &rep->settings[i];
+        int handle = -1;
+        if (s->scope == SCOPE_SITE)
+            handle = world_site_by_id(w, s->scope_id);
+        else if (s->scope == SCOPE_BACKEND)
+            handle = world_backend_by_id(w, s->scope_id);
+        if (s->scope != SCOPE_GLOBAL && handle < 0)
+            continue; /* a row of a removed site or backend */
+        rows[n++] = (struct flag_row){s->scope, handle, s->feature, s->state};
+    }
+    *flags = (struct flags){.table_present = rep->settings_table, .nrows = n, .rows = rows};
+}
+
+enum feature_state topo_feature(struct world *w, int site, int backend, enum feature feature)
+{
+    struct flags flags;
+    topo_flags_load(w, world_replica_of_site(w, site), &flags, w->flag_rows);
+    return flags_effective(&flags, feature, site, backend);
+}
+
+/* ---- typed status changes ---- */
+
+static int status_write(struct geodb *db, int64_t ts_us, const char *writer_site_id,
+                        const char *name, enum backend_status status)
+{
+    int rc = geodb_tx_begin(db);
+    if (rc != GEODB_OK)
+        return rc;
+    geodb_clock_set(db, ts_us);
+    struct geodb_backend backend;
+    rc = geodb_writer_set(db, writer_site_id);
+    if (rc == GEODB_OK)
+        rc = geodb_backend_get(db, name, &backend);
+    if (rc == GEODB_OK)
+        rc = geodb_backend_set_status(db, backend.id, status);
+    if (rc != GEODB_OK) {
+        geodb_tx_rollback(db);
+        return rc;
+    }
+    return geodb_tx_commit(db);
+}
+
+int topo_set_backend_status(struct world *w, int site, int backend, enum backend_status status,
+                            char *err, size_t err_size)
+{
+    assert(site >= 0 && site < w->nsites);
+    assert(backend >= 0 && backend < w->nbackends);
+    int r = w->sites[site].replica;
+    struct geodb *db = w->replicas[r].db;
+    err[0] = '\0';
+    /* Dirty users first, as before any command on the file. */
+    if (world_flush(w, r) != 0) {
+        snprintf(err, err_size, "%s", w->error);
+        return -1;
+    }
+    const char *name = w->backends[backend].name;
+    int rc = status_write(db, world_ts_us(w, site), w->sites[site].id, name, status);
+    if (rc != GEODB_OK) {
+        snprintf(err, err_size, "%s",
+                 rc == GEODB_NOTFOUND ? "Backend doesn't exist" : geodb_errmsg(db));
+        return -1;
+    }
+    topo_reload(w, r);
+    repl_db_written(w, r, GEODB_T_TOPOLOGY);
+    return 0;
+}
+

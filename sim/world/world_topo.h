@@ -7,7 +7,11 @@
 
 #include <stdbool.h>
 
+#include "core/flags.h"
 #include "sim/world/world.h"
+
+/* Rows of a replica's cluster_settings as feature flags, at most. */
+#define TOPO_FLAG_ROWS_MAX ((CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX + 1) * FEATURE_COUNT)
 
 int world_site_by_id(const struct world *w, const char *id);
 int world_backend_by_id(const struct world *w, const char *id);
@@ -54,5 +58,22 @@ int topo_target(const struct world *w, const struct replica *rep, int site, uint
  * load balancer the acting site reaches. -1: none. */
 int topo_pick_site(const struct world *w, const struct replica *rep, int acting,
                    uint64_t user_key, int exclude, int prefer);
+
+/* The replica's cluster_settings rows as feature flags, with ids turned
+ * into indices; rows holds TOPO_FLAG_ROWS_MAX. */
+void topo_flags_load(const struct world *w, const struct replica *rep, struct flags *flags,
+                     struct flag_row *rows);
+/* The effective state of a feature for a backend (-1: the site itself), as
+ * the site's replica says. */
+enum feature_state topo_feature(struct world *w, int site, int backend, enum feature feature);
+
+/* Sets a backend's status in the site's replica, as `doveadm cluster
+ * backend update --status` run as the site would (the time and writer of
+ * the site, its force-move cleared), then refreshes the replica's views
+ * and replicates the change. This is how the model's own actors (the
+ * controller, the proxies) change a status: a typed call, not command
+ * text. Returns 0, or -1 with why in err (the change was not made). */
+int topo_set_backend_status(struct world *w, int site, int backend, enum backend_status status,
+                            char *err, size_t err_size);
 
 #endif
