@@ -208,11 +208,12 @@ for f in timeseries.csv moves.csv events.csv expectations.csv summary.csv replic
     check "[ ! -e '$tmp/killed/$f' ]" "a killed run left $f under its final name"
 done
 
-echo "scenarios: the README's settings table is the registry's"
+echo "scenarios: the settings table of docs/controller.md is the registry's"
 "$bin" settings --markdown > "$tmp/settings.md"
-sed -n '/<!-- settings:begin -->/,/<!-- settings:end -->/p' README.md | sed '1d;$d' > "$tmp/readme-settings.md"
-check "cmp -s '$tmp/settings.md' '$tmp/readme-settings.md'" \
-    "README.md's settings table differs from 'clustersim settings --markdown' (run scripts/update-readme-settings)"
+sed -n '/<!-- settings:begin -->/,/<!-- settings:end -->/p' docs/controller.md | sed '1d;$d' > "$tmp/doc-settings.md"
+check "[ -s '$tmp/doc-settings.md' ]" "docs/controller.md has no settings table between the settings markers"
+check "cmp -s '$tmp/settings.md' '$tmp/doc-settings.md'" \
+    "docs/controller.md's settings table differs from 'clustersim settings --markdown' (run scripts/update-settings-doc)"
 
 echo "scenarios: $checks checks, $failures failed"
 [ $failures -eq 0 ]
