@@ -591,8 +591,8 @@ enum director_result director_reset(struct director *d, const char *ip, int64_t 
     return reset_host(d, id, now_s);
 }
 
-enum director_result director_move_hash(struct director *d, uint32_t hash, const char *ip,
-                                        int64_t now_s)
+static enum director_result move_hash(struct director *d, uint32_t hash, const char *ip,
+                                      int64_t now_s)
 {
     advance(d, now_s);
     uint32_t id;
@@ -625,7 +625,7 @@ enum director_result director_move(struct director *d, const char *username, con
     enum director_result r = director_hash(d, username, &hash);
     if (r != DIRECTOR_OK)
         return r;
-    return director_move_hash(d, hash, ip, now_s);
+    return move_hash(d, hash, ip, now_s);
 }
 
 enum director_result director_kick(struct director *d, const char *username)

@@ -179,8 +179,6 @@ enum director_result director_reset(struct director *d, const char *ip, int64_t 
  * user, a new entry included; a move to its current host only refreshes. */
 enum director_result director_move(struct director *d, const char *username, const char *ip,
                                    int64_t now_s);
-enum director_result director_move_hash(struct director *d, uint32_t hash, const char *ip,
-                                        int64_t now_s);
 /* USER-KICK: connections are kicked by the proxies; assignments stay. */
 enum director_result director_kick(struct director *d, const char *username);
 

@@ -113,12 +113,6 @@ void dirring_destroy(struct dirring *ring)
     free(ring);
 }
 
-size_t dirring_hosts_max(const struct dirring *ring)
-{
-    assert(ring != NULL);
-    return ring->hosts_max;
-}
-
 /* Position of addr in the host order, or where it would be inserted. */
 static size_t order_search(const struct dirring *ring, const struct dirring_addr *addr,
                            bool *found)

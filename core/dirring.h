@@ -64,13 +64,12 @@ int dirring_addr_cmp(const struct dirring_addr *a, const struct dirring_addr *b)
 /* NULL when out of memory. hosts_max <= DIRRING_HOSTS_MAX. */
 struct dirring *dirring_create(size_t hosts_max);
 void dirring_destroy(struct dirring *ring);
-size_t dirring_hosts_max(const struct dirring *ring);
 
 /*
  * Adds a host as Dovecot creates one: DIRRING_VHOST_DEFAULT vhosts, up,
  * last_updown_change 0. Host ids are stable until the host is removed and
- * are < dirring_hosts_max(). ERR_EXISTS, ERR_FULL (hosts or tags), ERR_INVALID
- * (tag too long).
+ * are < the hosts_max given to dirring_create(). ERR_EXISTS, ERR_FULL
+ * (hosts or tags), ERR_INVALID (tag too long).
  */
 enum dirring_result dirring_host_add(struct dirring *ring, const struct dirring_addr *addr,
                                      const char *tag, uint32_t *id_out);

@@ -194,7 +194,8 @@ static void free_slot(struct dirusers *dir, uint32_t s)
     dir->count--;
 }
 
-bool dirusers_entry_expired(const struct dirusers_entry *e, int64_t now_s, int64_t expire_s)
+/* Alive while timestamp + expire > now. */
+static bool entry_expired(const struct dirusers_entry *e, int64_t now_s, int64_t expire_s)
 {
     assert(e != NULL);
     return !(e->timestamp_s + expire_s > now_s);
@@ -209,7 +210,7 @@ bool dirusers_entry_killing(const struct dirusers_entry *e, int64_t now_s)
 /* Dovecot never frees an entry whose kick is still running. */
 static bool droppable(const struct dirusers *dir, const struct dirusers_entry *e, int64_t now_s)
 {
-    return dirusers_entry_expired(e, now_s, dir->expire_s) && !dirusers_entry_killing(e, now_s);
+    return entry_expired(e, now_s, dir->expire_s) && !dirusers_entry_killing(e, now_s);
 }
 
 size_t dirusers_drop_expired(struct dirusers *dir, int64_t now_s)
@@ -224,7 +225,7 @@ size_t dirusers_drop_expired(struct dirusers *dir, int64_t now_s)
         dir->timer_at_s = 0;
     } else {
         const struct dirusers_entry *h = &dir->pool[dir->head].e;
-        dir->timer_at_s = dirusers_entry_expired(h, now_s, dir->expire_s)
+        dir->timer_at_s = entry_expired(h, now_s, dir->expire_s)
                               ? now_s + DIRUSERS_KILL_RETRY_S
                               : h->timestamp_s + dir->expire_s;
     }

@@ -46,8 +46,6 @@ struct dirusers;
 struct dirusers *dirusers_create(size_t users_max, size_t hosts_max, int64_t expire_s);
 void dirusers_destroy(struct dirusers *dir);
 
-/* Alive while timestamp + expire > now. */
-bool dirusers_entry_expired(const struct dirusers_entry *e, int64_t now_s, int64_t expire_s);
 bool dirusers_entry_killing(const struct dirusers_entry *e, int64_t now_s);
 
 /* Frees expired entries from the head, stopping at the first live (or

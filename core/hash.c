@@ -22,7 +22,7 @@ uint64_t hash_mix64(uint64_t x)
     return x;
 }
 
-uint64_t hash_bytes64(uint64_t seed, const void *data, size_t len)
+static uint64_t bytes64(uint64_t seed, const void *data, size_t len)
 {
     assert(data != NULL || len == 0);
     const unsigned char *p = data;
@@ -37,7 +37,7 @@ uint64_t hash_bytes64(uint64_t seed, const void *data, size_t len)
 uint64_t hash_str64(uint64_t seed, const char *s)
 {
     assert(s != NULL);
-    return hash_bytes64(seed, s, strlen(s));
+    return bytes64(seed, s, strlen(s));
 }
 
 uint64_t hash_splitmix_next(uint64_t *state)

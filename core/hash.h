@@ -12,11 +12,9 @@
 /* The splitmix64 finaliser: a bijective 64-bit mix with full avalanche. */
 uint64_t hash_mix64(uint64_t x);
 
-/* FNV-1a over bytes, then mixed, so that short keys still spread. The seed
- * lets callers derive independent hash families from one function. */
-uint64_t hash_bytes64(uint64_t seed, const void *data, size_t len);
-
-/* hash_bytes64 over a NUL-terminated string. */
+/* FNV-1a over a NUL-terminated string, then mixed, so that short keys still
+ * spread. The seed lets callers derive independent hash families from one
+ * function. */
 uint64_t hash_str64(uint64_t seed, const char *s);
 
 /* Steps a splitmix64 state and returns the next output. */

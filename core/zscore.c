@@ -18,8 +18,13 @@ double zscore_compute(const double *values, int n, double *out)
     for (int i = 0; i < n; i++)
         var += (values[i] - mean) * (values[i] - mean);
     double sigma = sqrt(var / n);
-    for (int i = 0; i < n; i++)
+    /* Samuelson's bound: no value lies further than sqrt(n - 1) population
+     * deviations from the mean (plus rounding). */
+    double bound = zscore_max_abs(n) * (1.0 + 1e-9) + 1e-12;
+    for (int i = 0; i < n; i++) {
         out[i] = sigma > 0.0 ? (values[i] - mean) / sigma : 0.0;
+        assert(fabs(out[i]) <= bound);
+    }
     return sigma;
 }
 

@@ -77,9 +77,3 @@ bool engine_pop(struct engine *engine, struct event *out)
     engine->dispatched++;
     return true;
 }
-
-int64_t engine_peek_time(const struct engine *engine)
-{
-    assert(engine->count > 0);
-    return engine->heap[0].time_ms;
-}

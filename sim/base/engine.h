@@ -38,7 +38,4 @@ int engine_push(struct engine *engine, int64_t time_ms, uint32_t kind, uint32_t 
  * when the queue is empty. */
 bool engine_pop(struct engine *engine, struct event *out);
 
-/* The time of the earliest pending event; the queue must not be empty. */
-int64_t engine_peek_time(const struct engine *engine);
-
 #endif

@@ -15,7 +15,7 @@
 #define DNS_NAME_MAX 253
 #define USER_NAME_MAX 255
 
-bool names_is_ip_literal(const char *name)
+static bool is_ip_literal(const char *name)
 {
     unsigned char buf[16];
     if (inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1)
@@ -66,7 +66,7 @@ static const char *check_dns(const char *name)
 const char *names_check_host(const char *name)
 {
     assert(name != NULL);
-    if (names_is_ip_literal(name) || strchr(name, ':') != NULL)
+    if (is_ip_literal(name) || strchr(name, ':') != NULL)
         return "IP literals are not accepted, use a resolvable DNS name";
     return check_dns(name);
 }
@@ -74,7 +74,7 @@ const char *names_check_host(const char *name)
 const char *names_check_load_balancer(const char *name)
 {
     assert(name != NULL);
-    if (names_is_ip_literal(name))
+    if (is_ip_literal(name))
         return NULL;
     return check_dns(name);
 }

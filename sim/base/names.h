@@ -17,6 +17,5 @@ const char *names_check_label(const char *name);
 const char *names_check_load_balancer(const char *name);
 /* A username: 1..255 bytes, no control characters, spaces, quotes or ';'. */
 const char *names_check_user(const char *name);
-bool names_is_ip_literal(const char *name);
 
 #endif

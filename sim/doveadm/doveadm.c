@@ -230,7 +230,8 @@ static void usage_group(FILE *out, const char *group, const char *prefix)
     }
 }
 
-void doveadm_usage(FILE *out)
+/* Prints the command synopsis to out. */
+static void usage(FILE *out)
 {
     fprintf(out, "usage: clustersim doveadm [--geodb FILE] [-f table|tab|flow|json] "
                  "[-o setting=value]... <command>\n\ncommands:\n");
@@ -333,7 +334,9 @@ static int run_opened(struct doveadm_ctx *ctx, const struct doveadm_args *args)
     return args->cmd->run(ctx, args);
 }
 
-int doveadm_run(struct doveadm_ctx *ctx, int argc, char **argv)
+/* Runs one command; argv starts at the group word ("cluster", "director").
+ * Returns a doveadm exit code; errors are printed to ctx->err. */
+static int run_argv(struct doveadm_ctx *ctx, int argc, char **argv)
 {
     assert(ctx != NULL);
     ctx->changed = 0;
@@ -380,7 +383,7 @@ int doveadm_run_line(struct doveadm_ctx *ctx, const char *line)
     char err[128];
     if (argv_split(line, &words, err, sizeof(err)) != 0)
         return doveadm__error(ctx, DOVEADM_EX_USAGE, "%s: %s", line, err);
-    return doveadm_run(ctx, words.argc, words.argv);
+    return run_argv(ctx, words.argc, words.argv);
 }
 
 int doveadm_main(int argc, char **argv)
@@ -392,7 +395,7 @@ int doveadm_main(int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *opt = argv[i];
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
-            doveadm_usage(stdout);
+            usage(stdout);
             return DOVEADM_EX_OK;
         }
         if (i + 1 >= argc) {
@@ -415,13 +418,13 @@ int doveadm_main(int argc, char **argv)
                 return ex;
         } else {
             fprintf(stderr, "Error: unknown option %s\n", opt);
-            doveadm_usage(stderr);
+            usage(stderr);
             return DOVEADM_EX_USAGE;
         }
     }
     if (i >= argc) {
-        doveadm_usage(stderr);
+        usage(stderr);
         return DOVEADM_EX_USAGE;
     }
-    return doveadm_run(&ctx, argc - i, argv + i);
+    return run_argv(&ctx, argc - i, argv + i);
 }

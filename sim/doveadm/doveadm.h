@@ -94,18 +94,11 @@ void doveadm_ctx_init(struct doveadm_ctx *ctx);
 /* Parses one `-o key=value`. Returns 0 or DOVEADM_EX_USAGE (message printed). */
 int doveadm_setting_set(struct doveadm_ctx *ctx, const char *assignment);
 
-/* Runs one command; argv starts at the group word ("cluster", "director").
- * Returns a doveadm exit code; errors are printed to ctx->err. */
-int doveadm_run(struct doveadm_ctx *ctx, int argc, char **argv);
-
 /* Splits line into words and runs it (the scenario timeline's entry). */
 int doveadm_run_line(struct doveadm_ctx *ctx, const char *line);
 
 /* `clustersim doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster ...` */
 int doveadm_main(int argc, char **argv);
-
-/* Prints the command synopsis to out. */
-void doveadm_usage(FILE *out);
 
 /* ---- Internal to the doveadm_*.c command modules ---- */
 

@@ -60,8 +60,8 @@ static int target_name(struct doveadm_ctx *ctx, const struct doveadm_args *args,
     return DOVEADM_EX_OK;
 }
 
-/* A percentage: digits only, 0..100. */
-int doveadm_parse_pct(const char *text, int *out)
+/* A percentage or load factor: digits only, 0..100. Returns 0 or -1. */
+static int parse_pct(const char *text, int *out)
 {
     if (text[0] == '\0' || strlen(text) > 3 || strspn(text, "0123456789") != strlen(text))
         return -1;
@@ -452,7 +452,7 @@ static int fm_dests(struct doveadm_ctx *ctx, const struct doveadm_args *args, bo
 
 static int fm_pct_arg(struct doveadm_ctx *ctx, const struct doveadm_args *args, int *pct)
 {
-    if (doveadm_parse_pct(args->argv[1], pct) != 0)
+    if (parse_pct(args->argv[1], pct) != 0)
         return doveadm__usage(ctx, args, "invalid percentage '%s': expected 0..100",
                               args->argv[1]);
     return DOVEADM_EX_OK;
@@ -685,7 +685,7 @@ static int backend_add(struct doveadm_ctx *ctx, const struct doveadm_args *args)
 static int load_factor_arg(struct doveadm_ctx *ctx, const struct doveadm_args *args,
                            const char *text, int *out)
 {
-    if (doveadm_parse_pct(text, out) != 0)
+    if (parse_pct(text, out) != 0)
         return doveadm__usage(ctx, args, "invalid load factor '%s': expected an integer 0..100",
                               text);
     return DOVEADM_EX_OK;

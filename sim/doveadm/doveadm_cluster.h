@@ -21,8 +21,6 @@ extern const int doveadm_cluster_ncmds;
  * invalid name, 68 when it does not exist) and returning the exit code. */
 int doveadm_site_find(struct doveadm_ctx *ctx, const char *name, struct geodb_site *out);
 int doveadm_backend_find(struct doveadm_ctx *ctx, const char *name, struct geodb_backend *out);
-/* A percentage or load factor: digits only, 0..100. Returns 0 or -1. */
-int doveadm_parse_pct(const char *text, int *out);
 /* The name of the site (site) or backend with this id; "-" for "", the id
  * itself when it no longer exists. */
 void doveadm_name_of(struct doveadm_ctx *ctx, bool site, const char *id, char *out, size_t size);

@@ -184,7 +184,9 @@ static int host_not_number(struct doveadm_ctx *ctx, const struct doveadm_args *a
 
 /* ---- dates and the clock ---- */
 
-void doveadm_director_date(int64_t seconds, char *out, size_t size)
+/* "YYYY-MM-DD HH:MM:SS" in UTC: doveadm prints local time, and UTC is the
+ * local time of a deterministic simulator. out must hold 32 bytes. */
+static void format_date(int64_t seconds, char *out, size_t size)
 {
     time_t t = (time_t)seconds;
     struct tm tm;
@@ -717,7 +719,7 @@ static struct fmt_table *status_table(const struct director *d)
         snprintf(vhosts, sizeof(vhosts), "%u", h.vhost_count);
         snprintf(users, sizeof(users), "%" PRIu32, h.user_count);
         if (h.last_updown_change_s > 0)
-            doveadm_director_date(h.last_updown_change_s, changed, sizeof(changed));
+            format_date(h.last_updown_change_s, changed, sizeof(changed));
         const char *row[] = {h.ip, h.tag, vhosts, h.down ? "down" : "up", changed, users};
         t = table_add(t, row);
     }
@@ -728,7 +730,7 @@ static int print_user_status(struct doveadm_ctx *ctx, const struct director_user
 {
     char expires[32] = "-1";
     if (us->current_ip[0] != '\0')
-        doveadm_director_date(us->expire_s, expires, sizeof(expires));
+        format_date(us->expire_s, expires, sizeof(expires));
     const char *current = us->current_ip[0] != '\0' ? us->current_ip : "n/a";
     if (ctx->format == FMT_TABLE) {
         /* doveadm's own lines when no formatter is chosen. */
@@ -845,7 +847,7 @@ static struct fmt_table *map_rows(struct fmt_table *t, const struct names *names
 {
     char hash[16], expire[32];
     snprintf(hash, sizeof(hash), "%" PRIu32, u->hash);
-    doveadm_director_date(u->expire_s, expire, sizeof(expire));
+    format_date(u->expire_s, expire, sizeof(expire));
     size_t i = names_find(names, u->hash);
     if (i >= names->n || names->v[i].hash != u->hash) {
         const char *row[] = {"<unknown>", hash, u->ip, expire};

@@ -48,8 +48,4 @@ int doveadm_director_open(struct doveadm_ctx *ctx, bool write, const char *initi
 int doveadm_director_save(struct doveadm_ctx *ctx, const struct doveadm_director_state *st);
 void doveadm_director_close(struct doveadm_director_state *st);
 
-/* "YYYY-MM-DD HH:MM:SS" in UTC: doveadm prints local time, and UTC is the
- * local time of a deterministic simulator. out must hold 32 bytes. */
-void doveadm_director_date(int64_t seconds, char *out, size_t size);
-
 #endif

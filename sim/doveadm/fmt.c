@@ -90,11 +90,6 @@ int fmt_table_add(struct fmt_table *t, const char *const *values)
     return 0;
 }
 
-int fmt_table_rows(const struct fmt_table *t)
-{
-    return t->nrows;
-}
-
 void fmt_table_set_flags(struct fmt_table *t, int col, unsigned flags)
 {
     assert(col >= 0 && col < t->ncols);

@@ -39,7 +39,6 @@ void fmt_table_free(struct fmt_table *table);
 /* Appends a row of ncols values (copied). Returns 0, or -1 when out of
  * memory or past FMT_ROWS_MAX. */
 int fmt_table_add(struct fmt_table *table, const char *const *values);
-int fmt_table_rows(const struct fmt_table *table);
 /* Sets a column's enum fmt_col_flag bits. */
 void fmt_table_set_flags(struct fmt_table *table, int col, unsigned flags);
 /* Prints the table. width is the terminal width doveadm's table formatter

@@ -505,7 +505,8 @@ int64_t geodb_writer_key(const char *site_id)
     return (int64_t)key;
 }
 
-int geodb_writer_register(struct geodb *db, const char *site_id)
+/* Records a site's writer key without making it the current writer. */
+static int writer_register(struct geodb *db, const char *site_id)
 {
     assert(db->in_tx);
     assert(geodb_uuid_valid(site_id));
@@ -526,7 +527,7 @@ int geodb_writer_set(struct geodb *db, const char *site_id)
     /* Recording the writer is a write: only inside a command's transaction,
      * so that a rejected command leaves the file untouched. */
     db->writer = geodb_writer_key(id);
-    return geodb_writer_register(db, id);
+    return writer_register(db, id);
 }
 
 int64_t geodb_writer(const struct geodb *db)

@@ -78,9 +78,6 @@ void geodb_clock_set(struct geodb *db, int64_t ts_us);
 int64_t geodb_clock(const struct geodb *db);
 int geodb_writer_set(struct geodb *db, const char *site_id);
 int64_t geodb_writer(const struct geodb *db);
-/* Records a site's writer key without making it the current writer (the
- * simulator's flush writes cells of several writers in one transaction). */
-int geodb_writer_register(struct geodb *db, const char *site_id);
 
 /* The largest timestamp committed to the file, persisted across opens (it
  * is updated by every commit). The command-line doveadm writes one virtual

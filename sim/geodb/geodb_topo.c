@@ -112,31 +112,8 @@ static int cell_int(struct geodb *db, const char *sql, const char *key, int valu
     return geodb__step_done(db, stmt, "write cell");
 }
 
-static int cell_fm(struct geodb *db, const char *sql, const char *key, const struct geodb_fm *fm)
-{
-    sqlite3_stmt *stmt = cell_begin(db, sql, key);
-    if (stmt == NULL)
-        return GEODB_IO;
-    if (fm != NULL && fm->active) {
-        char dest[CLUSTER_FM_DEST_MAX * CLUSTER_ID_SIZE];
-        geodb_fm_dest_format(fm, dest, sizeof(dest));
-        sqlite3_bind_text(stmt, 4, fm->id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(stmt, 5, fm->pct);
-        sqlite3_bind_text(stmt, 6, dest, -1, SQLITE_TRANSIENT);
-    }
-    return geodb__step_done(db, stmt, "write force-move");
-}
-
-static int row_insert(struct geodb *db, const char *sql, const char *id)
-{
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-    return geodb__step_done(db, stmt, "insert row");
-}
-
-void geodb_fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
+/* Force-move destinations are stored as a comma-separated id list. */
+static void fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
 {
     assert(size > 0);
     out[0] = '\0';
@@ -145,7 +122,7 @@ void geodb_fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
         used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "", fm->dest[i]);
 }
 
-int geodb_fm_dest_parse(const char *text, struct geodb_fm *fm)
+static int fm_dest_parse(const char *text, struct geodb_fm *fm)
 {
     fm->ndest = 0;
     const char *p = text;
@@ -162,6 +139,30 @@ int geodb_fm_dest_parse(const char *text, struct geodb_fm *fm)
     return GEODB_OK;
 }
 
+static int cell_fm(struct geodb *db, const char *sql, const char *key, const struct geodb_fm *fm)
+{
+    sqlite3_stmt *stmt = cell_begin(db, sql, key);
+    if (stmt == NULL)
+        return GEODB_IO;
+    if (fm != NULL && fm->active) {
+        char dest[CLUSTER_FM_DEST_MAX * CLUSTER_ID_SIZE];
+        fm_dest_format(fm, dest, sizeof(dest));
+        sqlite3_bind_text(stmt, 4, fm->id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(stmt, 5, fm->pct);
+        sqlite3_bind_text(stmt, 6, dest, -1, SQLITE_TRANSIENT);
+    }
+    return geodb__step_done(db, stmt, "write force-move");
+}
+
+static int row_insert(struct geodb *db, const char *sql, const char *id)
+{
+    sqlite3_stmt *stmt = geodb__stmt(db, sql);
+    if (stmt == NULL)
+        return GEODB_IO;
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
+    return geodb__step_done(db, stmt, "insert row");
+}
+
 /* Reads columns id, pct, dest starting at col into fm. */
 static void fm_read(sqlite3_stmt *stmt, int col, struct geodb_fm *fm)
 {
@@ -172,7 +173,7 @@ static void fm_read(sqlite3_stmt *stmt, int col, struct geodb_fm *fm)
     copy_text(fm->id, sizeof(fm->id), stmt, col);
     fm->pct = sqlite3_column_int(stmt, col + 1);
     const unsigned char *dest = sqlite3_column_text(stmt, col + 2);
-    if (geodb_fm_dest_parse(dest ? (const char *)dest : "", fm) != GEODB_OK)
+    if (fm_dest_parse(dest ? (const char *)dest : "", fm) != GEODB_OK)
         fm->ndest = 0;
 }
 
@@ -311,11 +312,6 @@ int geodb_site_set_status(struct geodb *db, const char *id, enum site_status sta
 int geodb_site_set_load_balancer(struct geodb *db, const char *id, const char *host)
 {
     return cell_text(db, site_lb_sql, id, host);
-}
-
-int geodb_site_set_tag(struct geodb *db, const char *id, const char *tag_id)
-{
-    return cell_text(db, site_tag_sql, id, tag_id);
 }
 
 int geodb_site_set_fm(struct geodb *db, const char *id, const struct geodb_fm *fm)

@@ -67,7 +67,6 @@ int geodb_site_list(struct geodb *db, struct geodb_site *out, int max, int *coun
  * its recovery (the inverse of a force-move; an assumption). */
 int geodb_site_set_status(struct geodb *db, const char *id, enum site_status status);
 int geodb_site_set_load_balancer(struct geodb *db, const char *id, const char *host);
-int geodb_site_set_tag(struct geodb *db, const char *id, const char *tag_id);
 int geodb_site_set_fm(struct geodb *db, const char *id, const struct geodb_fm *fm);
 int geodb_site_set_recover(struct geodb *db, const char *id, bool active, const char *rec_id,
                            int pct);
@@ -91,9 +90,5 @@ int geodb_backend_remove(struct geodb *db, const char *id);
 int geodb_setting_put(struct geodb *db, enum feature_scope scope, const char *scope_id,
                       enum feature feature, int state);
 int geodb_setting_list(struct geodb *db, struct geodb_setting *out, int max, int *count);
-
-/* Force-move destinations are stored as a comma-separated id list. */
-void geodb_fm_dest_format(const struct geodb_fm *fm, char *out, size_t size);
-int geodb_fm_dest_parse(const char *text, struct geodb_fm *fm);
 
 #endif

@@ -67,7 +67,6 @@ const char *geodb_move_state_name(enum geodb_move_state state);
 int geodb_user_get(struct geodb *db, const char *username, struct geodb_user *out);
 /* Writes the routing record cell (and creates the row when needed). */
 int geodb_user_put_route(struct geodb *db, const struct geodb_user *user);
-int geodb_user_put_preferred(struct geodb *db, const char *username, const char *site_id);
 
 /* The simulator's flush: both cells of one user in one statement, each
  * with its own timestamp and writer key and its own last-write-wins guard.
@@ -91,7 +90,8 @@ int geodb_user_put_cells(struct geodb *db, const struct geodb_route_cells *cells
 /* The same for GEODB_CELLS_BATCH users in one statement (a bulk flush). */
 #define GEODB_CELLS_BATCH 32
 int geodb_user_put_cells_batch(struct geodb *db, const struct geodb_route_cells *cells);
-/* Users any of whose cells (or tombstone) was written at exactly ts. */
+/* Users any of whose cells (or tombstone) was written at exactly ts,
+ * ordered by username. fn returns nonzero to stop. */
 int geodb_user_each_at(struct geodb *db, int64_t ts,
                        int (*fn)(void *ctx, const struct geodb_user *user), void *ctx);
 int geodb_user_delete(struct geodb *db, const char *username);
@@ -101,9 +101,6 @@ int geodb_user_put_tombstone(struct geodb *db, const char *username, int64_t ts,
 int geodb_user_count_by_backend(struct geodb *db,
                                 void (*fn)(void *ctx, const char *backend_id, int64_t users),
                                 void *ctx);
-/* Every live user, ordered by username. fn returns nonzero to stop. */
-int geodb_user_each(struct geodb *db, int (*fn)(void *ctx, const struct geodb_user *user),
-                    void *ctx);
 
 int geodb_move_add(struct geodb *db, const struct geodb_move *move);
 int geodb_move_set_state(struct geodb *db, const char *id, enum geodb_move_state state,

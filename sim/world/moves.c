@@ -16,7 +16,7 @@ static const char *const completion_names[COMPLETION_COUNT] = {
     "access", "trigger", "immediate", "forced", "login", "merge", "rehash", "assigned",
 };
 
-const char *move_completion_name(enum move_completion how)
+static const char *completion_name(enum move_completion how)
 {
     assert(how < COMPLETION_COUNT);
     return completion_names[how];
@@ -97,7 +97,7 @@ static void log_move(struct world *w, uint32_t user, int from, int to, enum move
     const struct world_backend *dst = &w->backends[to];
     report_move(w->report, w->engine.now_ms, name, move_reason_name(reason),
                 w->sites[src->site].name, src->name, w->sites[dst->site].name, dst->name,
-                move_completion_name(how), w->users.requested_s[user]);
+                completion_name(how), w->users.requested_s[user]);
 }
 
 /* The counters of a location change from one backend to another. */

@@ -29,8 +29,6 @@ enum move_completion {
     COMPLETION_COUNT
 };
 
-const char *move_completion_name(enum move_completion how);
-
 /* Allocates the in-flight move table. Returns 0 or -1. */
 int moves_init(struct world *w, uint32_t max_inflight);
 void moves_free(struct world *w);

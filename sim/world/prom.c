@@ -79,29 +79,6 @@ int prom_gauges_avg(const struct prom *p, int backend, int64_t now_ms, int64_t w
     return n;
 }
 
-int prom_gauge_avg(const struct prom *p, int backend, enum prom_gauge gauge, int64_t now_ms,
-                   int64_t window_ms, double *out)
-{
-    double all[GAUGE_COUNT];
-    int n = prom_gauges_avg(p, backend, now_ms, window_ms, all);
-    if (n > 0)
-        *out = all[gauge];
-    return n;
-}
-
-bool prom_gauge_last(const struct prom *p, int backend, enum prom_gauge gauge, double *out)
-{
-    const struct prom_series *s = &p->series[backend];
-    for (uint32_t i = 0; i < s->len; i++) {
-        const struct prom_sample *x = nth_newest(p, s, i);
-        if (x->gauges_valid) {
-            *out = x->gauges[gauge];
-            return true;
-        }
-    }
-    return false;
-}
-
 void prom_increases(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
                     int64_t out[COUNTER_COUNT])
 {
@@ -122,14 +99,6 @@ void prom_increases(const struct prom *p, int backend, int64_t now_ms, int64_t w
         int64_t delta = nth_newest(p, s, last)->counters[c] - nth_newest(p, s, first)->counters[c];
         out[c] = delta > 0 ? delta : 0;
     }
-}
-
-int64_t prom_increase(const struct prom *p, int backend, enum prom_counter counter,
-                      int64_t now_ms, int64_t window_ms)
-{
-    int64_t all[COUNTER_COUNT];
-    prom_increases(p, backend, now_ms, window_ms, all);
-    return all[counter];
 }
 
 uint64_t prom_samples(const struct prom *p, int backend)

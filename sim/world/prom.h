@@ -57,22 +57,15 @@ int prom_grow(struct prom *p, int n);
 
 void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample);
 
-/* Mean of the valid gauge samples in (now - window, now]. Returns the
- * number of samples averaged (0: *out untouched). */
-int prom_gauge_avg(const struct prom *p, int backend, enum prom_gauge gauge, int64_t now_ms,
-                   int64_t window_ms, double *out);
-/* The same for every gauge in one pass over the samples. */
+/* Mean of each gauge's valid samples in (now - window, now], in one pass.
+ * Returns the number of samples averaged (0: out untouched). */
 int prom_gauges_avg(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
                     double out[GAUGE_COUNT]);
-/* The last valid gauge sample. Returns false when there is none. */
-bool prom_gauge_last(const struct prom *p, int backend, enum prom_gauge gauge, double *out);
-/* prom_increase of every counter, in one pass. */
+/* Increase of every counter over (now - window, now], in one pass: the last
+ * sample minus the newest sample at or before the window start (or the
+ * oldest held). */
 void prom_increases(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
                     int64_t out[COUNTER_COUNT]);
-/* Increase of a counter over (now - window, now]: the last sample minus the
- * newest sample at or before the window start (or the oldest held). */
-int64_t prom_increase(const struct prom *p, int backend, enum prom_counter counter,
-                      int64_t now_ms, int64_t window_ms);
 uint64_t prom_samples(const struct prom *p, int backend);
 
 #endif

@@ -131,7 +131,9 @@ static int reload_user(void *arg, const struct geodb_user *gu)
     return 0;
 }
 
-int timeline_reload_users(struct world *w, int r, int64_t ts, int writer_site)
+/* Reloads the users of replica r written at exactly ts (after a doveadm
+ * command touched users). */
+static int reload_users(struct world *w, int r, int64_t ts, int writer_site)
 {
     struct reload_ctx ctx = {.w = w, .r = r, .uc = &w->replicas[r].users, .writer = writer_site};
     if (geodb_user_each_at(w->replicas[r].db, ts, reload_user, &ctx) != GEODB_OK) {
@@ -149,7 +151,7 @@ static void refresh_after(struct world *w, int r, unsigned changed, int64_t ts, 
     if (changed & (DOVEADM_CHANGED_SETTINGS | DOVEADM_CHANGED_REFRESH))
         topo_reload_settings(w, r);
     if (changed & (DOVEADM_CHANGED_USERS | DOVEADM_CHANGED_MOVES))
-        timeline_reload_users(w, r, ts, site);
+        reload_users(w, r, ts, site);
     if (changed & DOVEADM_CHANGED_MOVES)
         batches_sync(w, r, site);
     repl_db_written(w, r,

@@ -20,8 +20,4 @@ void timeline_run_end(struct world *w);
  * of its error output goes to err. Returns the exit code. */
 int timeline_doveadm(struct world *w, int site, const char *line, char *err, size_t err_size);
 
-/* Reloads the users of replica r written at exactly ts (after a doveadm
- * command touched users). */
-int timeline_reload_users(struct world *w, int r, int64_t ts, int writer_site);
-
 #endif

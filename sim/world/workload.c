@@ -130,7 +130,8 @@ void workload_free(struct world *w)
     memset(u, 0, sizeof(*u));
 }
 
-double workload_diurnal(const struct scn_workload *wl, int64_t t_ms)
+/* The diurnal factor at t (mean 1 over a day). */
+static double diurnal(const struct scn_workload *wl, int64_t t_ms)
 {
     double hours = fmod((double)t_ms / 3600000.0, 24.0);
     return 1.0 + wl->diurnal_amplitude * cos(2.0 * PI * (hours - wl->peak_hour) / 24.0);
@@ -165,7 +166,7 @@ void workload_warm_start(struct world *w)
     double mean_ms = exp(mu + sigma * sigma / 2.0);
     if (mean_ms > (double)wl->session_max_ms)
         mean_ms = (double)wl->session_max_ms;
-    double rate = w->login_rate_per_ms * workload_diurnal(wl, 0);
+    double rate = w->login_rate_per_ms * diurnal(wl, 0);
     unsigned n = rng_poisson(&rng, rate * mean_ms);
     for (unsigned i = 0; i < n && w->error[0] == '\0'; i++) {
         uint32_t user = alias_draw(&w->alias, &rng);
@@ -228,7 +229,7 @@ static void run_batch(struct world *w, int64_t t0, int64_t t1, uint64_t first, u
 void workload_tick(struct world *w, int64_t t0, int64_t t1)
 {
     assert(t1 > t0);
-    double factor = workload_diurnal(&w->scn->workload, (t0 + t1) / 2);
+    double factor = diurnal(&w->scn->workload, (t0 + t1) / 2);
     double span = (double)(t1 - t0);
     uint64_t logins = rng_poisson(&w->rng_arrivals, w->login_rate_per_ms * factor * span);
     uint64_t deliveries = rng_poisson(&w->rng_arrivals, w->delivery_rate_per_ms * factor * span);

@@ -22,9 +22,6 @@ void workload_free(struct world *w);
 /* Opens the sessions in progress at t = 0 (steady state). */
 void workload_warm_start(struct world *w);
 
-/* The diurnal factor at t (mean 1 over a day). */
-double workload_diurnal(const struct scn_workload *wl, int64_t t_ms);
-
 /* Generates the arrivals of [t0_ms, t1_ms) and hands them, in time order
  * and interleaved with the sessions that end meanwhile, to the traffic
  * model. */

@@ -303,7 +303,9 @@ int topo_place(const struct world *w, const struct replica *rep, int site, uint6
     return best >= 0 ? c->backend[best] : -1;
 }
 
-int topo_least_loaded(const struct world *w, const struct replica *rep, int site, int exclude)
+/* The usable backend of the site with the fewest users per load factor in
+ * rep's view (-1: none), skipping exclude. */
+static int least_loaded(const struct world *w, const struct replica *rep, int site, int exclude)
 {
     const struct view_candidates *c = &rep->cands[site];
     int best = -1;
@@ -324,7 +326,7 @@ int topo_target(const struct world *w, const struct replica *rep, int site, uint
                 int exclude)
 {
     if (w->params.failover_target == TARGET_LEAST_LOADED)
-        return topo_least_loaded(w, rep, site, exclude);
+        return least_loaded(w, rep, site, exclude);
     return topo_place(w, rep, site, user_key, exclude, NULL);
 }
 

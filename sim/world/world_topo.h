@@ -42,10 +42,6 @@ bool topo_site_accepts(const struct replica *rep, int site);
 int topo_place(const struct world *w, const struct replica *rep, int site, uint64_t user_key,
                int exclude_backend, int *second);
 
-/* The usable backend of the site with the fewest users per load factor in
- * rep's view (-1: none), skipping exclude. */
-int topo_least_loaded(const struct world *w, const struct replica *rep, int site, int exclude);
-
 /* Where a proxy sends a user it must place in site now, by
  * FAILOVER_TARGET: the weighted hash (what a stored target holds), or the
  * least loaded backend of its own view. */
