@@ -131,7 +131,7 @@ int placement_choose(uint64_t user_key, const struct placement_candidate *cands,
     for (int i = 0; i < n; i++) {
         if (i == exclude || cands[i].weight <= 0)
             continue;
-        assert(cands[i].weight <= 100);
+        assert(cands[i].weight <= PLACEMENT_WEIGHT_MAX);
         uint64_t neglog = placement_neglog2_q32(hash_mix64(user_key ^ cands[i].key));
         if (best < 0 || beats(neglog, &cands[i], best_log, &cands[best])) {
             runner = best;

@@ -18,9 +18,12 @@
 
 #include <stdint.h>
 
+/* The largest weight: a load factor of 100. */
+#define PLACEMENT_WEIGHT_MAX 100
+
 struct placement_candidate {
     uint64_t key; /* hash of the backend id (placement_key) */
-    int weight;   /* load factor 0..100; 0 never wins */
+    int weight;   /* load factor 0..PLACEMENT_WEIGHT_MAX; 0 never wins */
 };
 
 /* A stable 64-bit key for a user name or a backend id. */

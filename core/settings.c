@@ -59,9 +59,7 @@ static int parse_int(const char *text, int64_t *out)
     return 0;
 }
 
-/* A decimal such as "0.1", "1", ".25" or "1.000000", into parts per
- * million without going through floating point. */
-static int parse_ppm(const char *text, int64_t *out)
+int settings_parse_ppm(const char *text, int64_t *out)
 {
     const char *p = text;
     size_t whole = strspn(p, "0123456789");
@@ -110,7 +108,7 @@ int settings_apply(const struct setting_def *def, void *base, const char *text, 
         *field_i64(def, base) = value;
         return 0;
     case SETTING_RATIO:
-        if (parse_ppm(text, &value) != 0 || value < def->min || value > def->max) {
+        if (settings_parse_ppm(text, &value) != 0 || value < def->min || value > def->max) {
             snprintf(err, err_size,
                      "%s: expected a decimal %s..%s with at most 6 decimal places, got '%s'",
                      def->name, lo, hi, text);

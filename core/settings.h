@@ -46,6 +46,11 @@ const struct setting_def *settings_find(const struct setting_def *table, int n,
 int settings_apply(const struct setting_def *def, void *base, const char *text, char *err,
                    size_t err_size);
 
+/* A decimal such as "0.1", "1", ".25" or "1.000000" (at most 9 whole
+ * digits, 6 decimals, no sign or exponent) into parts per million, without
+ * going through floating point. Returns 0 or -1. */
+int settings_parse_ppm(const char *text, int64_t *out);
+
 /* Formats the current value of the field (ratios as decimals). */
 void settings_format(const struct setting_def *def, const void *base, char *out, size_t size);
 /* Formats a raw value of this setting (for defaults and bounds). */

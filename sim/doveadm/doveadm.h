@@ -57,7 +57,7 @@ struct doveadm_live {
 };
 
 struct doveadm_ctx {
-    /* The GeoDB to run against. When NULL, doveadm_run opens geodb_path
+    /* The GeoDB to run against. When NULL, the command opens geodb_path
      * itself (creating it for writing commands) and closes it after. */
     struct geodb *db;
     const char *geodb_path;

@@ -27,10 +27,6 @@ enum geodb_tables {
     GEODB_T_ALL = (1 << 6) - 1,
 };
 
-/* Copies the whole database to a new file at path (SQLite's online backup:
- * the same pages). The copy is an independent replica. */
-int geodb_copy_to(struct geodb *db, const char *path);
-
 /* Another replica's file attached to db, with the merge statements
  * prepared once. */
 struct geodb_link;

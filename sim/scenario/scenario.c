@@ -425,41 +425,16 @@ static void number_text(const json_t *json, char *out, size_t size)
     decimal_plain(text, out, size);
 }
 
-/* A decimal 0..1 with at most 6 decimals, exactly, into parts per million. */
-static int ratio_parse(const char *text, int64_t *out_ppm)
-{
-    const char *p = text;
-    size_t whole = strspn(p, "0123456789");
-    if (whole == 0 || whole > 7)
-        return -1;
-    int64_t value = 0;
-    for (size_t i = 0; i < whole; i++)
-        value = value * 10 + (p[i] - '0');
-    value *= PPM;
-    p += whole;
-    if (*p == '.') {
-        p++;
-        size_t frac = strspn(p, "0123456789");
-        if (frac == 0 || frac > 6)
-            return -1;
-        int64_t scale = PPM / 10;
-        for (size_t i = 0; i < frac; i++, scale /= 10)
-            value += (p[i] - '0') * scale;
-        p += frac;
-    }
-    if (*p != '\0' || value > PPM)
-        return -1;
-    *out_ppm = value;
-    return 0;
-}
-
 static int get_ratio(struct loader *ld, const struct node *n, int64_t *out_ppm)
 {
     char text[64];
+    int64_t ppm;
     if (json_is_number(n->json)) {
         number_text(n->json, text, sizeof(text));
-        if (ratio_parse(text, out_ppm) == 0)
+        if (settings_parse_ppm(text, &ppm) == 0 && ppm <= PPM) {
+            *out_ppm = ppm;
             return 0;
+        }
     }
     return expected(ld, n, "a number 0..1 (at most 6 decimals)");
 }

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/placement.h"
 #include "sim/geodb/geodb.h"
 #include "sim/geodb/geodb_merge.h"
 #include "sim/geodb/geodb_users.h"
@@ -119,15 +118,12 @@ static void select_site(struct world *w, struct batch *b, int slot, const struct
 {
     const struct replica *rep = &w->replicas[b->replica];
     int ids[CLUSTER_FM_DEST_MAX];
-    struct placement_candidate cand[CLUSTER_FM_DEST_MAX];
     int dests[CLUSTER_FM_DEST_MAX], n = 0;
     int nids = parse_ids(w, m->dest_sites, true, ids);
     for (int i = 0; i < nids; i++) {
         const struct view_site *v = &rep->sites[ids[i]];
-        if (v->live && v->status == SITE_ONLINE && rep->cands[ids[i]].n > 0) {
-            cand[n] = (struct placement_candidate){w->sites[ids[i]].key, 100};
+        if (v->live && v->status == SITE_ONLINE && rep->cands[ids[i]].n > 0)
             dests[n++] = ids[i];
-        }
     }
     int src = world_site_by_id(w, m->src_site_id);
     if (src < 0 || n == 0)
@@ -139,10 +135,8 @@ static void select_site(struct world *w, struct batch *b, int slot, const struct
         uint32_t u = usercache_first(uc, (uint16_t)be);
         while (u != UC_NO_USER && b->marked < limit) {
             uint32_t next = usercache_next(uc, u);
-            if (pickable(w, usercache_route(uc, u), m->min_last_moved_s)) {
-                int d = placement_choose(w->users.key[u], cand, n, -1, NULL);
-                mark(w, b, slot, u, -1, dests[d]);
-            }
+            if (pickable(w, usercache_route(uc, u), m->min_last_moved_s))
+                mark(w, b, slot, u, -1, topo_site_by_hash(w, w->users.key[u], dests, n));
             u = next;
         }
     }

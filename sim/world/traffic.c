@@ -46,16 +46,12 @@ static int entry_site(struct world *w, uint32_t user)
     }
     if (front_door_open(w, home))
         return home;
-    struct placement_candidate cand[CLUSTER_SITES_MAX];
-    int index[CLUSTER_SITES_MAX], n = 0;
+    int open[CLUSTER_SITES_MAX], n = 0;
     for (int s = 0; s < w->nsites; s++) {
-        if (front_door_open(w, s)) {
-            cand[n] = (struct placement_candidate){w->sites[s].key, 100};
-            index[n++] = s;
-        }
+        if (front_door_open(w, s))
+            open[n++] = s;
     }
-    int best = placement_choose(w->users.key[user], cand, n, -1, NULL);
-    return best >= 0 ? index[best] : -1;
+    return topo_site_by_hash(w, w->users.key[user], open, n);
 }
 
 /* First access of a user: a location in the preferred (or entry) site. */

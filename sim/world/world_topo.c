@@ -330,6 +330,18 @@ int topo_target(const struct world *w, const struct replica *rep, int site, uint
     return topo_place(w, rep, site, user_key, exclude, NULL);
 }
 
+int topo_site_by_hash(const struct world *w, uint64_t user_key, const int *sites, int n)
+{
+    assert(n >= 0 && n <= CLUSTER_SITES_MAX);
+    struct placement_candidate cand[CLUSTER_SITES_MAX];
+    for (int i = 0; i < n; i++) {
+        assert(sites[i] >= 0 && sites[i] < w->nsites);
+        cand[i] = (struct placement_candidate){w->sites[sites[i]].key, PLACEMENT_WEIGHT_MAX};
+    }
+    int best = placement_choose(user_key, cand, n, -1, NULL);
+    return best >= 0 ? sites[best] : -1;
+}
+
 /* A site that can take the user: online in rep's view, with a backend to
  * place on, its load balancer reachable from the acting site. */
 static bool site_takes_users(const struct world *w, const struct replica *rep, int acting,
@@ -344,16 +356,12 @@ int topo_pick_site(const struct world *w, const struct replica *rep, int acting,
 {
     if (prefer >= 0 && prefer != exclude && site_takes_users(w, rep, acting, prefer))
         return prefer;
-    struct placement_candidate cand[CLUSTER_SITES_MAX];
-    int index[CLUSTER_SITES_MAX], n = 0;
+    int sites[CLUSTER_SITES_MAX], n = 0;
     for (int s = 0; s < w->nsites; s++) {
-        if (s == exclude || !site_takes_users(w, rep, acting, s))
-            continue;
-        cand[n] = (struct placement_candidate){w->sites[s].key, 100};
-        index[n++] = s;
+        if (s != exclude && site_takes_users(w, rep, acting, s))
+            sites[n++] = s;
     }
-    int best = placement_choose(user_key, cand, n, -1, NULL);
-    return best >= 0 ? index[best] : -1;
+    return topo_site_by_hash(w, user_key, sites, n);
 }
 
 /* ---- feature flags ---- */

@@ -48,6 +48,10 @@ int topo_place(const struct world *w, const struct replica *rep, int site, uint6
 int topo_target(const struct world *w, const struct replica *rep, int site, uint64_t user_key,
                 int exclude);
 
+/* The site among sites[0..n) (site indices) that the user's hash picks, all
+ * weighing the same, so every proxy picks the same one. -1 when n == 0. */
+int topo_site_by_hash(const struct world *w, uint64_t user_key, const int *sites, int n);
+
 /* A site to fail a user over (or evacuate it) to, chosen by the acting
  * site's proxies: prefer when it takes users, else one by the user's hash
  * among the sites that are online in rep's view, have a backend, and whose
