@@ -30,7 +30,7 @@ void director_settings_init(struct director_settings *set)
 {
     assert(set != NULL);
     memset(set, 0, sizeof(*set));
-    set->username_hash = USERHASH_DEFAULT_FORMAT;
+    set->username_hash = DIRECTOR_USERNAME_HASH_DEFAULT;
     set->user_expire_s = DIRECTOR_USER_EXPIRE_DEFAULT_S;
     set->mail_servers = "";
     set->users_max = 100000;
@@ -148,7 +148,7 @@ static enum director_result config_parse(struct director *d, const char *servers
 
 static enum director_result check_settings(const struct director_settings *set)
 {
-    const char *fmt = set->username_hash != NULL ? set->username_hash : USERHASH_DEFAULT_FORMAT;
+    const char *fmt = set->username_hash != NULL ? set->username_hash : DIRECTOR_USERNAME_HASH_DEFAULT;
     if (strlen(fmt) > DIRECTOR_HASH_FORMAT_MAX)
         return DIRECTOR_ERR_CONFIG;
     if (set->user_expire_s != 0 && set->user_expire_s < DIRECTOR_USER_EXPIRE_MIN_S)
@@ -173,7 +173,7 @@ enum director_result director_create(const struct director_settings *set,
     struct director *d = calloc(1, sizeof(*d));
     if (d == NULL)
         return DIRECTOR_ERR_NOMEM;
-    const char *fmt = set->username_hash != NULL ? set->username_hash : USERHASH_DEFAULT_FORMAT;
+    const char *fmt = set->username_hash != NULL ? set->username_hash : DIRECTOR_USERNAME_HASH_DEFAULT;
     memcpy(d->hash_format, fmt, strlen(fmt) + 1);
     d->expire_s = set->user_expire_s != 0 ? set->user_expire_s : DIRECTOR_USER_EXPIRE_DEFAULT_S;
     d->users_max = set->users_max;

@@ -14,11 +14,13 @@
 
 #include "dirring.h"
 #include "dirusers.h"
+#include "userhash.h"
 
 #define DIRECTOR_HOSTS_MAX DIRRING_HOSTS_MAX
 #define DIRECTOR_VHOST_MAX DIRRING_VHOST_MAX
 #define DIRECTOR_USER_EXPIRE_DEFAULT_S 900
 #define DIRECTOR_USER_EXPIRE_MIN_S 10
+#define DIRECTOR_USERNAME_HASH_DEFAULT USERHASH_DEFAULT_FORMAT
 /* director_user_kick_delay: a moved user's logins are held this long. */
 #define DIRECTOR_KICK_DELAY_S 2
 #define DIRECTOR_HASH_FORMAT_MAX 127
@@ -57,7 +59,7 @@ enum director_result {
 };
 
 struct director_settings {
-    /* director_username_hash; NULL means "%Lu". */
+    /* director_username_hash; NULL means DIRECTOR_USERNAME_HASH_DEFAULT. */
     const char *username_hash;
     /* director_user_expire; 0 means 900; below 10 is a config error. */
     int64_t user_expire_s;

@@ -6,12 +6,14 @@
 #include "sim/doveadm/doveadm.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/director.h"
 #include "sim/base/argv.h"
 #include "sim/doveadm/doveadm_cluster.h"
 #include "sim/doveadm/doveadm_director.h"
@@ -25,6 +27,42 @@
 /* The standalone command line advances the file's clock this much per
  * command, so that every write has a distinct, increasing timestamp. */
 #define DOVEADM_CLI_TICK_US 1000000
+
+/* Director times are printed as dates: up to the year 9999 they keep
+ * doveadm's width. */
+#define DIRECTOR_NOW_MAX_S 253402300799LL
+/* A year: far past any real director_user_expire. */
+#define DIRECTOR_EXPIRE_MAX_S (86400LL * 365)
+
+enum ctx_setting_type {
+    CTX_TEXT, /* char[size], NUL-terminated */
+    CTX_INT,  /* int64_t, min..max */
+    CTX_UINT, /* uint64_t, min..max (max <= INT64_MAX) */
+};
+
+/* One `-o key=value` setting: where it lives in struct doveadm_ctx and what
+ * it accepts, one row per key as in the settings registry (core/settings.h). */
+struct ctx_setting {
+    const char *name;
+    enum ctx_setting_type type;
+    size_t offset, size; /* the field in struct doveadm_ctx */
+    int64_t min, max;    /* CTX_INT, CTX_UINT */
+    const char *unit;    /* CTX_INT, CTX_UINT: named in the error message */
+};
+
+#define CTX_FIELD(f) offsetof(struct doveadm_ctx, f), sizeof(((struct doveadm_ctx *)0)->f)
+
+static const struct ctx_setting ctx_settings[] = {
+    {"cluster_local_site", CTX_TEXT, CTX_FIELD(local_site), 0, 0, NULL},
+    {"cluster_backend_name", CTX_TEXT, CTX_FIELD(backend_name), 0, 0, NULL},
+    {"director_username_hash", CTX_TEXT, CTX_FIELD(director_hash), 0, 0, NULL},
+    {"director_user_expire", CTX_INT, CTX_FIELD(director_expire_s), DIRECTOR_USER_EXPIRE_MIN_S,
+     DIRECTOR_EXPIRE_MAX_S, "seconds"},
+    {"director_mail_servers", CTX_TEXT, CTX_FIELD(director_mail_servers), 0, 0, NULL},
+    {"director_now", CTX_INT, CTX_FIELD(director_now_s), 0, DIRECTOR_NOW_MAX_S, "seconds"},
+    {"uuid_seed", CTX_UINT, CTX_FIELD(uuid_seed), 0, INT64_MAX, "an integer"},
+};
+#define CTX_SETTINGS (sizeof(ctx_settings) / sizeof(ctx_settings[0]))
 
 struct cmd_table {
     const struct doveadm_cmd *cmds;
@@ -48,8 +86,9 @@ void doveadm_ctx_init(struct doveadm_ctx *ctx)
     ctx->out = stdout;
     ctx->err = stderr;
     ctx->now_us = -1;
-    snprintf(ctx->director_hash, sizeof(ctx->director_hash), "%s", "%Lu");
-    ctx->director_expire_s = 900;
+    snprintf(ctx->director_hash, sizeof(ctx->director_hash), "%s",
+             DIRECTOR_USERNAME_HASH_DEFAULT);
+    ctx->director_expire_s = DIRECTOR_USER_EXPIRE_DEFAULT_S;
     ctx->director_now_s = -1;
 }
 
@@ -122,6 +161,39 @@ const char *doveadm_opt(const struct doveadm_args *args, const char *name)
     return NULL;
 }
 
+/* Finds the -o key of klen bytes at key in ctx_settings. */
+static const struct ctx_setting *ctx_setting_find(const char *key, size_t klen)
+{
+    for (size_t i = 0; i < CTX_SETTINGS; i++) {
+        if (strlen(ctx_settings[i].name) == klen && strncmp(ctx_settings[i].name, key, klen) == 0)
+            return &ctx_settings[i];
+    }
+    return NULL;
+}
+
+/* A decimal integer min..max, nothing around it but what strtoll skips. */
+static bool parse_bounded(const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long number = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno == ERANGE || number < min || number > max)
+        return false;
+    *out = number;
+    return true;
+}
+
+static int unknown_setting(struct doveadm_ctx *ctx, const char *key, size_t klen)
+{
+    char known[CTX_SETTINGS * 32] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < CTX_SETTINGS && used < sizeof(known); i++)
+        used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+                                 ctx_settings[i].name);
+    return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o %.*s: unknown setting (known: %s)",
+                          (int)klen, key, known);
+}
+
 int doveadm_setting_set(struct doveadm_ctx *ctx, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
@@ -130,55 +202,33 @@ int doveadm_setting_set(struct doveadm_ctx *ctx, const char *assignment)
                               assignment);
     size_t klen = (size_t)(eq - assignment);
     const char *value = eq + 1;
-    char *dst = NULL;
-    if (klen == 18 && strncmp(assignment, "cluster_local_site", klen) == 0)
-        dst = ctx->local_site;
-    else if (klen == 20 && strncmp(assignment, "cluster_backend_name", klen) == 0)
-        dst = ctx->backend_name;
-    else if (klen == 22 && strncmp(assignment, "director_username_hash", klen) == 0)
-        dst = ctx->director_hash;
-    if (dst != NULL) {
-        if (strlen(value) >= DOVEADM_SETTING_SIZE)
-            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o %.*s: value too long", (int)klen,
-                                  assignment);
-        snprintf(dst, DOVEADM_SETTING_SIZE, "%s", value);
+    const struct ctx_setting *def = ctx_setting_find(assignment, klen);
+    if (def == NULL)
+        return unknown_setting(ctx, assignment, klen);
+    char *field = (char *)ctx + def->offset;
+    int64_t number = 0;
+    switch (def->type) {
+    case CTX_TEXT:
+        if (strlen(value) >= def->size)
+            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o %s: value too long", def->name);
+        memcpy(field, value, strlen(value) + 1);
+        return DOVEADM_EX_OK;
+    case CTX_INT:
+    case CTX_UINT:
+        if (!parse_bounded(value, def->min, def->max, &number))
+            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o %s: expected %s %" PRId64 "..%" PRId64,
+                                  def->name, def->unit, def->min, def->max);
+        if (def->type == CTX_INT) {
+            assert(def->size == sizeof(int64_t));
+            *(int64_t *)(void *)field = number;
+        } else {
+            assert(def->size == sizeof(uint64_t) && number >= 0);
+            *(uint64_t *)(void *)field = (uint64_t)number;
+        }
         return DOVEADM_EX_OK;
     }
-    char *end = NULL;
-    long long number = strtoll(value, &end, 10);
-    bool numeric = (*value != '\0' && *end == '\0');
-    if (klen == 20 && strncmp(assignment, "director_user_expire", klen) == 0) {
-        if (!numeric || number < 10 || number > 86400 * 365)
-            return doveadm__error(ctx, DOVEADM_EX_USAGE,
-                                  "-o director_user_expire: expected seconds >= 10");
-        ctx->director_expire_s = (int)number;
-        return DOVEADM_EX_OK;
-    }
-    if (klen == 21 && strncmp(assignment, "director_mail_servers", klen) == 0) {
-        if (strlen(value) >= sizeof(ctx->director_mail_servers))
-            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o director_mail_servers: too long");
-        snprintf(ctx->director_mail_servers, sizeof(ctx->director_mail_servers), "%s", value);
-        return DOVEADM_EX_OK;
-    }
-    /* Up to the year 9999, so that dates keep doveadm's width. */
-    if (klen == 12 && strncmp(assignment, "director_now", klen) == 0) {
-        if (!numeric || number < 0 || number > 253402300799LL)
-            return doveadm__error(ctx, DOVEADM_EX_USAGE,
-                                  "-o director_now: expected seconds 0..253402300799");
-        ctx->director_now_s = number;
-        return DOVEADM_EX_OK;
-    }
-    if (klen == 9 && strncmp(assignment, "uuid_seed", klen) == 0) {
-        if (!numeric || number < 0)
-            return doveadm__error(ctx, DOVEADM_EX_USAGE, "-o uuid_seed: expected an integer");
-        ctx->uuid_seed = (uint64_t)number;
-        return DOVEADM_EX_OK;
-    }
-    return doveadm__error(ctx, DOVEADM_EX_USAGE,
-                          "-o %.*s: unknown setting (known: cluster_local_site, "
-                          "cluster_backend_name, director_username_hash, director_user_expire, "
-                          "director_mail_servers, director_now, uuid_seed)",
-                          (int)klen, assignment);
+    assert(!"unknown ctx_setting type");
+    return DOVEADM_EX_USAGE;
 }
 
 /* Number of argv words (after the group) that the command's words match,

@@ -70,7 +70,7 @@ struct doveadm_ctx {
     char local_site[DOVEADM_SETTING_SIZE];   /* cluster_local_site */
     char backend_name[DOVEADM_SETTING_SIZE]; /* cluster_backend_name */
     char director_hash[DOVEADM_SETTING_SIZE]; /* director_username_hash */
-    int director_expire_s;                    /* director_user_expire */
+    int64_t director_expire_s;                /* director_user_expire */
     /* director_mail_servers: the initial config of a director state this
      * command creates ("" = not given). */
     char director_mail_servers[DOVEADM_DIRECTOR_SERVERS_SIZE];

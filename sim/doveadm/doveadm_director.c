@@ -31,8 +31,6 @@
 #define NAMES_MAX 10000000
 #define NAME_LINE_MAX 65536
 #define DUMP_LINE_SIZE 256
-#define DEFAULT_EXPIRE_S 900
-#define DEFAULT_HASH "%Lu"
 
 /* ---- argument parsing, as doveadm does it ---- */
 
@@ -252,10 +250,10 @@ static int settings_check(struct doveadm_ctx *ctx, const struct director *d)
     if (ctx->director_mail_servers[0] != '\0' &&
         !servers_equal(ctx->director_mail_servers, set.mail_servers))
         what = "director_mail_servers";
-    else if (strcmp(ctx->director_hash, DEFAULT_HASH) != 0 &&
+    else if (strcmp(ctx->director_hash, DIRECTOR_USERNAME_HASH_DEFAULT) != 0 &&
              strcmp(ctx->director_hash, set.username_hash) != 0)
         what = "director_username_hash";
-    else if (ctx->director_expire_s != DEFAULT_EXPIRE_S &&
+    else if (ctx->director_expire_s != DIRECTOR_USER_EXPIRE_DEFAULT_S &&
              ctx->director_expire_s != set.user_expire_s)
         what = "director_user_expire";
     if (what == NULL)
