@@ -663,6 +663,50 @@ void director_host_row(const struct director *d, size_t index, struct director_h
     out->user_count = dir != NULL ? dirusers_host_user_count(dir, id) : 0;
 }
 
+void director_host_row_at(const struct director *d, size_t index, int64_t now_s,
+                          struct director_host_row *out)
+{
+    director_host_row(d, index, out);
+    const struct dirusers *dir = dir_find(d, out->tag);
+    if (dir != NULL)
+        out->user_count =
+            dirusers_host_user_count_at(dir, dirring_host_id_at(d->ring, index), now_s);
+}
+
+/* director_misplaced for one tag's directory. */
+static uint32_t misplaced_in_tag(const struct director *d, size_t tag_index, int64_t now_s)
+{
+    const struct dirusers *dir = d->dirs[tag_index];
+    const struct dirring_point *pts = NULL;
+    size_t n = 0;
+    struct dirring_point *scratch = NULL;
+    enum dirring_result r =
+        dirring_points_peek(d->ring, dirring_tag_name(d->ring, tag_index), &pts, &n, &scratch);
+    uint32_t misplaced = 0;
+    struct dirusers_iter it;
+    struct dirusers_entry e;
+    dirusers_iter_init(dir, &it);
+    while (dirusers_iter_next(dir, &it, &e)) {
+        if (e.timestamp_s + d->expire_s <= now_s)
+            continue; /* expired, not yet dropped: no assignment */
+        misplaced += r != DIRRING_OK || n == 0 ||
+                     pts[dirring_search(pts, n, e.hash)].host_id != e.host_id;
+    }
+    free(scratch);
+    return misplaced;
+}
+
+uint32_t director_misplaced(const struct director *d, int64_t now_s)
+{
+    assert(d != NULL);
+    uint32_t misplaced = 0;
+    for (size_t i = 0; i < dirring_tag_count(d->ring); i++) {
+        if (d->dirs[i] != NULL)
+            misplaced += misplaced_in_tag(d, i, now_s);
+    }
+    return misplaced;
+}
+
 static void ring_ip(struct dirring *ring, const char *tag, uint32_t hash,
                     char out[DIRRING_IP_TEXT_SIZE])
 {

@@ -196,6 +196,16 @@ size_t director_user_total(const struct director *d);
 size_t director_host_count(const struct director *d);
 void director_host_row(const struct director *d, size_t index, struct director_host_row *out);
 
+/* director_host_row as it will read after director_advance(d, now_s),
+ * without advancing: the user count leaves out the entries that the expiry
+ * timers due by now_s will drop. For observers (reports, checks). */
+void director_host_row_at(const struct director *d, size_t index, int64_t now_s,
+                          struct director_host_row *out);
+/* Live entries (timestamp + expire > now_s) that are not on the host the
+ * ring gives their hash now; an entry of a tag whose ring cannot be built
+ * (out of memory) counts as not on it. Read-only. */
+uint32_t director_misplaced(const struct director *d, int64_t now_s);
+
 /* USER-LOOKUP: a decimal uint32 "username" is the hash itself. tag NULL = "". */
 enum director_result director_user_status(struct director *d, const char *username,
                                           const char *tag, int64_t now_s,

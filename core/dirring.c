@@ -320,10 +320,22 @@ static struct build_point *collect_points(const struct dirring *ring, const char
     return pts;
 }
 
+/* collect_points in ring order. Only points of one host can tie on (hash,
+ * rank), and those are interchangeable, so the unstable qsort gives one
+ * result. */
+static struct build_point *sorted_points(const struct dirring *ring, const char *tag,
+                                         size_t *count_out)
+{
+    struct build_point *pts = collect_points(ring, tag, count_out);
+    if (pts != NULL)
+        qsort(pts, *count_out, sizeof(*pts), build_point_cmp);
+    return pts;
+}
+
 static enum dirring_result tag_rebuild(struct dirring *ring, struct dirring_tag *t)
 {
     size_t n;
-    struct build_point *pts = collect_points(ring, t->name, &n);
+    struct build_point *pts = sorted_points(ring, t->name, &n);
     if (pts == NULL)
         return DIRRING_ERR_NOMEM;
     if (n > t->point_cap) {
@@ -335,9 +347,6 @@ static enum dirring_result tag_rebuild(struct dirring *ring, struct dirring_tag 
         t->points = np;
         t->point_cap = n;
     }
-    /* Only points of one host can tie on (hash, rank), and those are
-     * interchangeable, so the unstable qsort gives one result. */
-    qsort(pts, n, sizeof(*pts), build_point_cmp);
     for (size_t i = 0; i < n; i++) {
         t->points[i].hash = pts[i].hash;
         t->points[i].host_id = pts[i].host_id;
@@ -363,6 +372,38 @@ enum dirring_result dirring_points(struct dirring *ring, const char *tag,
     }
     *points_out = t->points;
     *count_out = t->point_count;
+    return DIRRING_OK;
+}
+
+enum dirring_result dirring_points_peek(const struct dirring *ring, const char *tag,
+                                        const struct dirring_point **points_out,
+                                        size_t *count_out, struct dirring_point **scratch)
+{
+    assert(ring != NULL && tag != NULL && points_out != NULL && count_out != NULL);
+    assert(scratch != NULL);
+    *scratch = NULL;
+    size_t idx;
+    if (!dirring_tag_find(ring, tag, &idx))
+        return DIRRING_NONE;
+    const struct dirring_tag *t = &ring->tags[idx];
+    if (!t->dirty) {
+        *points_out = t->points;
+        *count_out = t->point_count;
+        return DIRRING_OK;
+    }
+    size_t n;
+    struct build_point *pts = sorted_points(ring, tag, &n);
+    struct dirring_point *out = pts != NULL ? malloc((n > 0 ? n : 1) * sizeof(*out)) : NULL;
+    if (out == NULL) {
+        free(pts);
+        return DIRRING_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct dirring_point){pts[i].hash, pts[i].host_id};
+    free(pts);
+    *scratch = out;
+    *points_out = out;
+    *count_out = n;
     return DIRRING_OK;
 }
 

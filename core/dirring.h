@@ -113,6 +113,16 @@ size_t dirring_search(const struct dirring_point *points, size_t count, uint32_t
 enum dirring_result dirring_points(struct dirring *ring, const char *tag,
                                    const struct dirring_point **points_out, size_t *count_out);
 
+/*
+ * dirring_points for a read-only pass over a const ring: the cached points
+ * when they are current, else the same points built afresh into *scratch
+ * (the caller frees it; NULL when the cache served). The ring is not
+ * touched. DIRRING_NONE for an unknown tag, ERR_NOMEM.
+ */
+enum dirring_result dirring_points_peek(const struct dirring *ring, const char *tag,
+                                        const struct dirring_point **points_out,
+                                        size_t *count_out, struct dirring_point **scratch);
+
 /* MD5("<ip_text>-<index>") big-endian first 4 bytes: one ring point. */
 uint32_t dirring_point_hash(const char *ip_text, unsigned index);
 

@@ -366,6 +366,33 @@ uint32_t dirusers_host_user_count(const struct dirusers *dir, uint32_t host_id)
     return dir->host_counts[host_id];
 }
 
+/* Replays dirusers_fire_timers on a read-only walk: each firing at t drops
+ * droppable entries from the (virtual) head and re-arms as
+ * dirusers_drop_expired does; entries of host_id so dropped are counted. */
+uint32_t dirusers_host_user_count_at(const struct dirusers *dir, uint32_t host_id,
+                                     int64_t now_s)
+{
+    assert(dir != NULL && host_id < dir->hosts_max && now_s >= 0);
+    uint32_t dropped = 0;
+    uint32_t s = dir->head;
+    int64_t t = dir->timer_at_s;
+    while (t != 0 && t <= now_s) {
+        while (s != NIL && droppable(dir, &dir->pool[s].e, t)) {
+            dropped += dir->pool[s].e.host_id == host_id;
+            s = dir->pool[s].next;
+        }
+        if (s == NIL)
+            break;
+        const struct dirusers_entry *h = &dir->pool[s].e;
+        int64_t next = entry_expired(h, t, dir->expire_s) ? t + DIRUSERS_KILL_RETRY_S
+                                                          : h->timestamp_s + dir->expire_s;
+        assert(next > t); /* as in dirusers_fire_timers: each firing is later */
+        t = next;
+    }
+    assert(dropped <= dir->host_counts[host_id]);
+    return dir->host_counts[host_id] - dropped;
+}
+
 size_t dirusers_count(const struct dirusers *dir)
 {
     assert(dir != NULL);

@@ -57,6 +57,11 @@ size_t dirusers_drop_expired(struct dirusers *dir, int64_t now_s);
  * the start of its second (measured on the real director), so a caller
  * observing at now_s sees its effect. */
 void dirusers_fire_timers(struct dirusers *dir, int64_t now_s);
+/* dirusers_host_user_count as it will read once dirusers_fire_timers(dir,
+ * now_s) has run, without running it: for observers that must not change
+ * the directory. */
+uint32_t dirusers_host_user_count_at(const struct dirusers *dir, uint32_t host_id,
+                                     int64_t now_s);
 /* When the timer fires next; 0 when it is not armed. */
 int64_t dirusers_timer_at(const struct dirusers *dir);
 /* Restores a saved timer (0 = not armed). */

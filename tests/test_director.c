@@ -58,6 +58,45 @@ static uint32_t users_on(const struct director *d, const char *ip)
     return 0;
 }
 
+/* Live entries off their ring host, the way a caller without
+ * director_misplaced finds them (the lookup may rebuild the ring). */
+static uint32_t misplaced_by_lookup(struct director *d, int64_t now_s)
+{
+    struct director_user_iter it;
+    struct director_user_row row;
+    uint32_t misplaced = 0;
+    director_user_iter_init(d, &it);
+    while (director_user_iter_next(d, &it, &row)) {
+        char ip[DIRRING_IP_TEXT_SIZE];
+        if (row.expire_s > now_s &&
+            (director_hashed_ip_hash(d, row.hash, row.tag, ip) != DIRECTOR_OK ||
+             strcmp(ip, row.ip) != 0))
+            misplaced++;
+    }
+    return misplaced;
+}
+
+/* director_advance, checking first that the read-only views predict what
+ * it leaves: each host's user count, and the misplaced entries. */
+static void advance_checked(struct director *d, int64_t now_s)
+{
+    size_t n = director_host_count(d);
+    uint32_t predicted[DIRECTOR_HOSTS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        struct director_host_row row;
+        director_host_row_at(d, i, now_s, &row);
+        predicted[i] = row.user_count;
+    }
+    uint32_t misplaced = director_misplaced(d, now_s);
+    director_advance(d, now_s);
+    for (size_t i = 0; i < n; i++) {
+        struct director_host_row row;
+        director_host_row(d, i, &row);
+        assert_int_equal(row.user_count, predicted[i]);
+    }
+    assert_int_equal(misplaced_by_lookup(d, now_s), misplaced);
+}
+
 static const char *current_ip(struct director *d, const char *user, int64_t now_s,
                               struct director_user_status *st)
 {
@@ -171,7 +210,7 @@ static void test_login_hash_and_notify(void **state)
         assert_true(director_notify_hash(d, hash, t));
     assert_int_equal(users_on(d, a.ip), 1);
     /* Without it, the entry expires; a notify then finds nothing. */
-    director_advance(d, T0 + 400);
+    advance_checked(d, T0 + 400);
     assert_false(director_notify_hash(d, hash, T0 + 400));
     assert_int_equal(director_user_total(d), 0);
     uint32_t other;
@@ -511,7 +550,7 @@ static void test_expiry_inplace_move_quirk(void **state)
     assert_int_equal(director_move(d, "a", "127.0.0.4", T0 + 1), DIRECTOR_OK);
     assert_int_equal(director_move(d, "b", "127.0.0.4", T0 + 1), DIRECTOR_OK);
     assert_int_equal(director_move(d, "x", "127.0.0.2", T0 + 5), DIRECTOR_OK);
-    director_advance(d, T0 + 11);
+    advance_checked(d, T0 + 11);
     /* a and b expired at T0 + 11 but sit behind x (alive until T0 + 15). */
     assert_int_equal(users_on(d, "127.0.0.4"), 2);
     uint32_t order[4];
@@ -522,10 +561,10 @@ static void test_expiry_inplace_move_quirk(void **state)
     assert_string_equal(current_ip(d, "a", T0 + 12, &st), "");
     assert_int_equal(st.expire_s, 0);
     assert_int_equal(users_on(d, "127.0.0.4"), 1);
-    director_advance(d, T0 + 14);
+    advance_checked(d, T0 + 14);
     assert_int_equal(users_on(d, "127.0.0.4"), 1);
     assert_int_equal(users_on(d, "127.0.0.2"), 1);
-    director_advance(d, T0 + 15);
+    advance_checked(d, T0 + 15);
     assert_int_equal(users_on(d, "127.0.0.4"), 0);
     assert_int_equal(users_on(d, "127.0.0.2"), 0);
     assert_int_equal(map_hashes(d, T0 + 15, order, 4), 0);
@@ -567,19 +606,19 @@ static void test_expiry_timer_schedule(void **state)
         assert_int_equal(director_move(d, "W", "127.0.0.3", T0 + 3), DIRECTOR_OK);
         assert_int_equal(director_move(d, "X", "127.0.0.4", T0 + 5), DIRECTOR_OK);
         assert_int_equal(director_tag_timer_at(d, 0), T0 + 10);
-        director_advance(d, T0 + 10);
+        advance_checked(d, T0 + 10);
         assert_int_equal(director_tag_timer_at(d, 0), T0 + 15);
         assert_int_equal(director_flush(d, "127.0.0.4", T0 + 12), DIRECTOR_OK);
         if (with_lookup) {
             struct director_user_status st;
             assert_int_equal(director_user_status(d, "Q", "", T0 + 12, &st), DIRECTOR_OK);
         }
-        director_advance(d, T0 + 13);
+        advance_checked(d, T0 + 13);
         /* W expired at T0 + 13: only a re-armed timer has dropped it. */
         assert_int_equal(users_on(d, "127.0.0.3"), with_lookup ? 0 : 1);
-        director_advance(d, T0 + 14);
+        advance_checked(d, T0 + 14);
         assert_int_equal(users_on(d, "127.0.0.3"), with_lookup ? 0 : 1);
-        director_advance(d, T0 + 15);
+        advance_checked(d, T0 + 15);
         assert_int_equal(users_on(d, "127.0.0.3"), 0);
         assert_int_equal(director_tag_timer_at(d, 0), 0);
         director_destroy(d);
@@ -620,7 +659,7 @@ static void test_reset_renews_lingering_entries(void **state)
     assert_int_equal(director_move(d, "a", "127.0.0.3", T0 + 1), DIRECTOR_OK);
     assert_int_equal(director_move(d, "b", "127.0.0.3", T0 + 1), DIRECTOR_OK);
     assert_int_equal(director_move(d, "x", "127.0.0.3", T0 + 4), DIRECTOR_OK);
-    director_advance(d, T0 + 12);
+    advance_checked(d, T0 + 12);
     assert_int_equal(users_on(d, "127.0.0.3"), 3);
     assert_int_equal(director_host_update(d, "127.0.0.3", 0, T0 + 12), DIRECTOR_OK);
     assert_int_equal(director_reset(d, "127.0.0.3", T0 + 12), DIRECTOR_OK);
@@ -864,7 +903,7 @@ static struct director *make_busy_state(void)
     assert_int_equal(director_move(d, "y", "127.0.0.4", T0 + 2), DIRECTOR_OK);
     assert_int_equal(director_move(d, "x", "127.0.0.2", T0 + 9), DIRECTOR_OK);
     assert_int_equal(director_host_down(d, "127.0.0.3", T0 + 9), DIRECTOR_OK);
-    director_advance(d, T0 + 12); /* a and y linger behind x; x is being kicked */
+    advance_checked(d, T0 + 12); /* a and y linger behind x; x is being kicked */
     return d;
 }
 
@@ -895,8 +934,8 @@ static void test_save_restore_exact(void **state)
     }
     assert_int_equal(director_reset(a, NULL, T0 + 13), DIRECTOR_OK);
     assert_int_equal(director_reset(b, NULL, T0 + 13), DIRECTOR_OK);
-    director_advance(a, T0 + 25);
-    director_advance(b, T0 + 25);
+    advance_checked(a, T0 + 25);
+    advance_checked(b, T0 + 25);
     assert_same_state(a, b);
     char la_line[128], lb_line[128];
     for (size_t i = 0; director_dump_line(a, i, la_line, sizeof(la_line)); i++) {

@@ -42,7 +42,7 @@ static int subject_replica(const struct world *w, const struct subject *s)
 double checks_imbalance(const struct world *w, int r, int site)
 {
     if (w->dir != NULL)
-        return dirmode_imbalance((struct world *)w);
+        return dirmode_imbalance(w);
     const struct replica *rep = &w->replicas[r];
     double max = 0.0, sum = 0.0;
     int n = 0;
@@ -104,7 +104,7 @@ static double director_users(const struct world *w, const struct subject *s)
         struct dirmode_view v;
         if (!in_subject(w, s, b))
             continue;
-        dirmode_view((struct world *)w, b, &v);
+        dirmode_view(w, b, &v);
         total += v.users;
     }
     return total;
@@ -159,7 +159,7 @@ static double online_backends(const struct world *w, const struct subject *s)
     double n = 0;
     for (int b = 0; w->dir != NULL && b < w->nbackends; b++) {
         struct dirmode_view v;
-        dirmode_view((struct world *)w, b, &v);
+        dirmode_view(w, b, &v);
         n += in_subject(w, s, b) && v.present && !v.down;
     }
     for (int b = 0; w->dir == NULL && b < w->nbackends; b++) {
@@ -265,7 +265,7 @@ static double metric_value(const struct world *w, const struct subject *s, int m
     case EM_MOVED_USERS:
         return (double)w->stats.moved_users;
     case EM_MISPLACED:
-        return w->dir != NULL ? (double)dirmode_misplaced((struct world *)w) : 0.0;
+        return w->dir != NULL ? (double)dirmode_misplaced(w) : 0.0;
     }
     return NAN;
 }
@@ -275,7 +275,7 @@ static const char *status_of(const struct world *w, const struct subject *s)
     const struct replica *rep = &w->replicas[subject_replica(w, s)];
     if (s->kind == EXPECT_BACKEND && w->dir != NULL) {
         struct dirmode_view v;
-        dirmode_view((struct world *)w, s->backend, &v);
+        dirmode_view(w, s->backend, &v);
         return !v.present ? "absent" : v.down ? "down" : "up";
     }
     if (s->kind == EXPECT_BACKEND) {

@@ -288,6 +288,9 @@ static void dovemon_poll(struct world *w, int b)
 
 void dirmode_dovemon_tick(struct world *w)
 {
+    /* dovemon's second starts with the director's: its expiry timers fire
+     * before the polls (the views below only read). */
+    director_advance(w->dir->d, now_s(w));
     for (int b = 0; b < w->nbackends; b++) {
         struct dirmode_view v;
         dirmode_view(w, b, &v);
@@ -382,30 +385,33 @@ int dirmode_after_command(struct world *w, const char *command)
 
 /* ---- views ---- */
 
-void dirmode_view(struct world *w, int backend, struct dirmode_view *out)
+/* The views read the director as it stands once its clock reaches now
+ * (expiry timers due by now counted as fired) without advancing it:
+ * observing must not change the model. */
+
+void dirmode_view(const struct world *w, int backend, struct dirmode_view *out)
 {
-    struct dirmode *d = dm(w);
+    const struct director *d = w->dir->d;
     memset(out, 0, sizeof(*out));
-    director_advance(d->d, now_s(w));
-    for (size_t i = 0; i < director_host_count(d->d); i++) {
+    for (size_t i = 0; i < director_host_count(d); i++) {
         struct director_host_row h;
-        director_host_row(d->d, i, &h);
-        if (strcmp(h.ip, d->ip[backend]) == 0) {
+        director_host_row(d, i, &h);
+        if (strcmp(h.ip, w->dir->ip[backend]) == 0) {
+            director_host_row_at(d, i, now_s(w), &h);
             *out = (struct dirmode_view){true, h.down, h.vhost_count, h.user_count};
             return;
         }
     }
 }
 
-double dirmode_imbalance(struct world *w)
+double dirmode_imbalance(const struct world *w)
 {
-    struct dirmode *d = dm(w);
+    const struct director *d = w->dir->d;
     double max = 0.0, sum = 0.0;
     int n = 0;
-    director_advance(d->d, now_s(w));
-    for (size_t i = 0; i < director_host_count(d->d); i++) {
+    for (size_t i = 0; i < director_host_count(d); i++) {
         struct director_host_row h;
-        director_host_row(d->d, i, &h);
+        director_host_row_at(d, i, now_s(w), &h);
         if (h.down || h.vhost_count == 0)
             continue;
         double per = h.user_count * 100.0 / h.vhost_count;
@@ -416,20 +422,7 @@ double dirmode_imbalance(struct world *w)
     return (n == 0 || sum <= 0.0) ? 0.0 : max / (sum / n);
 }
 
-uint32_t dirmode_misplaced(struct world *w)
+uint32_t dirmode_misplaced(const struct world *w)
 {
-    struct dirmode *d = dm(w);
-    struct director_user_iter it;
-    struct director_user_row row;
-    uint32_t misplaced = 0;
-    director_user_iter_init(d->d, &it); /* no expiry walk: looking changes nothing */
-    while (director_user_iter_next(d->d, &it, &row)) {
-        char ip[DIRRING_IP_TEXT_SIZE];
-        if (row.expire_s <= now_s(w))
-            continue; /* expired, not yet dropped: no assignment */
-        if (director_hashed_ip_hash(d->d, row.hash, row.tag, ip) != DIRECTOR_OK ||
-            strcmp(ip, row.ip) != 0)
-            misplaced++;
-    }
-    return misplaced;
+    return director_misplaced(w->dir->d, now_s(w));
 }

@@ -66,18 +66,19 @@ void dirmode_notify(struct world *w);
 int dirmode_before_command(struct world *w);
 int dirmode_after_command(struct world *w, const char *command);
 
-/* For the reports and expectations. */
+/* For the reports and expectations: read-only, the director as it reads
+ * once its clock reaches now, without advancing it. */
 struct dirmode_view {
     bool present;
     bool down;
     unsigned vhosts;
     uint32_t users;
 };
-void dirmode_view(struct world *w, int backend, struct dirmode_view *out);
+void dirmode_view(const struct world *w, int backend, struct dirmode_view *out);
 /* max/mean of users per vhost over the hosts that are up with vhosts. */
-double dirmode_imbalance(struct world *w);
+double dirmode_imbalance(const struct world *w);
 /* Users whose live entry is not on the host the ring gives them now. */
-uint32_t dirmode_misplaced(struct world *w);
+uint32_t dirmode_misplaced(const struct world *w);
 
 /* The backend whose name or IP text this is (the simulation's DNS). */
 int dirmode_resolve(struct world *w, const char *name, char *ip, size_t size);
