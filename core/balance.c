@@ -39,16 +39,21 @@ static bool settling(const struct controller *c, const struct ctl_backend *b, in
 
 static void loads_fill(struct controller *c, struct ctl_scores *l)
 {
+    assert(c->nbackends >= 0 && c->nbackends <= CTL_BACKENDS_MAX);
     l->n = 0;
     for (int i = 0; i < c->nbackends; i++) {
         const struct ctl_backend *b = &c->backends[i];
+        assert(b->handle >= 0 && b->handle < CTL_BACKENDS_MAX);
+        assert(b->load_factor >= 0 && b->load_factor <= 100);
         c->state[b->handle].scored = false;
         if (!eligible(c, b))
             continue;
+        assert(b->load_factor > 0); /* eligible: no division by zero */
         for (int g = 0; g < CTL_GAUGE_COUNT; g++)
             l->value[g][l->n] = c->state[b->handle].load[g] * 100.0 / b->load_factor;
         l->index[l->n++] = i;
     }
+    assert(l->n <= c->nbackends);
     for (int g = 0; g < CTL_GAUGE_COUNT && l->n > 0; g++) {
         double sum = 0.0;
         for (int k = 0; k < l->n; k++)
@@ -61,6 +66,7 @@ static void loads_fill(struct controller *c, struct ctl_scores *l)
 /* Mean over metrics of value / mean: 1.0 is an average backend. */
 static double relative_load(const struct ctl_scores *l, int k)
 {
+    assert(k >= 0 && k < l->n);
     double r = 0.0;
     for (int g = 0; g < CTL_GAUGE_COUNT; g++)
         r += l->mean[g] > 0.0 ? l->value[g][k] / l->mean[g] : 1.0;
@@ -70,13 +76,18 @@ static double relative_load(const struct ctl_scores *l, int k)
 static uint32_t batch_size(const struct controller *c, const struct ctl_backend *hi, double r_hi,
                            double r_lo)
 {
+    assert(c->settings->lb_batch_ratio_ppm > 0 && c->settings->lb_batch_ratio_ppm <= PPM);
+    assert(c->settings->lb_batch_max_users >= 1);
     if (r_hi <= 0.0 || r_hi <= r_lo)
         return 0;
     double even = hi->users * (r_hi - r_lo) / (2.0 * r_hi);
+    assert(even >= 0.0);
     double k = ceil(even * c->settings->lb_batch_ratio_ppm / PPM);
     if (k > (double)c->settings->lb_batch_max_users)
         k = (double)c->settings->lb_batch_max_users;
-    return k < 1.0 ? 1 : (uint32_t)k;
+    uint32_t batch = k < 1.0 ? 1 : (uint32_t)k;
+    assert(batch >= 1 && batch <= c->settings->lb_batch_max_users);
+    return batch;
 }
 
 void balance_pick(struct controller *c, struct balance_pick *pick)
@@ -106,8 +117,10 @@ void balance_pick(struct controller *c, struct balance_pick *pick)
     }
     if (hi < 0 || hi == lo || scores[hi] <= scores[lo])
         return;
+    assert(lo >= 0 && hi < l->n && lo < l->n);
     pick->hi = c->backends[l->index[hi]].handle;
     pick->lo = c->backends[l->index[lo]].handle;
+    assert(pick->hi != pick->lo); /* handles are distinct per backend */
     double r_hi = relative_load(l, hi), r_lo = relative_load(l, lo);
     pick->delta = c->settings->lb_delta_mode == DELTA_ZSCORE ? scores[hi] - scores[lo]
                                                               : r_hi - r_lo;
@@ -119,6 +132,8 @@ void balance_pick(struct controller *c, struct balance_pick *pick)
     if (pick->fire)
         pick->batch = batch_size(c, &c->backends[l->index[hi]], r_hi, r_lo);
     pick->fire = pick->fire && pick->batch > 0;
+    assert(!pick->fire || (pick->batch >= 1 &&
+                           pick->batch <= (uint32_t)c->settings->lb_batch_max_users));
 }
 
 /* In zscore mode, warn when the threshold is beyond what n backends can
@@ -148,12 +163,13 @@ int balance_run(struct controller *c)
         return 0;
     const struct ctl_backend *hi = controller__backend(c, pick.hi);
     const struct ctl_backend *lo = controller__backend(c, pick.lo);
-    assert(hi != NULL && lo != NULL);
+    assert(hi != NULL && lo != NULL && hi != lo);
     bool dryrun = hi->balancing == FEATURE_DRYRUN || lo->balancing == FEATURE_DRYRUN;
     uint32_t marked = pick.batch;
     if (!dryrun)
         marked = c->actions.move_users(c->actions.ctx, pick.hi, pick.lo, pick.batch,
                                        c->settings->lb_cool_time_s, CTL_MOVE_BALANCE);
+    assert(marked <= pick.batch); /* the action sink marks at most count */
     int64_t now = controller__now(c);
     c->state[pick.hi].last_balanced_ms = now;
     c->state[pick.lo].last_balanced_ms = now;
@@ -177,9 +193,11 @@ int balance_drain_run(struct controller *c)
         uint32_t batch = b->users < c->settings->zero_lf_batch_users
                              ? b->users
                              : (uint32_t)c->settings->zero_lf_batch_users;
+        assert(batch >= 1 && batch <= b->users);
         int ndest = 0;
         uint32_t moved = controller__move_spread(c, b->handle, batch, c->settings->lb_cool_time_s,
                                                  CTL_MOVE_DRAIN, dryrun, &ndest);
+        assert(moved <= batch && ndest >= 0 && ndest <= CTL_DESTINATIONS_MAX);
         controller__event(c, CTL_EV_DRAIN, b->handle, dryrun,
                           "load factor 0 with %u users: %s %u of %u to %d backends",
                           b->users, dryrun ? "would move" : "moving", moved, batch, ndest);

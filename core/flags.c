@@ -5,6 +5,7 @@
 #include "flags.h"
 
 #include <assert.h>
+#include <stddef.h>
 
 static enum feature_state level_min(const struct flags *flags, enum feature feature, int site,
                                     int backend, bool *any)
@@ -13,6 +14,11 @@ static enum feature_state level_min(const struct flags *flags, enum feature feat
     *any = false;
     for (int i = 0; i < flags->nrows; i++) {
         const struct flag_row *row = &flags->rows[i];
+        assert(row->scope < SCOPE_COUNT && row->feature < FEATURE_COUNT);
+        assert(row->state < FEATURE_STATE_COUNT);
+        assert(row->scope != SCOPE_SITE || (row->handle >= 0 && row->handle < CLUSTER_SITES_MAX));
+        assert(row->scope != SCOPE_BACKEND ||
+               (row->handle >= 0 && row->handle < CLUSTER_BACKENDS_MAX));
         if (row->feature != feature)
             continue;
         bool applies = row->scope == SCOPE_GLOBAL ||
@@ -30,11 +36,15 @@ static enum feature_state level_min(const struct flags *flags, enum feature feat
 enum feature_state flags_effective(const struct flags *flags, enum feature feature, int site,
                                    int backend)
 {
-    assert(feature < FEATURE_COUNT);
+    assert(flags != NULL && feature < FEATURE_COUNT);
+    assert(flags->nrows >= 0 && (flags->nrows == 0 || flags->rows != NULL));
+    assert(site >= 0 && site < CLUSTER_SITES_MAX);
+    assert(backend >= -1 && backend < CLUSTER_BACKENDS_MAX);
     if (!flags->table_present)
         return FEATURE_ON;
     bool any = false;
     enum feature_state state = level_min(flags, feature, site, backend, &any);
+    assert(state < FEATURE_STATE_COUNT);
     if (!any)
         state = FEATURE_OFF;
     if (feature != FEATURE_METRICS_EXPORT &&

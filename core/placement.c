@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "hash.h"
 
 #define TABLE_BITS 10
@@ -39,8 +40,12 @@ static uint64_t log2_mantissa_q32(uint32_t k)
 
 static void log_table_build(void)
 {
-    for (uint32_t k = 0; k <= TABLE_SIZE; k++)
+    for (uint32_t k = 0; k <= TABLE_SIZE; k++) {
         log_table[k] = k == TABLE_SIZE ? (uint64_t)1 << Q32 : log2_mantissa_q32(k);
+        /* log2(1 + k/TABLE_SIZE) rises strictly from 0 to 1: interpolation
+         * below needs hi >= lo. */
+        assert(k == 0 ? log_table[k] == 0 : log_table[k] > log_table[k - 1]);
+    }
     log_table_ready = true;
 }
 
@@ -50,14 +55,17 @@ uint64_t placement_neglog2_q32(uint64_t h)
         log_table_build();
     uint64_t x = (h >> 11) + 1; /* 1 .. 2^53 */
     int top = 63 - __builtin_clzll(x);
+    assert(top >= 0 && top <= 53);
     /* Normalise the mantissa to 52 fraction bits. */
     uint64_t frac = top >= 52 ? (x >> (top - 52)) : (x << (52 - top));
     frac &= ((uint64_t)1 << 52) - 1;
     uint32_t index = (uint32_t)(frac >> (52 - TABLE_BITS));
+    assert(index < TABLE_SIZE);
     uint64_t rest = frac & (((uint64_t)1 << (52 - TABLE_BITS)) - 1);
     uint64_t lo = log_table[index], hi = log_table[index + 1];
     uint64_t mant = lo + (uint64_t)(((unsigned __int128)(hi - lo) * rest) >> (52 - TABLE_BITS));
     uint64_t log2x = ((uint64_t)top << Q32) + mant;
+    assert(log2x <= (uint64_t)53 << Q32); /* x <= 2^53: no wrap below */
     return ((uint64_t)53 << Q32) - log2x;
 }
 
@@ -88,6 +96,7 @@ static int choose_equal(uint64_t user_key, const struct placement_candidate *can
     for (int i = 0; i < n; i++) {
         if (i == exclude || cands[i].weight <= 0)
             continue;
+        assert(cands[i].weight <= PLACEMENT_WEIGHT_MAX);
         uint64_t u = hash_mix64(user_key ^ cands[i].key) >> 11;
         if (best < 0 || u > best_u || (u == best_u && cands[i].key < cands[best].key)) {
             runner = best;
@@ -117,15 +126,32 @@ static bool weights_equal(const struct placement_candidate *cands, int n, int ex
     return true;
 }
 
+/* What every choice satisfies: a winner that may win, and a runner-up
+ * distinct from it (none without a winner). */
+static bool choice_valid(const struct placement_candidate *cands, int n, int exclude, int best,
+                         int second)
+{
+    bool best_ok = best == -1 || (best >= 0 && best < n && best != exclude &&
+                                  cands[best].weight > 0);
+    bool second_ok = second == -1 || (best >= 0 && second >= 0 && second < n &&
+                                      second != best && second != exclude &&
+                                      cands[second].weight > 0);
+    return best_ok && second_ok;
+}
+
 int placement_choose(uint64_t user_key, const struct placement_candidate *cands, int n,
                      int exclude, int *second)
 {
-    assert(n >= 0);
+    assert(n >= 0 && (n == 0 || cands != NULL));
+    assert(exclude >= -1 && exclude < n);
     int runner = -1;
     if (second == NULL)
         second = &runner;
-    if (weights_equal(cands, n, exclude))
-        return choose_equal(user_key, cands, n, exclude, second);
+    if (weights_equal(cands, n, exclude)) {
+        int best = choose_equal(user_key, cands, n, exclude, second);
+        assert(choice_valid(cands, n, exclude, best, *second));
+        return best;
+    }
     int best = -1;
     uint64_t best_log = 0, runner_log = 0;
     for (int i = 0; i < n; i++) {
@@ -144,6 +170,7 @@ int placement_choose(uint64_t user_key, const struct placement_candidate *cands,
         }
     }
     *second = runner;
+    assert(choice_valid(cands, n, exclude, best, *second));
     return best;
 }
 
@@ -160,6 +187,6 @@ int placement_fm_selected(const char *fm_id, const char *username, int pct)
 
 int placement_fm_dest(const char *fm_id, const char *username, int ndest)
 {
-    assert(ndest > 0);
+    assert(ndest > 0 && ndest <= CLUSTER_FM_DEST_MAX);
     return (int)((fm_hash(fm_id, username) >> 32) % (uint64_t)ndest);
 }

@@ -14,16 +14,21 @@ double zscore_compute(const double *values, int n, double *out)
     for (int i = 0; i < n; i++)
         mean += values[i];
     mean /= n;
-    double var = 0.0;
-    for (int i = 0; i < n; i++)
-        var += (values[i] - mean) * (values[i] - mean);
+    double var = 0.0, residue = 0.0;
+    for (int i = 0; i < n; i++) {
+        double d = values[i] - mean;
+        var += d * d;
+        residue += d; /* zero but for the rounding of mean */
+    }
     double sigma = sqrt(var / n);
+    assert(sigma >= 0.0);
     /* Samuelson's bound: no value lies further than sqrt(n - 1) population
-     * deviations from the mean (plus rounding). */
-    double bound = zscore_max_abs(n) * (1.0 + 1e-9) + 1e-12;
+     * deviations from the mean; the residue of the rounded mean widens it
+     * by |residue| / (n sigma), rounding by a hair. */
+    double bound = sigma > 0.0 ? zscore_max_abs(n) + fabs(residue) / (n * sigma) : 0.0;
     for (int i = 0; i < n; i++) {
         out[i] = sigma > 0.0 ? (values[i] - mean) / sigma : 0.0;
-        assert(fabs(out[i]) <= bound);
+        assert(fabs(out[i]) <= bound * (1.0 + 1e-9));
     }
     return sigma;
 }
@@ -31,11 +36,13 @@ double zscore_compute(const double *values, int n, double *out)
 double zscore_combine(const double *z, int m, enum balance_score mode)
 {
     assert(m >= 1);
+    assert(mode == SCORE_SUM || mode == SCORE_EUCLIDEAN);
     double sum = 0.0, squares = 0.0;
     for (int i = 0; i < m; i++) {
         sum += z[i];
         squares += z[i] * z[i];
     }
+    assert(squares >= 0.0);
     if (mode == SCORE_SUM)
         return sum;
     return sum < 0.0 ? -sqrt(squares) : sqrt(squares);
