@@ -15,7 +15,6 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,10 +368,8 @@ static int save_in(struct doveadm_ctx *ctx, struct geodb *db,
     int rc = own_tx ? geodb_tx_begin(db) : GEODB_OK;
     if (rc == GEODB_OK)
         rc = geodb_director_save(db, st->d, st->now_s);
-    if (own_tx && rc == GEODB_OK)
-        rc = geodb_tx_commit(db);
-    else if (own_tx && geodb_in_tx(db))
-        geodb_tx_rollback(db);
+    if (own_tx && geodb_in_tx(db))
+        rc = geodb_tx_end(db, rc);
     if (rc != GEODB_OK)
         return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "write director state: %s",
                               geodb_errmsg(db));
@@ -389,7 +386,7 @@ static int save_side_effects(struct doveadm_ctx *ctx, const struct doveadm_direc
     state_mark(st->d, &after);
     if (st->clock_s < 0 || !state_changed(before, &after))
         return DOVEADM_EX_OK;
-    if (sqlite3_db_readonly(geodb__handle(ctx->db), "main") == 0)
+    if (!geodb_readonly(ctx->db))
         return save_in(ctx, ctx->db, st);
     struct geodb_options opts = {.create = false};
     struct geodb *db = NULL;

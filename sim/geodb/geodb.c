@@ -1,15 +1,17 @@
 /*
  * GeoDB file handling: open, create, version checks, transactions, the write
- * clock and writer, deterministic UUIDs and a cache of prepared statements.
- * See geodb.h for why every cell carries a timestamp and a writer.
+ * clock and writer, deterministic UUIDs, a cache of prepared statements and
+ * the checked statement helpers of geodb_sql.h. See geodb.h for why every
+ * cell carries a timestamp and a writer.
  */
 #include "sim/geodb/geodb.h"
+
+#include "sim/geodb/geodb_sql.h"
 
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,12 +121,47 @@ static const char settings_schema_sql[] =
     " ts INTEGER NOT NULL DEFAULT 0, w INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (scope, scope_id, feature)) WITHOUT ROWID;";
 
+int geodb__classify(int code)
+{
+    switch (code & 0xff) { /* the primary code of an extended one */
+    case SQLITE_OK:
+        return GEODB_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return GEODB_BUSY;
+    case SQLITE_CONSTRAINT:
+        return GEODB_CONSTRAINT;
+    case SQLITE_NOTADB:
+        return GEODB_NOTGEODB;
+    case SQLITE_CORRUPT:
+        return GEODB_CORRUPT;
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+        return GEODB_ACCESS;
+    default:
+        return GEODB_IO;
+    }
+}
+
+int geodb__fail_code(struct geodb *db, const char *what, int code)
+{
+    assert(db != NULL && code != SQLITE_OK);
+    /* The connection's message is the detailed one when it describes this
+     * failure; otherwise (a code from a call that sets none) the code's. */
+    const char *msg = (sqlite3_errcode(db->handle) & 0xff) == (code & 0xff)
+                          ? sqlite3_errmsg(db->handle)
+                          : sqlite3_errstr(code);
+    snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s", db->path, what, msg);
+    int rc = geodb__classify(code);
+    return rc == GEODB_OK ? GEODB_IO : rc;
+}
+
 int geodb__fail(struct geodb *db, const char *what)
 {
     assert(db != NULL);
-    snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s", db->path, what,
-             sqlite3_errmsg(db->handle));
-    return GEODB_IO;
+    int code = sqlite3_extended_errcode(db->handle);
+    return geodb__fail_code(db, what, code == SQLITE_OK ? SQLITE_ERROR : code);
 }
 
 const char *geodb_errmsg(const struct geodb *db)
@@ -142,119 +179,222 @@ const char *geodb_path(const struct geodb *db)
     return db->path;
 }
 
-struct sqlite3 *geodb__handle(struct geodb *db)
+sqlite3 *geodb__handle(struct geodb *db)
 {
     return db->handle;
 }
 
-sqlite3_stmt *geodb__stmt(struct geodb *db, const char *sql)
+bool geodb_readonly(const struct geodb *db)
+{
+    /* 1 read-only, 0 writable; -1 (no such schema) cannot happen for main. */
+    return sqlite3_db_readonly(db->handle, "main") != 0;
+}
+
+/* The cached statement for sql in *out (NULL on failure). Every use ends
+ * with a reset (geodb__q_close), so the reset here only rewinds; clearing
+ * the bindings keeps one use's values out of the next. */
+static int stmt_cached(struct geodb *db, const char *sql, sqlite3_stmt **out)
 {
     assert(sql != NULL);
+    *out = NULL;
     for (int i = 0; i < db->nstmt; i++) {
-        if (db->stmts[i].sql == sql) {
-            sqlite3_stmt *stmt = db->stmts[i].stmt;
-            sqlite3_reset(stmt);
-            sqlite3_clear_bindings(stmt);
-            return stmt;
-        }
+        if (db->stmts[i].sql != sql)
+            continue;
+        sqlite3_stmt *stmt = db->stmts[i].stmt;
+        int rc = sqlite3_reset(stmt);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_clear_bindings(stmt);
+        if (rc != SQLITE_OK)
+            return geodb__fail_code(db, "reset statement", rc);
+        *out = stmt;
+        return GEODB_OK;
     }
     /* The set of statements is fixed at compile time. */
     assert(db->nstmt < GEODB_STMT_MAX);
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
-        SQLITE_OK) {
-        geodb__fail(db, "prepare");
-        return NULL;
-    }
+    int rc = sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return geodb__fail_code(db, "prepare", rc);
     db->stmts[db->nstmt].sql = sql;
     db->stmts[db->nstmt].stmt = stmt;
     db->nstmt++;
-    return stmt;
+    *out = stmt;
+    return GEODB_OK;
+}
+
+int geodb__q_open(struct geodb_q *q, struct geodb *db, const char *sql)
+{
+    q->db = db;
+    q->owned = false;
+    q->rc = stmt_cached(db, sql, &q->stmt);
+    return q->rc;
+}
+
+int geodb__q_prepare(struct geodb_q *q, struct geodb *db, const char *sql)
+{
+    q->db = db;
+    q->owned = true;
+    q->stmt = NULL;
+    q->rc = GEODB_OK;
+    int rc = sqlite3_prepare_v2(db->handle, sql, -1, &q->stmt, NULL);
+    if (rc != SQLITE_OK) {
+        /* prepare leaves no statement behind on failure. */
+        q->stmt = NULL;
+        q->rc = geodb__fail_code(db, "prepare", rc);
+    }
+    return q->rc;
+}
+
+void geodb__q_use(struct geodb_q *q, struct geodb *db, sqlite3_stmt *stmt)
+{
+    assert(stmt != NULL);
+    q->db = db;
+    q->owned = false;
+    q->stmt = stmt;
+    q->rc = GEODB_OK;
+}
+
+static void q_bound(struct geodb_q *q, int index, int rc)
+{
+    if (rc != SQLITE_OK) {
+        char what[32];
+        snprintf(what, sizeof(what), "bind ?%d", index);
+        q->rc = geodb__fail_code(q->db, what, rc);
+    }
+}
+
+void geodb__q_text(struct geodb_q *q, int index, const char *text)
+{
+    if (q->rc == GEODB_OK)
+        q_bound(q, index, sqlite3_bind_text(q->stmt, index, text, -1, SQLITE_STATIC));
+}
+
+void geodb__q_opt_text(struct geodb_q *q, int index, const char *text)
+{
+    /* Parameters are NULL until bound (statements come unbound). */
+    if (text != NULL && text[0] != '\0')
+        geodb__q_text(q, index, text);
+}
+
+void geodb__q_int64(struct geodb_q *q, int index, int64_t value)
+{
+    if (q->rc == GEODB_OK)
+        q_bound(q, index, sqlite3_bind_int64(q->stmt, index, value));
+}
+
+bool geodb__q_row(struct geodb_q *q, const char *what)
+{
+    if (q->rc != GEODB_OK)
+        return false;
+    int rc = sqlite3_step(q->stmt);
+    if (rc == SQLITE_ROW)
+        return true;
+    if (rc != SQLITE_DONE)
+        q->rc = geodb__fail_code(q->db, what, rc);
+    return false;
+}
+
+int geodb__q_close(struct geodb_q *q)
+{
+    if (q->stmt == NULL)
+        return q->rc;
+    /* Both return the last step's failure again, which q->rc holds already;
+     * a failure of their own is only possible after a successful step. */
+    int rc = q->owned ? sqlite3_finalize(q->stmt) : sqlite3_reset(q->stmt);
+    q->stmt = NULL;
+    if (rc != SQLITE_OK && q->rc == GEODB_OK)
+        q->rc = geodb__fail_code(q->db, q->owned ? "finalize" : "reset", rc);
+    return q->rc;
+}
+
+int geodb__q_exec(struct geodb_q *q, const char *what)
+{
+    (void)geodb__q_row(q, what); /* a row is as good as none here */
+    return geodb__q_close(q);
 }
 
 int geodb__get_row(struct geodb *db, const char *sql, const char *arg,
                    void (*read)(sqlite3_stmt *stmt, void *out), void *out, const char *what)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        read(stmt, out);
-    sqlite3_reset(stmt);
-    if (rc == SQLITE_ROW)
-        return GEODB_OK;
-    return rc == SQLITE_DONE ? GEODB_NOTFOUND : geodb__fail(db, what);
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    geodb__q_text(&q, 1, arg);
+    bool found = geodb__q_row(&q, what);
+    if (found)
+        read(q.stmt, out);
+    int rc = geodb__q_close(&q);
+    return rc == GEODB_OK && !found ? GEODB_NOTFOUND : rc;
 }
 
-int geodb__step_done(struct geodb *db, sqlite3_stmt *stmt, const char *what)
+int geodb__table_exists(struct geodb *db, const char *schema, const char *name, bool *exists)
 {
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return geodb__fail(db, what);
-    return GEODB_OK;
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM \"%s\".sqlite_schema WHERE type = 'table' AND name = ?1",
+             schema);
+    *exists = false;
+    struct geodb_q q;
+    geodb__q_prepare(&q, db, sql);
+    geodb__q_text(&q, 1, name);
+    if (geodb__q_row(&q, "read schema"))
+        *exists = sqlite3_column_int64(q.stmt, 0) > 0;
+    else if (q.rc == GEODB_OK)
+        q.rc = geodb__fail_code(db, "read schema", SQLITE_ERROR); /* count(*) has a row */
+    return geodb__q_close(&q);
 }
 
 static int exec_sql(struct geodb *db, const char *sql, const char *what)
 {
     char *msg = NULL;
-    if (sqlite3_exec(db->handle, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s", db->path, what,
-                 msg ? msg : sqlite3_errmsg(db->handle));
-        sqlite3_free(msg);
-        return GEODB_IO;
-    }
-    return GEODB_OK;
+    int rc = sqlite3_exec(db->handle, sql, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        return GEODB_OK;
+    snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s: %s", db->path, what,
+             msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    int ret = geodb__classify(rc);
+    return ret == GEODB_OK ? GEODB_IO : ret;
 }
 
 static int pragma_int(struct geodb *db, const char *sql, int64_t *out)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db->handle, sql, -1, &stmt, NULL) != SQLITE_OK)
-        return geodb__fail(db, "read header");
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_ROW)
-        return geodb__fail(db, "read header");
-    return GEODB_OK;
+    struct geodb_q q;
+    geodb__q_prepare(&q, db, sql);
+    if (geodb__q_row(&q, "read header"))
+        *out = sqlite3_column_int64(q.stmt, 0);
+    else if (q.rc == GEODB_OK)
+        q.rc = geodb__fail_code(db, "read header", SQLITE_ERROR); /* these have a row */
+    return geodb__q_close(&q);
 }
 
 static int meta_put(struct geodb *db, const char *key, const char *value)
 {
     static const char sql[] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
-    return geodb__step_done(db, stmt, "write meta");
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    geodb__q_text(&q, 1, key);
+    geodb__q_text(&q, 2, value);
+    return geodb__q_exec(&q, "write meta");
 }
 
 static int meta_get_u64(struct geodb *db, const char *key, uint64_t *out)
 {
     static const char sql[] = "SELECT value FROM meta WHERE key = ?1";
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(stmt, 0);
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    geodb__q_text(&q, 1, key);
+    bool found = geodb__q_row(&q, "read meta");
+    if (found) {
+        const char *text = (const char *)sqlite3_column_text(q.stmt, 0);
         *out = strtoull(text ? text : "0", NULL, 10);
     }
-    sqlite3_reset(stmt);
-    if (rc == SQLITE_ROW)
-        return GEODB_OK;
-    if (rc == SQLITE_DONE) {
+    int rc = geodb__q_close(&q);
+    if (rc == GEODB_OK && !found) {
         snprintf(db->errmsg, sizeof(db->errmsg), "%s: meta key %s is missing", db->path, key);
         return GEODB_NOTGEODB;
     }
-    return geodb__fail(db, "read meta");
+    return rc;
 }
 
 static int meta_put_u64(struct geodb *db, const char *key, uint64_t value)
@@ -270,7 +410,7 @@ static int schema_create(struct geodb *db, const struct geodb_options *opts)
     int rc = exec_sql(db, "PRAGMA journal_mode=WAL", "enable WAL");
     if (rc != GEODB_OK)
         return rc;
-    rc = exec_sql(db, "BEGIN IMMEDIATE", "begin");
+    rc = geodb_tx_begin(db);
     if (rc != GEODB_OK)
         return rc;
     rc = exec_sql(db, schema_sql, "create schema");
@@ -287,11 +427,7 @@ static int schema_create(struct geodb *db, const struct geodb_options *opts)
         rc = meta_put_u64(db, "uuid_counter", 0);
     if (rc == GEODB_OK)
         rc = meta_put_u64(db, "clock_us", 0);
-    if (rc == GEODB_OK)
-        rc = exec_sql(db, "COMMIT", "commit schema");
-    if (rc != GEODB_OK)
-        sqlite3_exec(db->handle, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    return geodb_tx_end(db, rc);
 }
 
 /* Decides what the file is: a GeoDB of a known version, an empty file we may
@@ -299,15 +435,18 @@ static int schema_create(struct geodb *db, const struct geodb_options *opts)
 static int schema_check(struct geodb *db, const struct geodb_options *opts)
 {
     int64_t app_id = 0, version = 0, objects = 0;
+    /* The first read of the file: SQLITE_NOTADB says it is no database at
+     * all; any other failure (locked, unreadable) is reported as itself. */
     int rc = pragma_int(db, "PRAGMA application_id", &app_id);
-    if (rc != GEODB_OK) {
+    if (rc == GEODB_NOTGEODB)
         snprintf(db->errmsg, sizeof(db->errmsg), "%s: not a GeoDB file (not an SQLite database)",
                  db->path);
-        return GEODB_NOTGEODB;
-    }
-    if (pragma_int(db, "PRAGMA user_version", &version) != GEODB_OK ||
-        pragma_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != GEODB_OK)
-        return GEODB_IO;
+    if (rc == GEODB_OK)
+        rc = pragma_int(db, "PRAGMA user_version", &version);
+    if (rc == GEODB_OK)
+        rc = pragma_int(db, "SELECT count(*) FROM sqlite_schema", &objects);
+    if (rc != GEODB_OK)
+        return rc;
     if (app_id == 0 && objects == 0) {
         if (!opts->create || opts->readonly) {
             snprintf(db->errmsg, sizeof(db->errmsg), "%s: not a GeoDB file (empty database)",
@@ -331,21 +470,13 @@ static int schema_check(struct geodb *db, const struct geodb_options *opts)
     return GEODB_OK;
 }
 
-static int settings_table_probe(struct geodb *db)
-{
-    int64_t n = 0;
-    int rc = pragma_int(db,
-                        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
-                        "name = 'cluster_settings'",
-                        &n);
-    db->has_settings = (n > 0);
-    return rc;
-}
 
 static int open_prepare(struct geodb *db, const struct geodb_options *opts)
 {
-    sqlite3_busy_timeout(db->handle, 5000);
-    int rc = schema_check(db, opts);
+    int rc = sqlite3_busy_timeout(db->handle, 5000);
+    if (rc != SQLITE_OK)
+        return geodb__fail_code(db, "set busy timeout", rc);
+    rc = schema_check(db, opts);
     if (rc != GEODB_OK)
         return rc;
     if (!opts->readonly) {
@@ -362,7 +493,7 @@ static int open_prepare(struct geodb *db, const struct geodb_options *opts)
     if (rc != GEODB_OK)
         return rc;
     db->stored_clock_us = (int64_t)clock;
-    return settings_table_probe(db);
+    return geodb__table_exists(db, "main", "cluster_settings", &db->has_settings);
 }
 
 int geodb_open(const char *path, const struct geodb_options *opts, struct geodb **out,
@@ -394,9 +525,9 @@ int geodb_open(const char *path, const struct geodb_options *opts, struct geodb 
     int flags = opts->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (opts->create && !opts->readonly)
         flags |= SQLITE_OPEN_CREATE;
-    int rc = GEODB_OK;
-    if (sqlite3_open_v2(path, &db->handle, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        rc = geodb__fail(db, "open");
+    int rc = sqlite3_open_v2(path, &db->handle, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = geodb__fail_code(db, "open", rc);
     } else {
         rc = open_prepare(db, opts);
     }
@@ -414,10 +545,16 @@ void geodb_close(struct geodb *db)
     if (db == NULL)
         return;
     assert(!db->in_tx);
-    for (int i = 0; i < db->nstmt; i++)
-        sqlite3_finalize(db->stmts[i].stmt);
+    /* Every use of a cached statement ends with a reset, which reports its
+     * failures; finalizing a reset statement cannot fail. */
+    for (int i = 0; i < db->nstmt; i++) {
+        int rc = sqlite3_finalize(db->stmts[i].stmt);
+        assert(rc == SQLITE_OK);
+        (void)rc;
+    }
     /* Fails only if a statement is still open: a caller's bug, which would
-     * leave the WAL unmerged. */
+     * leave the WAL unmerged. A transaction left open by a failed rollback
+     * is rolled back here. */
     int rc = sqlite3_close(db->handle);
     assert(rc == SQLITE_OK);
     (void)rc;
@@ -439,10 +576,38 @@ int geodb_bulk_end(struct geodb *db)
 int geodb_tx_begin(struct geodb *db)
 {
     assert(!db->in_tx);
+    /* A message left from an earlier failure must not be read as this
+     * transaction's (geodb_tx_end joins the messages of its failures). */
+    db->errmsg[0] = '\0';
     int rc = exec_sql(db, "BEGIN IMMEDIATE", "begin transaction");
     if (rc == GEODB_OK)
         db->in_tx = true;
     return rc;
+}
+
+/* Rolls back after the failure rc: returns rc, or the rollback's failure
+ * with both messages. */
+static int tx_abort(struct geodb *db, int rc)
+{
+    assert(rc != GEODB_OK);
+    /* Half the message each, so that both fit. */
+    char first[GEODB_ERRMSG_SIZE / 2];
+    snprintf(first, sizeof(first), "%.*s", (int)sizeof(first) - 1, db->errmsg);
+    int rb = geodb_tx_rollback(db);
+    if (rb == GEODB_OK)
+        return rc;
+    if (first[0] != '\0') {
+        char second[GEODB_ERRMSG_SIZE / 2 - 8];
+        snprintf(second, sizeof(second), "%.*s", (int)sizeof(second) - 1, db->errmsg);
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s; then %s", first, second);
+    }
+    return rb;
+}
+
+int geodb_tx_end(struct geodb *db, int rc)
+{
+    assert(db->in_tx);
+    return rc == GEODB_OK ? geodb_tx_commit(db) : tx_abort(db, rc);
 }
 
 int geodb_tx_commit(struct geodb *db)
@@ -455,21 +620,26 @@ int geodb_tx_commit(struct geodb *db)
         rc = meta_put_u64(db, "clock_us", (uint64_t)db->clock_us);
     if (rc == GEODB_OK)
         rc = exec_sql(db, "COMMIT", "commit");
-    if (rc != GEODB_OK) {
-        geodb_tx_rollback(db);
-        return rc;
-    }
+    if (rc != GEODB_OK)
+        return tx_abort(db, rc);
     db->in_tx = false;
     if (db->clock_us > db->stored_clock_us)
         db->stored_clock_us = db->clock_us;
     return GEODB_OK;
 }
 
-void geodb_tx_rollback(struct geodb *db)
+int geodb_tx_rollback(struct geodb *db)
 {
     assert(db->in_tx);
-    sqlite3_exec(db->handle, "ROLLBACK", NULL, NULL, NULL);
+    /* Out of the transaction whatever happens: if ROLLBACK fails, the
+     * connection stays in it, the next BEGIN fails and says so, and closing
+     * rolls back. */
     db->in_tx = false;
+    /* Some failures (a full disk, an I/O error, no memory) roll the whole
+     * transaction back themselves; ROLLBACK would then fail for want of one. */
+    if (sqlite3_get_autocommit(db->handle))
+        return GEODB_OK;
+    return exec_sql(db, "ROLLBACK", "roll back");
 }
 
 void geodb_clock_set(struct geodb *db, int64_t ts_us)
@@ -512,12 +682,11 @@ static int writer_register(struct geodb *db, const char *site_id)
     assert(geodb_uuid_valid(site_id));
     static const char sql[] = "INSERT INTO writers (w, site_id) VALUES (?1, ?2) "
                               "ON CONFLICT DO NOTHING";
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_int64(stmt, 1, geodb_writer_key(site_id));
-    sqlite3_bind_text(stmt, 2, site_id, -1, SQLITE_STATIC);
-    return geodb__step_done(db, stmt, "record writer");
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    geodb__q_int64(&q, 1, geodb_writer_key(site_id));
+    geodb__q_text(&q, 2, site_id);
+    return geodb__q_exec(&q, "record writer");
 }
 
 int geodb_writer_set(struct geodb *db, const char *site_id)
@@ -555,10 +724,7 @@ int geodb_uuid_reseed(struct geodb *db, uint64_t seed)
     rc = meta_put_u64(db, "uuid_seed", seed);
     if (rc == GEODB_OK)
         rc = meta_put_u64(db, "uuid_counter", 0);
-    if (rc == GEODB_OK)
-        return geodb_tx_commit(db);
-    geodb_tx_rollback(db);
-    return rc;
+    return geodb_tx_end(db, rc);
 }
 
 int geodb_uuid_new(struct geodb *db, char out[CLUSTER_ID_SIZE])

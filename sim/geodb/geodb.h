@@ -38,7 +38,13 @@ enum geodb_rc {
     GEODB_INVALID,  /* a value is out of range or a limit is reached */
     GEODB_NOTGEODB, /* the file is not a clustersim GeoDB */
     GEODB_VERSION,  /* the schema version is not one this build knows */
-    GEODB_IO,       /* SQLite failed; geodb_errmsg() says how */
+    GEODB_IO,       /* SQLite failed otherwise; geodb_errmsg() says how */
+    /* Failures classified by SQLite's result code (geodb_errmsg() has the
+     * details). doveadm reports all of them like GEODB_IO. */
+    GEODB_BUSY,       /* another connection holds the file locked */
+    GEODB_CONSTRAINT, /* a write broke a rule of the schema */
+    GEODB_CORRUPT,    /* the file or its schema is damaged */
+    GEODB_ACCESS,     /* the file cannot be opened or written (permissions) */
 };
 
 struct geodb_options {
@@ -66,11 +72,27 @@ const char *geodb_errmsg(const struct geodb *db);
 int geodb_bulk_begin(struct geodb *db);
 int geodb_bulk_end(struct geodb *db);
 
-/* Transactions. Every command and every simulator batch is one transaction. */
+/*
+ * Transactions. Every command and every simulator batch is one transaction:
+ *
+ *     int rc = geodb_tx_begin(db);
+ *     if (rc == GEODB_OK)
+ *         rc = geodb_tx_end(db, write_things(db));
+ *
+ * geodb_tx_end commits when rc is GEODB_OK and rolls back otherwise; it
+ * returns rc, the commit's failure, or the rollback's own failure (whose
+ * message then follows the first one in geodb_errmsg()). A failed commit
+ * rolls back. After a commit or a rollback, failed or not, the db is out of
+ * its transaction.
+ */
 int geodb_tx_begin(struct geodb *db);
+int geodb_tx_end(struct geodb *db, int rc);
 int geodb_tx_commit(struct geodb *db);
-void geodb_tx_rollback(struct geodb *db);
+int geodb_tx_rollback(struct geodb *db);
 bool geodb_in_tx(const struct geodb *db);
+
+/* Whether the connection cannot write (opened read-only, or the file is). */
+bool geodb_readonly(const struct geodb *db);
 
 /* The timestamp and writer of subsequent writes. The writer is a site id;
  * NULL or "" means the admin writer. */
@@ -101,20 +123,5 @@ int64_t geodb_writer_key(const char *site_id);
 
 /* True when s is a UUID in canonical lower- or upper-case text form. */
 bool geodb_uuid_valid(const char *s);
-
-/* Internal to the geodb_*.c modules: the cached prepared statement for a
- * fixed SQL text (reset and unbound), and error bookkeeping. */
-struct sqlite3_stmt *geodb__stmt(struct geodb *db, const char *sql);
-struct sqlite3 *geodb__handle(struct geodb *db);
-int geodb__fail(struct geodb *db, const char *what);
-/* The error message buffer (GEODB_ERRMSG_SIZE bytes), for failures that
- * are not SQLite's. */
-char *geodb__errbuf(struct geodb *db);
-int geodb__step_done(struct geodb *db, struct sqlite3_stmt *stmt, const char *what);
-/* Runs the cached statement sql with arg bound to ?1 and hands its first
- * row to read. GEODB_NOTFOUND when there is none. */
-int geodb__get_row(struct geodb *db, const char *sql, const char *arg,
-                   void (*read)(struct sqlite3_stmt *stmt, void *out), void *out,
-                   const char *what);
 
 #endif

@@ -9,11 +9,11 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_sql.h"
 
 /* Copies a text column into buf; false when it is NULL or too long. */
 static bool column_text(sqlite3_stmt *stmt, int col, char *buf, size_t size)
@@ -27,27 +27,17 @@ static bool column_text(sqlite3_stmt *stmt, int col, char *buf, size_t size)
 
 int geodb_director_exists(struct geodb *db, bool *exists)
 {
-    static const char table_sql[] = "SELECT count(*) FROM sqlite_schema "
-                                    "WHERE type = 'table' AND name = 'director_settings'";
     static const char row_sql[] = "SELECT count(*) FROM director_settings WHERE id = 1";
     *exists = false;
-    sqlite3_stmt *stmt = geodb__stmt(db, table_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int rc = sqlite3_step(stmt);
-    bool table = (rc == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_ROW)
-        return geodb__fail(db, "read schema");
-    if (!table)
-        return GEODB_OK;
-    stmt = geodb__stmt(db, row_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    rc = sqlite3_step(stmt);
-    *exists = (rc == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_ROW ? GEODB_OK : geodb__fail(db, "read director settings");
+    bool table = false;
+    int rc = geodb__table_exists(db, "main", "director_settings", &table);
+    if (rc != GEODB_OK || !table)
+        return rc;
+    struct geodb_q q;
+    geodb__q_open(&q, db, row_sql);
+    if (geodb__q_row(&q, "read director settings"))
+        *exists = sqlite3_column_int64(q.stmt, 0) > 0;
+    return geodb__q_close(&q);
 }
 
 struct stored_settings {
@@ -63,15 +53,13 @@ static int settings_read(struct geodb *db, struct stored_settings *out, char *er
     static const char sql[] = "SELECT username_hash, user_expire_s, mail_servers, users_max,"
                               " clock_s FROM director_settings WHERE id = 1";
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int rc = sqlite3_step(stmt);
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    sqlite3_stmt *stmt = q.stmt;
+    bool found = geodb__q_row(&q, "read director settings");
     int result = GEODB_OK;
-    if (rc == SQLITE_DONE) {
-        result = GEODB_NOTFOUND;
-    } else if (rc != SQLITE_ROW) {
-        result = geodb__fail(db, "read director settings");
+    if (!found) {
+        result = q.rc == GEODB_OK ? GEODB_NOTFOUND : q.rc;
     } else if (!column_text(stmt, 0, out->username_hash, sizeof(out->username_hash))) {
         snprintf(err, err_size, "director_username_hash is missing or too long");
         result = GEODB_INVALID;
@@ -82,21 +70,20 @@ static int settings_read(struct geodb *db, struct stored_settings *out, char *er
         out->users_max = sqlite3_column_int64(stmt, 3);
         out->clock_s = sqlite3_column_int64(stmt, 4);
         if (out->mail_servers == NULL)
-            result = geodb__fail(db, "read director settings");
+            result = geodb__fail_code(db, "read director settings", SQLITE_NOMEM);
     }
-    sqlite3_reset(stmt);
-    return result;
+    int rc = geodb__q_close(&q);
+    return rc != GEODB_OK ? rc : result;
 }
 
 static int restore_tags(struct geodb *db, struct director *d, char *err, size_t err_size)
 {
     static const char sql[] = "SELECT name, timer_at_s FROM director_tags ORDER BY pos";
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int rc;
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    sqlite3_stmt *stmt = q.stmt;
     int result = GEODB_OK;
-    while (result == GEODB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (result == GEODB_OK && geodb__q_row(&q, "read director tags")) {
         char tag[DIRRING_TAG_SIZE];
         enum director_result r = DIRECTOR_ERR_INVALID;
         if (column_text(stmt, 0, tag, sizeof(tag)))
@@ -106,22 +93,19 @@ static int restore_tags(struct geodb *db, struct director *d, char *err, size_t 
             result = GEODB_INVALID;
         }
     }
-    if (result == GEODB_OK && rc != SQLITE_DONE)
-        result = geodb__fail(db, "read director tags");
-    sqlite3_reset(stmt);
-    return result;
+    int rc = geodb__q_close(&q);
+    return rc != GEODB_OK ? rc : result;
 }
 
 static int restore_hosts(struct geodb *db, struct director *d, char *err, size_t err_size)
 {
     static const char sql[] = "SELECT ip, tag, vhost_count, down, last_updown_change_s"
                               " FROM director_hosts ORDER BY pos";
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int rc;
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    sqlite3_stmt *stmt = q.stmt;
     int result = GEODB_OK;
-    while (result == GEODB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (result == GEODB_OK && geodb__q_row(&q, "read director hosts")) {
         struct director_host_row row;
         memset(&row, 0, sizeof(row));
         enum director_result r = DIRECTOR_ERR_INVALID;
@@ -139,22 +123,19 @@ static int restore_hosts(struct geodb *db, struct director *d, char *err, size_t
             result = GEODB_INVALID;
         }
     }
-    if (result == GEODB_OK && rc != SQLITE_DONE)
-        result = geodb__fail(db, "read director hosts");
-    sqlite3_reset(stmt);
-    return result;
+    int rc = geodb__q_close(&q);
+    return rc != GEODB_OK ? rc : result;
 }
 
 static int restore_users(struct geodb *db, struct director *d, char *err, size_t err_size)
 {
     static const char sql[] = "SELECT tag, hash, ip, timestamp_s, kill_until_s"
                               " FROM director_users ORDER BY pos";
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int rc;
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    sqlite3_stmt *stmt = q.stmt;
     int result = GEODB_OK;
-    while (result == GEODB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (result == GEODB_OK && geodb__q_row(&q, "read director users")) {
         char tag[DIRRING_TAG_SIZE];
         struct director_user_row row;
         memset(&row, 0, sizeof(row));
@@ -173,10 +154,8 @@ static int restore_users(struct geodb *db, struct director *d, char *err, size_t
             result = GEODB_INVALID;
         }
     }
-    if (result == GEODB_OK && rc != SQLITE_DONE)
-        result = geodb__fail(db, "read director users");
-    sqlite3_reset(stmt);
-    return result;
+    int rc = geodb__q_close(&q);
+    return rc != GEODB_OK ? rc : result;
 }
 
 /* A director with the stored settings; the config hosts it creates are
@@ -245,10 +224,9 @@ static int clear_tables(struct geodb *db)
         "DELETE FROM director_tags",
     };
     for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
-        sqlite3_stmt *stmt = geodb__stmt(db, sqls[i]);
-        if (stmt == NULL)
-            return GEODB_IO;
-        int rc = geodb__step_done(db, stmt, "clear director state");
+        struct geodb_q q;
+        geodb__q_open(&q, db, sqls[i]);
+        int rc = geodb__q_exec(&q, "clear director state");
         if (rc != GEODB_OK)
             return rc;
     }
@@ -265,15 +243,14 @@ static int save_settings(struct geodb *db, const struct director *d, int64_t clo
         " clock_s = excluded.clock_s";
     struct director_settings set;
     director_settings_get(d, &set);
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, set.username_hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 2, set.user_expire_s);
-    sqlite3_bind_text(stmt, 3, set.mail_servers, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 4, (int64_t)set.users_max);
-    sqlite3_bind_int64(stmt, 5, clock_s);
-    return geodb__step_done(db, stmt, "write director settings");
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    geodb__q_text(&q, 1, set.username_hash);
+    geodb__q_int64(&q, 2, set.user_expire_s);
+    geodb__q_text(&q, 3, set.mail_servers);
+    geodb__q_int64(&q, 4, (int64_t)set.users_max);
+    geodb__q_int64(&q, 5, clock_s);
+    return geodb__q_exec(&q, "write director settings");
 }
 
 static int save_tags(struct geodb *db, const struct director *d)
@@ -281,13 +258,12 @@ static int save_tags(struct geodb *db, const struct director *d)
     static const char sql[] = "INSERT INTO director_tags (pos, name, timer_at_s)"
                               " VALUES (?1, ?2, ?3)";
     for (size_t i = 0; i < director_tag_count(d); i++) {
-        sqlite3_stmt *stmt = geodb__stmt(db, sql);
-        if (stmt == NULL)
-            return GEODB_IO;
-        sqlite3_bind_int64(stmt, 1, (int64_t)i);
-        sqlite3_bind_text(stmt, 2, director_tag_name(d, i), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(stmt, 3, director_tag_timer_at(d, i));
-        int rc = geodb__step_done(db, stmt, "write director tag");
+        struct geodb_q q;
+        geodb__q_open(&q, db, sql);
+        geodb__q_int64(&q, 1, (int64_t)i);
+        geodb__q_text(&q, 2, director_tag_name(d, i));
+        geodb__q_int64(&q, 3, director_tag_timer_at(d, i));
+        int rc = geodb__q_exec(&q, "write director tag");
         if (rc != GEODB_OK)
             return rc;
     }
@@ -301,16 +277,15 @@ static int save_hosts(struct geodb *db, const struct director *d)
     for (size_t i = 0; i < director_host_count(d); i++) {
         struct director_host_row row;
         director_host_row(d, i, &row);
-        sqlite3_stmt *stmt = geodb__stmt(db, sql);
-        if (stmt == NULL)
-            return GEODB_IO;
-        sqlite3_bind_int64(stmt, 1, (int64_t)i);
-        sqlite3_bind_text(stmt, 2, row.ip, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(stmt, 3, row.tag, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(stmt, 4, row.vhost_count);
-        sqlite3_bind_int64(stmt, 5, row.down ? 1 : 0);
-        sqlite3_bind_int64(stmt, 6, row.last_updown_change_s);
-        int rc = geodb__step_done(db, stmt, "write director host");
+        struct geodb_q q;
+        geodb__q_open(&q, db, sql);
+        geodb__q_int64(&q, 1, (int64_t)i);
+        geodb__q_text(&q, 2, row.ip);
+        geodb__q_text(&q, 3, row.tag);
+        geodb__q_int64(&q, 4, row.vhost_count);
+        geodb__q_int64(&q, 5, row.down ? 1 : 0);
+        geodb__q_int64(&q, 6, row.last_updown_change_s);
+        int rc = geodb__q_exec(&q, "write director host");
         if (rc != GEODB_OK)
             return rc;
     }
@@ -326,16 +301,15 @@ static int save_users(struct geodb *db, const struct director *d)
     int64_t pos = 0;
     director_user_iter_init(d, &it);
     while (director_user_iter_next(d, &it, &row)) {
-        sqlite3_stmt *stmt = geodb__stmt(db, sql);
-        if (stmt == NULL)
-            return GEODB_IO;
-        sqlite3_bind_int64(stmt, 1, pos++);
-        sqlite3_bind_text(stmt, 2, row.tag, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(stmt, 3, row.hash);
-        sqlite3_bind_text(stmt, 4, row.ip, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(stmt, 5, row.timestamp_s);
-        sqlite3_bind_int64(stmt, 6, row.kill_until_s);
-        int rc = geodb__step_done(db, stmt, "write director user");
+        struct geodb_q q;
+        geodb__q_open(&q, db, sql);
+        geodb__q_int64(&q, 1, pos++);
+        geodb__q_text(&q, 2, row.tag);
+        geodb__q_int64(&q, 3, row.hash);
+        geodb__q_text(&q, 4, row.ip);
+        geodb__q_int64(&q, 5, row.timestamp_s);
+        geodb__q_int64(&q, 6, row.kill_until_s);
+        int rc = geodb__q_exec(&q, "write director user");
         if (rc != GEODB_OK)
             return rc;
     }

@@ -9,13 +9,13 @@
 #include "sim/geodb/geodb_merge.h"
 
 #include <assert.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/hash.h"
+#include "sim/geodb/geodb_sql.h"
 
 #define CELL_COLS_MAX 6
 #define CELLS_MAX 8
@@ -140,113 +140,144 @@ static void merge_sql(const struct table_desc *t, const char *alias, char *buf)
 struct geodb_link {
     struct geodb *db;
     char alias[24];
+    bool attached;
     sqlite3_stmt *writers;
     sqlite3_stmt *stmts[NTABLES]; /* NULL: not prepared yet, or table absent */
     bool absent[NTABLES];
 };
 
-static bool table_exists(struct geodb *db, const char *schema, const char *name)
+/* A statement kept by the link for its lifetime. */
+static int prepare(struct geodb *db, const char *sql, sqlite3_stmt **out)
 {
-    char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.sqlite_schema WHERE type = 'table' "
-                               "AND name = ?1", schema);
-    sqlite3_stmt *stmt = NULL;
-    bool found = false;
-    if (sqlite3_prepare_v2(geodb__handle(db), sql, -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-        found = sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) > 0;
+    *out = NULL;
+    int rc = sqlite3_prepare_v3(geodb__handle(db), sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    if (rc != SQLITE_OK) {
+        *out = NULL; /* prepare leaves none behind on failure */
+        return geodb__fail_code(db, "prepare merge", rc);
     }
-    sqlite3_finalize(stmt);
-    return found;
+    return GEODB_OK;
 }
 
-static sqlite3_stmt *prepare(struct geodb *db, const char *sql)
+/* Whether one more file can be attached: decided by counting, since
+ * SQLite reports the limit only as a generic error. */
+static int attach_room(struct geodb *db, bool *room)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v3(geodb__handle(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
-        SQLITE_OK) {
-        sqlite3_finalize(stmt);
-        return NULL;
-    }
-    return stmt;
+    struct geodb_q q;
+    geodb__q_prepare(&q, db, "SELECT count(*) FROM pragma_database_list"
+                             " WHERE name NOT IN ('main', 'temp')");
+    int64_t attached = 0;
+    if (geodb__q_row(&q, "count attached files"))
+        attached = sqlite3_column_int64(q.stmt, 0);
+    int rc = geodb__q_close(&q);
+    *room = attached < sqlite3_limit(geodb__handle(db), SQLITE_LIMIT_ATTACHED, -1);
+    return rc;
+}
+
+static int attach(struct geodb *db, const char *path, const char *alias)
+{
+    struct geodb_q q;
+    geodb__q_prepare(&q, db, "ATTACH DATABASE ?1 AS ?2");
+    geodb__q_text(&q, 1, path);
+    geodb__q_text(&q, 2, alias);
+    return geodb__q_exec(&q, "attach replica");
 }
 
 int geodb_link_open(struct geodb *db, const char *path, struct geodb_link **out)
 {
     static unsigned next_alias; /* aliases only need to be unique per process */
     *out = NULL;
+    bool room = false;
+    int rc = attach_room(db, &room);
+    if (rc != GEODB_OK)
+        return rc;
+    if (!room) {
+        snprintf(geodb__errbuf(db), GEODB_ERRMSG_SIZE, "%s: cannot attach %s: too many files "
+                 "attached", geodb_path(db), path);
+        return GEODB_INVALID;
+    }
     struct geodb_link *link = calloc(1, sizeof(*link));
     if (link == NULL)
-        return geodb__fail(db, "link replica");
+        return geodb__fail_code(db, "link replica", SQLITE_NOMEM);
     link->db = db;
     snprintf(link->alias, sizeof(link->alias), "replica%u", next_alias++);
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(geodb__handle(db), "ATTACH DATABASE ?1 AS ?2", -1, &stmt, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, path, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, link->alias, -1, SQLITE_STATIC);
-        rc = sqlite3_step(stmt);
-    }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        bool full = strstr(sqlite3_errmsg(geodb__handle(db)), "too many attached") != NULL;
-        int ret = full ? GEODB_INVALID : geodb__fail(db, "attach replica");
+    rc = attach(db, path, link->alias);
+    if (rc != GEODB_OK) {
         free(link);
-        return ret;
+        return rc;
     }
+    link->attached = true;
     char sql[128];
     snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO main.writers SELECT w, site_id FROM %s.writers",
              link->alias);
-    link->writers = prepare(db, sql);
-    if (link->writers == NULL) {
-        int ret = geodb__fail(db, "prepare merge");
-        geodb_link_close(link);
-        return ret;
+    rc = prepare(db, sql, &link->writers);
+    if (rc != GEODB_OK) {
+        /* The prepare's failure is the one to report, whatever closing says. */
+        char msg[GEODB_ERRMSG_SIZE];
+        snprintf(msg, sizeof(msg), "%s", geodb_errmsg(db));
+        (void)geodb_link_close(link);
+        snprintf(geodb__errbuf(db), GEODB_ERRMSG_SIZE, "%s", msg);
+        return rc;
     }
     *out = link;
     return GEODB_OK;
 }
 
-void geodb_link_close(struct geodb_link *link)
+int geodb_link_close(struct geodb_link *link)
 {
     if (link == NULL)
-        return;
-    sqlite3_finalize(link->writers);
-    for (int i = 0; i < NTABLES; i++)
-        sqlite3_finalize(link->stmts[i]);
-    char sql[64];
-    snprintf(sql, sizeof(sql), "DETACH DATABASE %s", link->alias);
-    sqlite3_exec(geodb__handle(link->db), sql, NULL, NULL, NULL);
+        return GEODB_OK;
+    struct geodb *db = link->db;
+    /* Every step of a link's statement is followed by a reset, which
+     * reports its failures: finalizing them cannot fail. */
+    int rc = sqlite3_finalize(link->writers);
+    for (int i = 0; i < NTABLES; i++) {
+        int r = sqlite3_finalize(link->stmts[i]);
+        rc = rc != SQLITE_OK ? rc : r;
+    }
+    int ret = rc == SQLITE_OK ? GEODB_OK : geodb__fail_code(db, "finalize merge", rc);
+    if (link->attached) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "DETACH DATABASE %s", link->alias);
+        struct geodb_q q;
+        geodb__q_prepare(&q, db, sql);
+        int r = geodb__q_exec(&q, "detach replica");
+        ret = ret != GEODB_OK ? ret : r;
+    }
     free(link);
+    return ret;
 }
 
-/* The merge statement of table i, prepared at first use. NULL with
- * *absent when either side lacks the table (cluster_settings may be absent
- * on purpose). */
-static sqlite3_stmt *table_stmt(struct geodb_link *link, int i, bool *absent)
+/* The merge statement of table i in link->stmts[i], prepared at first use;
+ * left NULL with link->absent[i] when either side lacks the table
+ * (cluster_settings may be absent on purpose). */
+static int table_stmt(struct geodb_link *link, int i)
 {
-    *absent = link->absent[i];
     if (link->stmts[i] != NULL || link->absent[i])
-        return link->stmts[i];
-    if (!table_exists(link->db, "main", tables[i].name) ||
-        !table_exists(link->db, link->alias, tables[i].name)) {
-        link->absent[i] = *absent = true;
-        return NULL;
+        return GEODB_OK;
+    bool here = false, there = false;
+    int rc = geodb__table_exists(link->db, "main", tables[i].name, &here);
+    if (rc == GEODB_OK)
+        rc = geodb__table_exists(link->db, link->alias, tables[i].name, &there);
+    if (rc != GEODB_OK)
+        return rc;
+    if (!here || !there) {
+        link->absent[i] = true;
+        return GEODB_OK;
     }
     char *sql = malloc(SQL_SIZE);
     if (sql == NULL)
-        return NULL;
+        return geodb__fail_code(link->db, "prepare merge", SQLITE_NOMEM);
     merge_sql(&tables[i], link->alias, sql);
-    link->stmts[i] = prepare(link->db, sql);
+    rc = prepare(link->db, sql, &link->stmts[i]);
     free(sql);
-    return link->stmts[i];
+    return rc;
 }
 
 static int step_all(struct geodb *db, sqlite3_stmt *stmt)
 {
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "merge replica");
+    struct geodb_q q;
+    geodb__q_use(&q, db, stmt);
+    return geodb__q_exec(&q, "merge replica");
 }
 
 static int merge_tables(struct geodb_link *link, unsigned groups, unsigned *changed)
@@ -255,13 +286,10 @@ static int merge_tables(struct geodb_link *link, unsigned groups, unsigned *chan
     for (int i = 0; rc == GEODB_OK && i < NTABLES; i++) {
         if (!(tables[i].group & groups))
             continue;
-        bool absent = false;
-        sqlite3_stmt *stmt = table_stmt(link, i, &absent);
-        if (absent)
+        rc = table_stmt(link, i);
+        if (rc != GEODB_OK || link->absent[i])
             continue;
-        if (stmt == NULL)
-            return geodb__fail(link->db, "prepare merge");
-        rc = step_all(link->db, stmt);
+        rc = step_all(link->db, link->stmts[i]);
         if (rc == GEODB_OK && sqlite3_changes(geodb__handle(link->db)) > 0)
             *changed |= tables[i].group;
     }
@@ -272,13 +300,49 @@ int geodb_link_merge(struct geodb_link *link, unsigned tables_mask, unsigned *ch
 {
     *changed = 0;
     int rc = geodb_tx_begin(link->db);
-    if (rc != GEODB_OK)
-        return rc;
-    rc = merge_tables(link, tables_mask, changed);
     if (rc == GEODB_OK)
-        return geodb_tx_commit(link->db);
-    geodb_tx_rollback(link->db);
+        rc = geodb_tx_end(link->db, merge_tables(link, tables_mask, changed));
     return rc;
+}
+
+int geodb_copy_to(struct geodb *db, const char *path)
+{
+    assert(!geodb_in_tx(db));
+    /* SQLite's backup, not a byte copy: opening the database file with
+     * another descriptor would drop this connection's POSIX locks. The
+     * copy is a fresh file nobody reads yet, so it is written without a
+     * journal or syncs; it switches back to WAL when first opened. */
+    sqlite3 *dest = NULL;
+    int rc = sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(dest, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF", NULL, NULL,
+                          NULL);
+    sqlite3_backup *backup = NULL;
+    if (rc == SQLITE_OK) {
+        backup = sqlite3_backup_init(dest, "main", geodb__handle(db), "main");
+        rc = backup == NULL ? sqlite3_errcode(dest) : SQLITE_OK;
+    }
+    if (backup != NULL) {
+        int step = sqlite3_backup_step(backup, -1);
+        rc = sqlite3_backup_finish(backup);
+        if (step != SQLITE_DONE)
+            rc = step;
+    }
+    if (rc != SQLITE_OK)
+        snprintf(geodb__errbuf(db), GEODB_ERRMSG_SIZE, "%s: cannot copy to %s: %s",
+                 geodb_path(db), path, dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
+    /* Closing flushes nothing (no journal, no syncs) but is checked all the
+     * same; the backup above is finished, so nothing keeps it busy. */
+    int closed = sqlite3_close(dest);
+    if (rc == SQLITE_OK && closed != SQLITE_OK) {
+        rc = closed;
+        snprintf(geodb__errbuf(db), GEODB_ERRMSG_SIZE, "%s: cannot copy to %s: close: %s",
+                 geodb_path(db), path, sqlite3_errstr(closed));
+    }
+    if (rc == SQLITE_OK)
+        return GEODB_OK;
+    int ret = geodb__classify(rc);
+    return ret == GEODB_OK ? GEODB_IO : ret;
 }
 
 static void hash_value(struct hash_stream *h, sqlite3_stmt *stmt, int col)
@@ -303,21 +367,21 @@ static void hash_value(struct hash_stream *h, sqlite3_stmt *stmt, int col)
 
 static int digest_table(struct geodb *db, const struct table_desc *t, struct hash_stream *h)
 {
-    if (!table_exists(db, "main", t->name))
-        return GEODB_OK;
+    bool exists = false;
+    int rc = geodb__table_exists(db, "main", t->name, &exists);
+    if (rc != GEODB_OK || !exists)
+        return rc;
     char sql[1024];
     snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s ORDER BY %s", t->all, t->name, t->key);
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(geodb__handle(db), sql, -1, &stmt, NULL) != SQLITE_OK)
-        return geodb__fail(db, "digest");
+    struct geodb_q q;
+    if (geodb__q_prepare(&q, db, sql) != GEODB_OK)
+        return q.rc;
     hash_stream_update(h, t->name, strlen(t->name) + 1);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        for (int col = 0; col < sqlite3_column_count(stmt); col++)
-            hash_value(h, stmt, col);
+    while (geodb__q_row(&q, "digest")) {
+        for (int col = 0; col < sqlite3_column_count(q.stmt); col++)
+            hash_value(h, q.stmt, col);
     }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "digest");
+    return geodb__q_close(&q);
 }
 
 int geodb_digest(struct geodb *db, unsigned tables_mask, char out[GEODB_DIGEST_SIZE])

@@ -34,7 +34,9 @@ struct geodb_link;
 /* Attaches the file at path to db. Returns GEODB_OK, or GEODB_INVALID when
  * db has as many files attached as SQLite allows (close a link first). */
 int geodb_link_open(struct geodb *db, const char *path, struct geodb_link **out);
-void geodb_link_close(struct geodb_link *link);
+/* Detaches and frees the link; a failure to detach is returned (the link is
+ * freed all the same; closing the db detaches what is left). */
+int geodb_link_close(struct geodb_link *link);
 
 /* Merges the linked replica's cells of the given tables into db: for each
  * cell the greater (timestamp, writer) pair wins; rows only in the source

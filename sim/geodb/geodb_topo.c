@@ -9,9 +9,10 @@
 #include "sim/geodb/geodb_topo.h"
 
 #include <assert.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "sim/geodb/geodb_sql.h"
 
 /* An UPDATE of one cell: ?1 timestamp, ?2 writer, ?3 key, ?4.. values. */
 #define CELL_SQL(table, key, set, cell)                                                  \
@@ -81,39 +82,55 @@ static void copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
     snprintf(dst, size, "%s", text ? (const char *)text : "");
 }
 
-/* Prepares a cell write with timestamp, writer and key bound. */
-static sqlite3_stmt *cell_begin(struct geodb *db, const char *sql, const char *key)
+/* Opens a cell write with timestamp, writer and key bound. */
+static void cell_begin(struct geodb_q *q, struct geodb *db, const char *sql, const char *key)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return NULL;
-    sqlite3_bind_int64(stmt, 1, geodb_clock(db));
-    sqlite3_bind_int64(stmt, 2, geodb_writer(db));
-    sqlite3_bind_text(stmt, 3, key, -1, SQLITE_TRANSIENT);
-    return stmt;
+    geodb__q_open(q, db, sql);
+    geodb__q_int64(q, 1, geodb_clock(db));
+    geodb__q_int64(q, 2, geodb_writer(db));
+    geodb__q_text(q, 3, key);
 }
 
+/* A text cell; NULL or "" stores NULL. */
 static int cell_text(struct geodb *db, const char *sql, const char *key, const char *value)
 {
-    sqlite3_stmt *stmt = cell_begin(db, sql, key);
-    if (stmt == NULL)
-        return GEODB_IO;
-    if (value != NULL && value[0] != '\0')
-        sqlite3_bind_text(stmt, 4, value, -1, SQLITE_TRANSIENT);
-    return geodb__step_done(db, stmt, "write cell");
+    struct geodb_q q;
+    cell_begin(&q, db, sql, key);
+    geodb__q_opt_text(&q, 4, value);
+    return geodb__q_exec(&q, "write cell");
 }
 
 static int cell_int(struct geodb *db, const char *sql, const char *key, int value)
 {
-    sqlite3_stmt *stmt = cell_begin(db, sql, key);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_int(stmt, 4, value);
-    return geodb__step_done(db, stmt, "write cell");
+    struct geodb_q q;
+    cell_begin(&q, db, sql, key);
+    geodb__q_int64(&q, 4, value);
+    return geodb__q_exec(&q, "write cell");
 }
 
-/* Force-move destinations are stored as a comma-separated id list. */
-static void fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
+static int cell_fm(struct geodb *db, const char *sql, const char *key, const struct geodb_fm *fm)
+{
+    struct geodb_q q;
+    char dest[CLUSTER_FM_DEST_MAX * CLUSTER_ID_SIZE]; /* bound until the step */
+    cell_begin(&q, db, sql, key);
+    if (fm != NULL && fm->active) {
+        geodb_fm_dest_format(fm, dest, sizeof(dest));
+        geodb__q_text(&q, 4, fm->id);
+        geodb__q_int64(&q, 5, fm->pct);
+        geodb__q_text(&q, 6, dest);
+    }
+    return geodb__q_exec(&q, "write force-move");
+}
+
+static int row_insert(struct geodb *db, const char *sql, const char *id)
+{
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    geodb__q_text(&q, 1, id);
+    return geodb__q_exec(&q, "insert row");
+}
+
+void geodb_fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
 {
     assert(size > 0);
     out[0] = '\0';
@@ -122,7 +139,7 @@ static void fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
         used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "", fm->dest[i]);
 }
 
-static int fm_dest_parse(const char *text, struct geodb_fm *fm)
+int geodb_fm_dest_parse(const char *text, struct geodb_fm *fm)
 {
     fm->ndest = 0;
     const char *p = text;
@@ -139,30 +156,6 @@ static int fm_dest_parse(const char *text, struct geodb_fm *fm)
     return GEODB_OK;
 }
 
-static int cell_fm(struct geodb *db, const char *sql, const char *key, const struct geodb_fm *fm)
-{
-    sqlite3_stmt *stmt = cell_begin(db, sql, key);
-    if (stmt == NULL)
-        return GEODB_IO;
-    if (fm != NULL && fm->active) {
-        char dest[CLUSTER_FM_DEST_MAX * CLUSTER_ID_SIZE];
-        fm_dest_format(fm, dest, sizeof(dest));
-        sqlite3_bind_text(stmt, 4, fm->id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(stmt, 5, fm->pct);
-        sqlite3_bind_text(stmt, 6, dest, -1, SQLITE_TRANSIENT);
-    }
-    return geodb__step_done(db, stmt, "write force-move");
-}
-
-static int row_insert(struct geodb *db, const char *sql, const char *id)
-{
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
-    return geodb__step_done(db, stmt, "insert row");
-}
-
 /* Reads columns id, pct, dest starting at col into fm. */
 static void fm_read(sqlite3_stmt *stmt, int col, struct geodb_fm *fm)
 {
@@ -173,8 +166,28 @@ static void fm_read(sqlite3_stmt *stmt, int col, struct geodb_fm *fm)
     copy_text(fm->id, sizeof(fm->id), stmt, col);
     fm->pct = sqlite3_column_int(stmt, col + 1);
     const unsigned char *dest = sqlite3_column_text(stmt, col + 2);
-    if (fm_dest_parse(dest ? (const char *)dest : "", fm) != GEODB_OK)
+    if (geodb_fm_dest_parse(dest ? (const char *)dest : "", fm) != GEODB_OK)
         fm->ndest = 0;
+}
+
+/* Reads every row of q into out (size bytes per row) with read. More rows
+ * than max: GEODB_INVALID, with the first max read. */
+static int list_rows(struct geodb_q *q, void (*read)(sqlite3_stmt *stmt, void *row), void *out,
+                     size_t size, int max, int *count, const char *what)
+{
+    int n = 0;
+    bool more = false;
+    while (geodb__q_row(q, what)) {
+        if (n == max) {
+            more = true;
+            break;
+        }
+        read(q->stmt, (char *)out + (size_t)n * size);
+        n++;
+    }
+    *count = n;
+    int rc = geodb__q_close(q);
+    return rc == GEODB_OK && more ? GEODB_INVALID : rc;
 }
 
 /* ---- tags ---- */
@@ -211,20 +224,9 @@ int geodb_tag_delete(struct geodb *db, const char *id)
 
 int geodb_tag_list(struct geodb *db, struct geodb_tag *out, int max, int *count)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, tag_list_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int n = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
-        copy_text(out[n].id, sizeof(out[n].id), stmt, 0);
-        copy_text(out[n].name, sizeof(out[n].name), stmt, 1);
-        n++;
-    }
-    sqlite3_reset(stmt);
-    *count = n;
-    if (rc == SQLITE_ROW)
-        return GEODB_INVALID; /* more rows than the caller's bound */
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list tags");
+    struct geodb_q q;
+    geodb__q_open(&q, db, tag_list_sql);
+    return list_rows(&q, tag_read, out, sizeof(*out), max, count, "list tags");
 }
 
 /* ---- sites ---- */
@@ -286,17 +288,9 @@ int geodb_site_get_by_id(struct geodb *db, const char *id, struct geodb_site *ou
 
 int geodb_site_list(struct geodb *db, struct geodb_site *out, int max, int *count)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, site_list_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int n = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max)
-        site_read(stmt, &out[n++]);
-    sqlite3_reset(stmt);
-    *count = n;
-    if (rc == SQLITE_ROW)
-        return GEODB_INVALID;
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list sites");
+    struct geodb_q q;
+    geodb__q_open(&q, db, site_list_sql);
+    return list_rows(&q, site_read, out, sizeof(*out), max, count, "list sites");
 }
 
 int geodb_site_set_status(struct geodb *db, const char *id, enum site_status status)
@@ -314,6 +308,11 @@ int geodb_site_set_load_balancer(struct geodb *db, const char *id, const char *h
     return cell_text(db, site_lb_sql, id, host);
 }
 
+int geodb_site_set_tag(struct geodb *db, const char *id, const char *tag_id)
+{
+    return cell_text(db, site_tag_sql, id, tag_id);
+}
+
 int geodb_site_set_fm(struct geodb *db, const char *id, const struct geodb_fm *fm)
 {
     return cell_fm(db, site_fm_sql, id, fm);
@@ -322,14 +321,13 @@ int geodb_site_set_fm(struct geodb *db, const char *id, const struct geodb_fm *f
 int geodb_site_set_recover(struct geodb *db, const char *id, bool active, const char *rec_id,
                            int pct)
 {
-    sqlite3_stmt *stmt = cell_begin(db, site_rec_sql, id);
-    if (stmt == NULL)
-        return GEODB_IO;
+    struct geodb_q q;
+    cell_begin(&q, db, site_rec_sql, id);
     if (active) {
-        sqlite3_bind_text(stmt, 4, rec_id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(stmt, 5, pct);
+        geodb__q_text(&q, 4, rec_id);
+        geodb__q_int64(&q, 5, pct);
     }
-    return geodb__step_done(db, stmt, "write recover");
+    return geodb__q_exec(&q, "write recover");
 }
 
 int geodb_site_remove(struct geodb *db, const char *id)
@@ -390,19 +388,11 @@ int geodb_backend_get_by_id(struct geodb *db, const char *id, struct geodb_backe
 int geodb_backend_list(struct geodb *db, const char *site_id, struct geodb_backend *out, int max,
                        int *count)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, site_id ? backend_list_site_sql : backend_list_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
+    struct geodb_q q;
+    geodb__q_open(&q, db, site_id ? backend_list_site_sql : backend_list_sql);
     if (site_id != NULL)
-        sqlite3_bind_text(stmt, 1, site_id, -1, SQLITE_TRANSIENT);
-    int n = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max)
-        backend_read(stmt, &out[n++]);
-    sqlite3_reset(stmt);
-    *count = n;
-    if (rc == SQLITE_ROW)
-        return GEODB_INVALID;
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list backends");
+        geodb__q_text(&q, 1, site_id);
+    return list_rows(&q, backend_read, out, sizeof(*out), max, count, "list backends");
 }
 
 int geodb_backend_set_status(struct geodb *db, const char *id, enum backend_status status)
@@ -436,18 +426,16 @@ int geodb_setting_put(struct geodb *db, enum feature_scope scope, const char *sc
 {
     assert(geodb_has_settings_table(db));
     assert(state < FEATURE_STATE_COUNT);
-    sqlite3_stmt *stmt = geodb__stmt(db, setting_put_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_int64(stmt, 1, geodb_clock(db));
-    sqlite3_bind_int64(stmt, 2, geodb_writer(db));
-    sqlite3_bind_text(stmt, 3, feature_scope_name(scope), -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, scope_id ? scope_id : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 5, feature_name(feature), -1, SQLITE_STATIC);
+    struct geodb_q q;
+    geodb__q_open(&q, db, setting_put_sql);
+    geodb__q_int64(&q, 1, geodb_clock(db));
+    geodb__q_int64(&q, 2, geodb_writer(db));
+    geodb__q_text(&q, 3, feature_scope_name(scope));
+    geodb__q_text(&q, 4, scope_id ? scope_id : "");
+    geodb__q_text(&q, 5, feature_name(feature));
     if (state >= 0)
-        sqlite3_bind_text(stmt, 6, feature_state_name((enum feature_state)state), -1,
-                          SQLITE_STATIC);
-    return geodb__step_done(db, stmt, "write setting");
+        geodb__q_text(&q, 6, feature_state_name((enum feature_state)state));
+    return geodb__q_exec(&q, "write setting");
 }
 
 int geodb_setting_list(struct geodb *db, struct geodb_setting *out, int max, int *count)
@@ -455,27 +443,29 @@ int geodb_setting_list(struct geodb *db, struct geodb_setting *out, int max, int
     *count = 0;
     if (!geodb_has_settings_table(db))
         return GEODB_OK;
-    sqlite3_stmt *stmt = geodb__stmt(db, setting_list_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int n = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
-        const char *scope = (const char *)sqlite3_column_text(stmt, 0);
-        const char *feature = (const char *)sqlite3_column_text(stmt, 2);
-        const char *state = (const char *)sqlite3_column_text(stmt, 3);
+    struct geodb_q q;
+    geodb__q_open(&q, db, setting_list_sql);
+    int n = 0;
+    bool more = false;
+    while (geodb__q_row(&q, "list settings")) {
+        const char *scope = (const char *)sqlite3_column_text(q.stmt, 0);
+        const char *feature = (const char *)sqlite3_column_text(q.stmt, 2);
+        const char *state = (const char *)sqlite3_column_text(q.stmt, 3);
         int sc = feature_scope_parse(scope), f = feature_parse(feature);
         int st = feature_state_parse(state);
         if (sc < 0 || f < 0 || st < 0)
             continue; /* a feature this build does not know */
+        if (n == max) {
+            more = true;
+            break;
+        }
         out[n].scope = (enum feature_scope)sc;
         out[n].feature = (enum feature)f;
         out[n].state = (enum feature_state)st;
-        copy_text(out[n].scope_id, sizeof(out[n].scope_id), stmt, 1);
+        copy_text(out[n].scope_id, sizeof(out[n].scope_id), q.stmt, 1);
         n++;
     }
-    sqlite3_reset(stmt);
     *count = n;
-    if (rc == SQLITE_ROW)
-        return GEODB_INVALID;
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list settings");
+    int rc = geodb__q_close(&q);
+    return rc == GEODB_OK && more ? GEODB_INVALID : rc;
 }

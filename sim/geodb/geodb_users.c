@@ -6,9 +6,10 @@
 #include "sim/geodb/geodb_users.h"
 
 #include <assert.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "sim/geodb/geodb_sql.h"
 
 static const char *const move_state_names[MOVE_STATE_COUNT] = {
     "queued", "running", "done", "stopped", "failed",
@@ -19,6 +20,11 @@ static const char user_get_one_sql[] =
     " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
     " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
     " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts AND username = ?1";
+static const char user_each_sql[] =
+    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
+    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
+    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
+    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts ORDER BY username";
 static const char user_route_sql[] =
     "INSERT INTO users (username, site_id, backend_id, alt_backend_id, moving, dest_site_id,"
     " last_moved, route_ts, route_w) VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?2)"
@@ -28,6 +34,11 @@ static const char user_route_sql[] =
     " last_moved = excluded.last_moved, route_ts = excluded.route_ts,"
     " route_w = excluded.route_w"
     " WHERE (route_ts, route_w) <= (excluded.route_ts, excluded.route_w)";
+static const char user_pref_sql[] =
+    "INSERT INTO users (username, preferred_site_id, pref_ts, pref_w) VALUES (?3, ?4, ?1, ?2)"
+    " ON CONFLICT (username) DO UPDATE SET preferred_site_id = excluded.preferred_site_id,"
+    " pref_ts = excluded.pref_ts, pref_w = excluded.pref_w"
+    " WHERE (pref_ts, pref_w) <= (excluded.pref_ts, excluded.pref_w)";
 #define ROUTE_NEWER "(route_ts, route_w) <= (excluded.route_ts, excluded.route_w)"
 #define PREF_NEWER "(pref_ts, pref_w) <= (excluded.pref_ts, excluded.pref_w)"
 #define IF_ROUTE(col) col " = CASE WHEN " ROUTE_NEWER " THEN excluded." col " ELSE " col " END"
@@ -112,20 +123,12 @@ static void copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
     snprintf(dst, size, "%s", text ? (const char *)text : "");
 }
 
-static void bind_opt_text(sqlite3_stmt *stmt, int index, const char *text)
+/* Opens a write with the transaction's timestamp and writer bound. */
+static void write_begin(struct geodb_q *q, struct geodb *db, const char *sql)
 {
-    if (text != NULL && text[0] != '\0')
-        sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
-}
-
-static sqlite3_stmt *write_begin(struct geodb *db, const char *sql)
-{
-    sqlite3_stmt *stmt = geodb__stmt(db, sql);
-    if (stmt == NULL)
-        return NULL;
-    sqlite3_bind_int64(stmt, 1, geodb_clock(db));
-    sqlite3_bind_int64(stmt, 2, geodb_writer(db));
-    return stmt;
+    geodb__q_open(q, db, sql);
+    geodb__q_int64(q, 1, geodb_clock(db));
+    geodb__q_int64(q, 2, geodb_writer(db));
 }
 
 static void user_read(sqlite3_stmt *stmt, void *arg)
@@ -152,146 +155,148 @@ int geodb_user_get(struct geodb *db, const char *username, struct geodb_user *ou
 int geodb_user_put_route(struct geodb *db, const struct geodb_user *user)
 {
     assert(user->username[0] != '\0');
-    sqlite3_stmt *stmt = write_begin(db, user_route_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 3, user->username, -1, SQLITE_STATIC);
-    bind_opt_text(stmt, 4, user->site_id);
-    bind_opt_text(stmt, 5, user->backend_id);
-    bind_opt_text(stmt, 6, user->alt_backend_id);
-    bind_opt_text(stmt, 7, user->moving);
-    bind_opt_text(stmt, 8, user->dest_site_id);
+    struct geodb_q q;
+    write_begin(&q, db, user_route_sql);
+    geodb__q_text(&q, 3, user->username);
+    geodb__q_opt_text(&q, 4, user->site_id);
+    geodb__q_opt_text(&q, 5, user->backend_id);
+    geodb__q_opt_text(&q, 6, user->alt_backend_id);
+    geodb__q_opt_text(&q, 7, user->moving);
+    geodb__q_opt_text(&q, 8, user->dest_site_id);
     if (user->last_moved_s >= 0)
-        sqlite3_bind_int64(stmt, 9, user->last_moved_s);
-    return geodb__step_done(db, stmt, "write user");
+        geodb__q_int64(&q, 9, user->last_moved_s);
+    return geodb__q_exec(&q, "write user");
 }
 
-static void bind_cells(sqlite3_stmt *stmt, int base, const struct geodb_route_cells *c)
+int geodb_user_put_preferred(struct geodb *db, const char *username, const char *site_id)
 {
-    sqlite3_bind_text(stmt, base + 1, c->username, -1, SQLITE_STATIC);
-    bind_opt_text(stmt, base + 2, c->site_id);
-    bind_opt_text(stmt, base + 3, c->backend_id);
-    bind_opt_text(stmt, base + 4, c->alt_backend_id);
-    bind_opt_text(stmt, base + 5, c->moving);
-    bind_opt_text(stmt, base + 6, c->dest_site_id);
+    struct geodb_q q;
+    write_begin(&q, db, user_pref_sql);
+    geodb__q_text(&q, 3, username);
+    geodb__q_opt_text(&q, 4, site_id);
+    return geodb__q_exec(&q, "write preferred site");
+}
+
+static void bind_cells(struct geodb_q *q, int base, const struct geodb_route_cells *c)
+{
+    geodb__q_text(q, base + 1, c->username);
+    geodb__q_opt_text(q, base + 2, c->site_id);
+    geodb__q_opt_text(q, base + 3, c->backend_id);
+    geodb__q_opt_text(q, base + 4, c->alt_backend_id);
+    geodb__q_opt_text(q, base + 5, c->moving);
+    geodb__q_opt_text(q, base + 6, c->dest_site_id);
     if (c->last_moved_s >= 0)
-        sqlite3_bind_int64(stmt, base + 7, c->last_moved_s);
-    sqlite3_bind_int64(stmt, base + 8, c->route_ts);
-    sqlite3_bind_int64(stmt, base + 9, c->route_w);
-    bind_opt_text(stmt, base + 10, c->preferred_site_id);
-    sqlite3_bind_int64(stmt, base + 11, c->pref_ts);
-    sqlite3_bind_int64(stmt, base + 12, c->pref_w);
+        geodb__q_int64(q, base + 7, c->last_moved_s);
+    geodb__q_int64(q, base + 8, c->route_ts);
+    geodb__q_int64(q, base + 9, c->route_w);
+    geodb__q_opt_text(q, base + 10, c->preferred_site_id);
+    geodb__q_int64(q, base + 11, c->pref_ts);
+    geodb__q_int64(q, base + 12, c->pref_w);
 }
 
 int geodb_user_put_cells(struct geodb *db, const struct geodb_route_cells *c)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, user_cells_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    bind_cells(stmt, 0, c);
-    return geodb__step_done(db, stmt, "write user");
+    struct geodb_q q;
+    geodb__q_open(&q, db, user_cells_sql);
+    bind_cells(&q, 0, c);
+    return geodb__q_exec(&q, "write user");
 }
 
 int geodb_user_put_cells_batch(struct geodb *db, const struct geodb_route_cells *cells)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, user_cells_batch_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
+    struct geodb_q q;
+    geodb__q_open(&q, db, user_cells_batch_sql);
     for (int i = 0; i < GEODB_CELLS_BATCH; i++)
-        bind_cells(stmt, i * CELLS_PARAMS, &cells[i]);
-    return geodb__step_done(db, stmt, "write users");
+        bind_cells(&q, i * CELLS_PARAMS, &cells[i]);
+    return geodb__q_exec(&q, "write users");
 }
 
 /* Feeds each row of a prepared user query to fn; fn returning non-zero stops early. */
-static int user_iterate(struct geodb *db, sqlite3_stmt *stmt,
-                        int (*fn)(void *ctx, const struct geodb_user *user), void *ctx)
+static int user_iterate(struct geodb_q *q, int (*fn)(void *ctx, const struct geodb_user *user),
+                        void *ctx)
 {
     struct geodb_user user;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        user_read(stmt, &user);
-        if (fn(ctx, &user) != 0) {
-            rc = SQLITE_DONE;
+    while (geodb__q_row(q, "read users")) {
+        user_read(q->stmt, &user);
+        if (fn(ctx, &user) != 0)
             break;
-        }
     }
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "read users");
+    return geodb__q_close(q);
 }
 
 int geodb_user_each_at(struct geodb *db, int64_t ts,
                        int (*fn)(void *ctx, const struct geodb_user *user), void *ctx)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, user_at_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_int64(stmt, 1, ts);
-    return user_iterate(db, stmt, fn, ctx);
+    struct geodb_q q;
+    geodb__q_open(&q, db, user_at_sql);
+    geodb__q_int64(&q, 1, ts);
+    return user_iterate(&q, fn, ctx);
 }
 
 int geodb_user_delete(struct geodb *db, const char *username)
 {
-    sqlite3_stmt *stmt = write_begin(db, user_del_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 3, username, -1, SQLITE_STATIC);
-    return geodb__step_done(db, stmt, "delete user");
+    struct geodb_q q;
+    write_begin(&q, db, user_del_sql);
+    geodb__q_text(&q, 3, username);
+    return geodb__q_exec(&q, "delete user");
 }
 
 int geodb_user_put_tombstone(struct geodb *db, const char *username, int64_t ts, int64_t w)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, user_tomb_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_int64(stmt, 1, ts);
-    sqlite3_bind_int64(stmt, 2, w);
-    sqlite3_bind_text(stmt, 3, username, -1, SQLITE_STATIC);
-    return geodb__step_done(db, stmt, "write user tombstone");
+    struct geodb_q q;
+    geodb__q_open(&q, db, user_tomb_sql);
+    geodb__q_int64(&q, 1, ts);
+    geodb__q_int64(&q, 2, w);
+    geodb__q_text(&q, 3, username);
+    return geodb__q_exec(&q, "write user tombstone");
 }
 
 int geodb_user_count_by_backend(struct geodb *db,
                                 void (*fn)(void *ctx, const char *backend_id, int64_t users),
                                 void *ctx)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, user_count_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(stmt, 0), sqlite3_column_int64(stmt, 1));
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "count users");
+    struct geodb_q q;
+    geodb__q_open(&q, db, user_count_sql);
+    while (geodb__q_row(&q, "count users"))
+        fn(ctx, (const char *)sqlite3_column_text(q.stmt, 0), sqlite3_column_int64(q.stmt, 1));
+    return geodb__q_close(&q);
+}
+
+int geodb_user_each(struct geodb *db, int (*fn)(void *ctx, const struct geodb_user *user),
+                    void *ctx)
+{
+    struct geodb_q q;
+    geodb__q_open(&q, db, user_each_sql);
+    return user_iterate(&q, fn, ctx);
 }
 
 int geodb_move_add(struct geodb *db, const struct geodb_move *move)
 {
-    sqlite3_stmt *stmt = write_begin(db, move_add_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 3, move->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, move->batch ? "batch" : "user", -1, SQLITE_STATIC);
-    bind_opt_text(stmt, 5, move->username);
-    bind_opt_text(stmt, 6, move->src_backend_id);
-    bind_opt_text(stmt, 7, move->src_site_id);
-    bind_opt_text(stmt, 8, move->dest_backends);
-    bind_opt_text(stmt, 9, move->dest_sites);
+    struct geodb_q q;
+    write_begin(&q, db, move_add_sql);
+    geodb__q_text(&q, 3, move->id);
+    geodb__q_text(&q, 4, move->batch ? "batch" : "user");
+    geodb__q_opt_text(&q, 5, move->username);
+    geodb__q_opt_text(&q, 6, move->src_backend_id);
+    geodb__q_opt_text(&q, 7, move->src_site_id);
+    geodb__q_opt_text(&q, 8, move->dest_backends);
+    geodb__q_opt_text(&q, 9, move->dest_sites);
     if (move->batch)
-        sqlite3_bind_int(stmt, 10, move->count);
+        geodb__q_int64(&q, 10, move->count);
     if (move->min_last_moved_s >= 0)
-        sqlite3_bind_int64(stmt, 11, move->min_last_moved_s);
-    return geodb__step_done(db, stmt, "record move");
+        geodb__q_int64(&q, 11, move->min_last_moved_s);
+    return geodb__q_exec(&q, "record move");
 }
 
 int geodb_move_set_state(struct geodb *db, const char *id, enum geodb_move_state state,
                          int moved)
 {
-    sqlite3_stmt *stmt = write_begin(db, move_state_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 3, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, geodb_move_state_name(state), -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 5, moved);
-    return geodb__step_done(db, stmt, "update move");
+    struct geodb_q q;
+    write_begin(&q, db, move_state_sql);
+    geodb__q_text(&q, 3, id);
+    geodb__q_text(&q, 4, geodb_move_state_name(state));
+    geodb__q_int64(&q, 5, moved);
+    return geodb__q_exec(&q, "update move");
 }
 
 static void move_read(sqlite3_stmt *stmt, struct geodb_move *out)
@@ -318,40 +323,41 @@ static void move_read(sqlite3_stmt *stmt, struct geodb_move *out)
 int geodb_move_list(struct geodb *db, bool unfinished_only, struct geodb_move *out, int max,
                     int *count)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, move_list_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_int(stmt, 1, unfinished_only ? 1 : 0);
-    int n = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max)
-        move_read(stmt, &out[n++]);
-    sqlite3_reset(stmt);
+    struct geodb_q q;
+    geodb__q_open(&q, db, move_list_sql);
+    geodb__q_int64(&q, 1, unfinished_only ? 1 : 0);
+    int n = 0;
+    bool more = false;
+    while (geodb__q_row(&q, "list moves")) {
+        if (n == max) {
+            more = true;
+            break;
+        }
+        move_read(q.stmt, &out[n++]);
+    }
     *count = n;
-    if (rc == SQLITE_ROW)
-        return GEODB_INVALID;
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list moves");
+    int rc = geodb__q_close(&q);
+    return rc == GEODB_OK && more ? GEODB_INVALID : rc;
 }
 
 int geodb_proxy_stats_put(struct geodb *db, const char *proxy, const char *dest_host,
                           int64_t ok, int64_t fail, int64_t redirect)
 {
-    sqlite3_stmt *stmt = write_begin(db, proxy_stats_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 3, proxy, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, dest_host, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, ok);
-    sqlite3_bind_int64(stmt, 6, fail);
-    sqlite3_bind_int64(stmt, 7, redirect);
-    return geodb__step_done(db, stmt, "write proxy stats");
+    struct geodb_q q;
+    write_begin(&q, db, proxy_stats_sql);
+    geodb__q_text(&q, 3, proxy);
+    geodb__q_text(&q, 4, dest_host);
+    geodb__q_int64(&q, 5, ok);
+    geodb__q_int64(&q, 6, fail);
+    geodb__q_int64(&q, 7, redirect);
+    return geodb__q_exec(&q, "write proxy stats");
 }
 
 int geodb_proxy_stats_delete_stale(struct geodb *db, int *deleted)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, proxy_stale_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int rc = geodb__step_done(db, stmt, "delete stale proxy stats");
+    struct geodb_q q;
+    geodb__q_open(&q, db, proxy_stale_sql);
+    int rc = geodb__q_exec(&q, "delete stale proxy stats");
     *deleted = rc == GEODB_OK ? sqlite3_changes(geodb__handle(db)) : 0;
     return rc;
 }
@@ -359,31 +365,32 @@ int geodb_proxy_stats_delete_stale(struct geodb *db, int *deleted)
 int geodb_reachability_put(struct geodb *db, const char *src_site_id, const char *dest_site_id,
                            bool reachable)
 {
-    sqlite3_stmt *stmt = write_begin(db, reach_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    sqlite3_bind_text(stmt, 3, src_site_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, dest_site_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 5, reachable ? 1 : 0);
-    return geodb__step_done(db, stmt, "write reachability");
+    struct geodb_q q;
+    write_begin(&q, db, reach_sql);
+    geodb__q_text(&q, 3, src_site_id);
+    geodb__q_text(&q, 4, dest_site_id);
+    geodb__q_int64(&q, 5, reachable ? 1 : 0);
+    return geodb__q_exec(&q, "write reachability");
 }
 
 int geodb_reachability_list(struct geodb *db, struct geodb_reach *out, int max, int *count)
 {
-    sqlite3_stmt *stmt = geodb__stmt(db, reach_list_sql);
-    if (stmt == NULL)
-        return GEODB_IO;
-    int n = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < max) {
-        copy_text(out[n].src_site_id, sizeof(out[n].src_site_id), stmt, 0);
-        copy_text(out[n].dest_site_id, sizeof(out[n].dest_site_id), stmt, 1);
-        out[n].reachable = sqlite3_column_int(stmt, 2) != 0;
-        out[n].ts_us = sqlite3_column_int64(stmt, 3);
+    struct geodb_q q;
+    geodb__q_open(&q, db, reach_list_sql);
+    int n = 0;
+    bool more = false;
+    while (geodb__q_row(&q, "list reachability")) {
+        if (n == max) {
+            more = true;
+            break;
+        }
+        copy_text(out[n].src_site_id, sizeof(out[n].src_site_id), q.stmt, 0);
+        copy_text(out[n].dest_site_id, sizeof(out[n].dest_site_id), q.stmt, 1);
+        out[n].reachable = sqlite3_column_int(q.stmt, 2) != 0;
+        out[n].ts_us = sqlite3_column_int64(q.stmt, 3);
         n++;
     }
-    sqlite3_reset(stmt);
     *count = n;
-    if (rc == SQLITE_ROW)
-        return GEODB_INVALID;
-    return rc == SQLITE_DONE ? GEODB_OK : geodb__fail(db, "list reachability");
+    int rc = geodb__q_close(&q);
+    return rc == GEODB_OK && more ? GEODB_INVALID : rc;
 }

@@ -79,8 +79,10 @@ void repl_free(struct world *w)
     free(rp->changes);
     for (int r = 0; r < CLUSTER_SITES_MAX; r++) {
         free(rp->hints[r]);
+        /* At teardown a failure to detach has nobody to tell: the files
+         * are closed next, which detaches them anyway. */
         for (int s = 0; s < CLUSTER_SITES_MAX; s++)
-            geodb_link_close(rp->links[r][s]);
+            (void)geodb_link_close(rp->links[r][s]);
     }
     memset(rp, 0, sizeof(*rp));
 }
@@ -303,11 +305,14 @@ static struct geodb_link *link_of(struct world *w, int from, int to)
     int rc = geodb_link_open(db, w->replicas[from].path, &rp->links[to][from]);
     if (rc == GEODB_INVALID) {
         /* SQLite's limit on attached files: start over for this target. */
+        rc = GEODB_OK;
         for (int s = 0; s < rp->n; s++) {
-            geodb_link_close(rp->links[to][s]);
+            int closed = geodb_link_close(rp->links[to][s]);
+            rc = rc != GEODB_OK ? rc : closed;
             rp->links[to][s] = NULL;
         }
-        rc = geodb_link_open(db, w->replicas[from].path, &rp->links[to][from]);
+        if (rc == GEODB_OK)
+            rc = geodb_link_open(db, w->replicas[from].path, &rp->links[to][from]);
     }
     if (rc != GEODB_OK) {
         world_fail(w, "%s", geodb_errmsg(db));
