@@ -174,11 +174,7 @@ static int run_login(struct cli *cli)
     if (ex == DOVEADM_EX_OK)
         ex = doveadm_director_save(&cli->ctx, &st);
     doveadm_director_close(&st);
-    if (ex != DOVEADM_EX_OK) {
-        geodb_tx_rollback(db);
-        return ex;
-    }
-    return doveadm__geodb(&cli->ctx, geodb_tx_commit(db), "commit");
+    return doveadm__tx_end(&cli->ctx, ex);
 }
 
 static int run_lookup(struct cli *cli)

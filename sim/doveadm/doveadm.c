@@ -135,6 +135,17 @@ int doveadm__geodb(struct doveadm_ctx *ctx, int rc, const char *what)
     }
 }
 
+int doveadm__tx_end(struct doveadm_ctx *ctx, int ex)
+{
+    if (ex == DOVEADM_EX_OK)
+        ex = doveadm__geodb(ctx, geodb_tx_commit(ctx->db), "commit");
+    else if (geodb_tx_rollback(ctx->db) != GEODB_OK)
+        doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s", geodb_errmsg(ctx->db));
+    if (ex != DOVEADM_EX_OK)
+        ctx->changed = 0;
+    return ex;
+}
+
 void doveadm__add_row(struct fmt_table **table, const char *const *row)
 {
     if (*table != NULL && fmt_table_add(*table, row) != 0) {
@@ -364,17 +375,7 @@ static int run_write(struct doveadm_ctx *ctx, const struct doveadm_args *args)
     int ex = writer_resolve(ctx);
     if (ex == DOVEADM_EX_OK)
         ex = args->cmd->run(ctx, args);
-    if (ex != DOVEADM_EX_OK) {
-        geodb_tx_rollback(ctx->db);
-        ctx->changed = 0;
-        return ex;
-    }
-    rc = geodb_tx_commit(ctx->db);
-    if (rc != GEODB_OK) {
-        ctx->changed = 0;
-        return doveadm__geodb(ctx, rc, "commit");
-    }
-    return DOVEADM_EX_OK;
+    return doveadm__tx_end(ctx, ex);
 }
 
 static int run_opened(struct doveadm_ctx *ctx, const struct doveadm_args *args)

@@ -144,6 +144,10 @@ int doveadm__usage(struct doveadm_ctx *ctx, const struct doveadm_args *args, con
                    ...) __attribute__((format(printf, 3, 4)));
 /* Maps a geodb_rc to an exit code, printing the file's message for I/O. */
 int doveadm__geodb(struct doveadm_ctx *ctx, int rc, const char *what);
+/* Ends the command's transaction on ctx->db: commits when ex is
+ * DOVEADM_EX_OK, else rolls back. Returns ex, or the commit's failure; a
+ * failed rollback is reported too (the exit code stays the command's). */
+int doveadm__tx_end(struct doveadm_ctx *ctx, int ex);
 /* Adds a row to a table being built; when that fails the table is freed
  * and set to NULL, which doveadm__print reports as out of memory. */
 void doveadm__add_row(struct fmt_table **table, const char *const *row);

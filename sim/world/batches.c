@@ -53,10 +53,7 @@ static int write_state(struct world *w, struct batch *b, enum geodb_move_state s
         rc = geodb_writer_set(db, w->sites[site].id);
         if (rc == GEODB_OK)
             rc = geodb_move_set_state(db, b->id, state, (int)b->moved);
-        if (rc == GEODB_OK)
-            rc = geodb_tx_commit(db);
-        else
-            geodb_tx_rollback(db);
+        rc = geodb_tx_end(db, rc);
     }
     if (rc != GEODB_OK) {
         world_fail(w, "%s", geodb_errmsg(db));

@@ -150,13 +150,8 @@ static int save_state(struct world *w)
 {
     struct geodb *db = w->replicas[0].db;
     int rc = geodb_tx_begin(db);
-    if (rc == GEODB_OK) {
-        rc = geodb_director_save(db, w->dir->d, now_s(w));
-        if (rc == GEODB_OK)
-            rc = geodb_tx_commit(db);
-        else
-            geodb_tx_rollback(db);
-    }
+    if (rc == GEODB_OK)
+        rc = geodb_tx_end(db, geodb_director_save(db, w->dir->d, now_s(w)));
     if (rc != GEODB_OK) {
         world_fail(w, "%s", geodb_errmsg(db));
         return -1;

@@ -356,32 +356,37 @@ void traffic_warm_session(struct world *w, uint32_t user, int64_t end_ms)
         world_fail(w, "session pool exhausted (%u sessions)", w->sessions.capacity);
 }
 
-int traffic_write_proxy_stats(struct world *w)
+/* Writes site s's proxy counts inside the caller's transaction. */
+static int write_site_stats(struct world *w, int s, struct geodb *db)
 {
     char proxy[CLUSTER_NAME_SIZE + 16];
-    for (int s = 0; s < w->nsites; s++) {
-        const int64_t *counts = w->proxy_counts[s];
-        struct geodb *db = world_replica_of_site(w, s)->db;
-        if (counts == NULL)
-            continue;
-        if (geodb_tx_begin(db) != GEODB_OK)
-            return -1;
-        geodb_clock_set(db, world_ts_us(w, s));
-        int rc = geodb_writer_set(db, w->sites[s].id);
-        for (int p = 0; rc == GEODB_OK && p < w->sites[s].proxies; p++) {
-            snprintf(proxy, sizeof(proxy), "%s-proxy%d", w->sites[s].name, p + 1);
-            for (int b = 0; rc == GEODB_OK && b < w->nbackends; b++) {
-                const int64_t *c = &counts[((size_t)p * CLUSTER_BACKENDS_MAX + (size_t)b) *
-                                           PROXY_OUTCOMES];
-                if (c[PROXY_OK] + c[PROXY_FAIL] + c[PROXY_REDIRECT] > 0)
-                    rc = geodb_proxy_stats_put(db, proxy, w->backends[b].name, c[PROXY_OK],
-                                               c[PROXY_FAIL], c[PROXY_REDIRECT]);
-            }
+    const int64_t *counts = w->proxy_counts[s];
+    geodb_clock_set(db, world_ts_us(w, s));
+    int rc = geodb_writer_set(db, w->sites[s].id);
+    for (int p = 0; rc == GEODB_OK && p < w->sites[s].proxies; p++) {
+        snprintf(proxy, sizeof(proxy), "%s-proxy%d", w->sites[s].name, p + 1);
+        for (int b = 0; rc == GEODB_OK && b < w->nbackends; b++) {
+            const int64_t *c =
+                &counts[((size_t)p * CLUSTER_BACKENDS_MAX + (size_t)b) * PROXY_OUTCOMES];
+            if (c[PROXY_OK] + c[PROXY_FAIL] + c[PROXY_REDIRECT] > 0)
+                rc = geodb_proxy_stats_put(db, proxy, w->backends[b].name, c[PROXY_OK],
+                                           c[PROXY_FAIL], c[PROXY_REDIRECT]);
         }
-        if (rc != GEODB_OK || geodb_tx_commit(db) != GEODB_OK) {
+    }
+    return rc;
+}
+
+int traffic_write_proxy_stats(struct world *w)
+{
+    for (int s = 0; s < w->nsites; s++) {
+        struct geodb *db = world_replica_of_site(w, s)->db;
+        if (w->proxy_counts[s] == NULL)
+            continue;
+        int rc = geodb_tx_begin(db);
+        if (rc == GEODB_OK)
+            rc = geodb_tx_end(db, write_site_stats(w, s, db));
+        if (rc != GEODB_OK) {
             world_fail(w, "%s", geodb_errmsg(db));
-            if (geodb_in_tx(db))
-                geodb_tx_rollback(db);
             return -1;
         }
         repl_db_written(w, w->sites[s].replica, GEODB_T_STATS);
