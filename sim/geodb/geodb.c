@@ -157,13 +157,6 @@ int geodb__fail_code(struct geodb *db, const char *what, int code)
     return rc == GEODB_OK ? GEODB_IO : rc;
 }
 
-int geodb__fail(struct geodb *db, const char *what)
-{
-    assert(db != NULL);
-    int code = sqlite3_extended_errcode(db->handle);
-    return geodb__fail_code(db, what, code == SQLITE_OK ? SQLITE_ERROR : code);
-}
-
 const char *geodb_errmsg(const struct geodb *db)
 {
     return db->errmsg;

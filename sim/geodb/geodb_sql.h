@@ -62,11 +62,10 @@ int geodb__get_row(struct geodb *db, const char *sql, const char *arg,
  * an absent table. */
 int geodb__table_exists(struct geodb *db, const char *schema, const char *name, bool *exists);
 
-/* Records a failure of SQLite (the connection's current error, or the
- * result code code) in the db's message and returns its classification:
- * GEODB_BUSY, GEODB_CONSTRAINT, GEODB_NOTGEODB, GEODB_CORRUPT, GEODB_ACCESS
- * or GEODB_IO, decided by the result code, never by the message text. */
-int geodb__fail(struct geodb *db, const char *what);
+/* Records the failure of an SQLite call that returned code in the db's
+ * message and returns its classification: GEODB_BUSY, GEODB_CONSTRAINT,
+ * GEODB_NOTGEODB, GEODB_CORRUPT, GEODB_ACCESS or GEODB_IO, decided by the
+ * result code, never by the message text. */
 int geodb__fail_code(struct geodb *db, const char *what, int code);
 /* The classification alone. */
 int geodb__classify(int code);
