@@ -305,46 +305,6 @@ int geodb_link_merge(struct geodb_link *link, unsigned tables_mask, unsigned *ch
     return rc;
 }
 
-int geodb_copy_to(struct geodb *db, const char *path)
-{
-    assert(!geodb_in_tx(db));
-    /* SQLite's backup, not a byte copy: opening the database file with
-     * another descriptor would drop this connection's POSIX locks. The
-     * copy is a fresh file nobody reads yet, so it is written without a
-     * journal or syncs; it switches back to WAL when first opened. */
-    sqlite3 *dest = NULL;
-    int rc = sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(dest, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF", NULL, NULL,
-                          NULL);
-    sqlite3_backup *backup = NULL;
-    if (rc == SQLITE_OK) {
-        backup = sqlite3_backup_init(dest, "main", geodb__handle(db), "main");
-        rc = backup == NULL ? sqlite3_errcode(dest) : SQLITE_OK;
-    }
-    if (backup != NULL) {
-        int step = sqlite3_backup_step(backup, -1);
-        rc = sqlite3_backup_finish(backup);
-        if (step != SQLITE_DONE)
-            rc = step;
-    }
-    if (rc != SQLITE_OK)
-        snprintf(geodb__errbuf(db), GEODB_ERRMSG_SIZE, "%s: cannot copy to %s: %s",
-                 geodb_path(db), path, dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
-    /* Closing flushes nothing (no journal, no syncs) but is checked all the
-     * same; the backup above is finished, so nothing keeps it busy. */
-    int closed = sqlite3_close(dest);
-    if (rc == SQLITE_OK && closed != SQLITE_OK) {
-        rc = closed;
-        snprintf(geodb__errbuf(db), GEODB_ERRMSG_SIZE, "%s: cannot copy to %s: close: %s",
-                 geodb_path(db), path, sqlite3_errstr(closed));
-    }
-    if (rc == SQLITE_OK)
-        return GEODB_OK;
-    int ret = geodb__classify(rc);
-    return ret == GEODB_OK ? GEODB_IO : ret;
-}
-
 static void hash_value(struct hash_stream *h, sqlite3_stmt *stmt, int col)
 {
     int type = sqlite3_column_type(stmt, col);

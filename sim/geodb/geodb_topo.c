@@ -108,29 +108,8 @@ static int cell_int(struct geodb *db, const char *sql, const char *key, int valu
     return geodb__q_exec(&q, "write cell");
 }
 
-static int cell_fm(struct geodb *db, const char *sql, const char *key, const struct geodb_fm *fm)
-{
-    struct geodb_q q;
-    char dest[CLUSTER_FM_DEST_MAX * CLUSTER_ID_SIZE]; /* bound until the step */
-    cell_begin(&q, db, sql, key);
-    if (fm != NULL && fm->active) {
-        geodb_fm_dest_format(fm, dest, sizeof(dest));
-        geodb__q_text(&q, 4, fm->id);
-        geodb__q_int64(&q, 5, fm->pct);
-        geodb__q_text(&q, 6, dest);
-    }
-    return geodb__q_exec(&q, "write force-move");
-}
-
-static int row_insert(struct geodb *db, const char *sql, const char *id)
-{
-    struct geodb_q q;
-    geodb__q_open(&q, db, sql);
-    geodb__q_text(&q, 1, id);
-    return geodb__q_exec(&q, "insert row");
-}
-
-void geodb_fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
+/* Force-move destinations are stored as a comma-separated id list. */
+static void fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
 {
     assert(size > 0);
     out[0] = '\0';
@@ -139,7 +118,7 @@ void geodb_fm_dest_format(const struct geodb_fm *fm, char *out, size_t size)
         used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "", fm->dest[i]);
 }
 
-int geodb_fm_dest_parse(const char *text, struct geodb_fm *fm)
+static int fm_dest_parse(const char *text, struct geodb_fm *fm)
 {
     fm->ndest = 0;
     const char *p = text;
@@ -156,6 +135,28 @@ int geodb_fm_dest_parse(const char *text, struct geodb_fm *fm)
     return GEODB_OK;
 }
 
+static int cell_fm(struct geodb *db, const char *sql, const char *key, const struct geodb_fm *fm)
+{
+    struct geodb_q q;
+    char dest[CLUSTER_FM_DEST_MAX * CLUSTER_ID_SIZE]; /* bound until the step */
+    cell_begin(&q, db, sql, key);
+    if (fm != NULL && fm->active) {
+        fm_dest_format(fm, dest, sizeof(dest));
+        geodb__q_text(&q, 4, fm->id);
+        geodb__q_int64(&q, 5, fm->pct);
+        geodb__q_text(&q, 6, dest);
+    }
+    return geodb__q_exec(&q, "write force-move");
+}
+
+static int row_insert(struct geodb *db, const char *sql, const char *id)
+{
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    geodb__q_text(&q, 1, id);
+    return geodb__q_exec(&q, "insert row");
+}
+
 /* Reads columns id, pct, dest starting at col into fm. */
 static void fm_read(sqlite3_stmt *stmt, int col, struct geodb_fm *fm)
 {
@@ -166,7 +167,7 @@ static void fm_read(sqlite3_stmt *stmt, int col, struct geodb_fm *fm)
     copy_text(fm->id, sizeof(fm->id), stmt, col);
     fm->pct = sqlite3_column_int(stmt, col + 1);
     const unsigned char *dest = sqlite3_column_text(stmt, col + 2);
-    if (geodb_fm_dest_parse(dest ? (const char *)dest : "", fm) != GEODB_OK)
+    if (fm_dest_parse(dest ? (const char *)dest : "", fm) != GEODB_OK)
         fm->ndest = 0;
 }
 
@@ -306,11 +307,6 @@ int geodb_site_set_status(struct geodb *db, const char *id, enum site_status sta
 int geodb_site_set_load_balancer(struct geodb *db, const char *id, const char *host)
 {
     return cell_text(db, site_lb_sql, id, host);
-}
-
-int geodb_site_set_tag(struct geodb *db, const char *id, const char *tag_id)
-{
-    return cell_text(db, site_tag_sql, id, tag_id);
 }
 
 int geodb_site_set_fm(struct geodb *db, const char *id, const struct geodb_fm *fm)

@@ -20,11 +20,6 @@ static const char user_get_one_sql[] =
     " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
     " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
     " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts AND username = ?1";
-static const char user_each_sql[] =
-    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
-    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
-    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
-    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts ORDER BY username";
 static const char user_route_sql[] =
     "INSERT INTO users (username, site_id, backend_id, alt_backend_id, moving, dest_site_id,"
     " last_moved, route_ts, route_w) VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?2)"
@@ -34,11 +29,6 @@ static const char user_route_sql[] =
     " last_moved = excluded.last_moved, route_ts = excluded.route_ts,"
     " route_w = excluded.route_w"
     " WHERE (route_ts, route_w) <= (excluded.route_ts, excluded.route_w)";
-static const char user_pref_sql[] =
-    "INSERT INTO users (username, preferred_site_id, pref_ts, pref_w) VALUES (?3, ?4, ?1, ?2)"
-    " ON CONFLICT (username) DO UPDATE SET preferred_site_id = excluded.preferred_site_id,"
-    " pref_ts = excluded.pref_ts, pref_w = excluded.pref_w"
-    " WHERE (pref_ts, pref_w) <= (excluded.pref_ts, excluded.pref_w)";
 #define ROUTE_NEWER "(route_ts, route_w) <= (excluded.route_ts, excluded.route_w)"
 #define PREF_NEWER "(pref_ts, pref_w) <= (excluded.pref_ts, excluded.pref_w)"
 #define IF_ROUTE(col) col " = CASE WHEN " ROUTE_NEWER " THEN excluded." col " ELSE " col " END"
@@ -168,15 +158,6 @@ int geodb_user_put_route(struct geodb *db, const struct geodb_user *user)
     return geodb__q_exec(&q, "write user");
 }
 
-int geodb_user_put_preferred(struct geodb *db, const char *username, const char *site_id)
-{
-    struct geodb_q q;
-    write_begin(&q, db, user_pref_sql);
-    geodb__q_text(&q, 3, username);
-    geodb__q_opt_text(&q, 4, site_id);
-    return geodb__q_exec(&q, "write preferred site");
-}
-
 static void bind_cells(struct geodb_q *q, int base, const struct geodb_route_cells *c)
 {
     geodb__q_text(q, base + 1, c->username);
@@ -260,14 +241,6 @@ int geodb_user_count_by_backend(struct geodb *db,
     while (geodb__q_row(&q, "count users"))
         fn(ctx, (const char *)sqlite3_column_text(q.stmt, 0), sqlite3_column_int64(q.stmt, 1));
     return geodb__q_close(&q);
-}
-
-int geodb_user_each(struct geodb *db, int (*fn)(void *ctx, const struct geodb_user *user),
-                    void *ctx)
-{
-    struct geodb_q q;
-    geodb__q_open(&q, db, user_each_sql);
-    return user_iterate(&q, fn, ctx);
 }
 
 int geodb_move_add(struct geodb *db, const struct geodb_move *move)
