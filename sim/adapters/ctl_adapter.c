@@ -215,13 +215,10 @@ static int action_delete_stale(void *ctx)
     struct site_controller *sc = ctx;
     struct replica *rep = replica(sc);
     int deleted = 0;
-    if (geodb_tx_begin(rep->db) != GEODB_OK)
-        return -1;
-    if (geodb_proxy_stats_delete_stale(rep->db, &deleted) != GEODB_OK) {
-        geodb_tx_rollback(rep->db);
-        return -1;
-    }
-    if (geodb_tx_commit(rep->db) != GEODB_OK)
+    int rc = geodb_tx_begin(rep->db);
+    if (rc == GEODB_OK)
+        rc = geodb_tx_end(rep->db, geodb_proxy_stats_delete_stale(rep->db, &deleted));
+    if (rc != GEODB_OK)
         return -1;
     if (deleted > 0)
         repl_db_written(sc->w, sc->w->sites[sc->site].replica, GEODB_T_STATS);

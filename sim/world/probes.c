@@ -70,10 +70,10 @@ static void probe_sites(struct world *w, int s)
     }
     if (!open)
         return;
-    if (rc != GEODB_OK || geodb_tx_commit(db) != GEODB_OK) {
+    if (geodb_in_tx(db))
+        rc = geodb_tx_end(db, rc);
+    if (rc != GEODB_OK) {
         world_fail(w, "%s", geodb_errmsg(db));
-        if (geodb_in_tx(db))
-            geodb_tx_rollback(db);
         return;
     }
     repl_db_written(w, w->sites[s].replica, GEODB_T_REACH);

@@ -192,10 +192,9 @@ int world_flush(struct world *w, int r)
     if (rc == 0)
         rc = flush_rest(ctx);
     free(ctx);
-    if (rc != 0 || geodb_tx_commit(rep->db) != GEODB_OK) {
+    /* rc is -1 only when a GeoDB write failed, whose message is kept. */
+    if (geodb_tx_end(rep->db, rc == 0 ? GEODB_OK : GEODB_IO) != GEODB_OK) {
         world_fail(w, "%s", geodb_errmsg(rep->db));
-        if (geodb_in_tx(rep->db))
-            geodb_tx_rollback(rep->db);
         return -1;
     }
     return 0;

@@ -406,11 +406,7 @@ static int status_write(struct geodb *db, int64_t ts_us, const char *writer_site
         rc = geodb_backend_get(db, name, &backend);
     if (rc == GEODB_OK)
         rc = geodb_backend_set_status(db, backend.id, status);
-    if (rc != GEODB_OK) {
-        geodb_tx_rollback(db);
-        return rc;
-    }
-    return geodb_tx_commit(db);
+    return geodb_tx_end(db, rc);
 }
 
 int topo_set_backend_status(struct world *w, int site, int backend, enum backend_status status,
