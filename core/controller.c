@@ -45,7 +45,7 @@ const char *ctl_event_name(enum ctl_event event)
     return event_names[event];
 }
 
-const char *ctl_task_name(enum ctl_task task)
+static const char *ctl_task_name(enum ctl_task task)
 {
     assert(task < TASK_COUNT);
     return task_names[task];
@@ -67,6 +67,12 @@ void controller_init(struct controller *c, const struct ctl_settings *settings,
                      const struct ctl_store *store, const struct ctl_metrics *metrics,
                      const struct ctl_actions *actions, const struct ctl_clock *clock)
 {
+    assert(store->backends && store->stuck_moves && store->reachability);
+    assert(metrics->available && metrics->gauge && metrics->samples && metrics->outcomes &&
+           metrics->check);
+    assert(actions->move_users && actions->set_status && actions->retry_move &&
+           actions->force_move && actions->delete_stale && actions->event);
+    assert(clock->now_ms);
     memset(c, 0, sizeof(*c));
     c->settings = settings;
     c->store = *store;
@@ -95,14 +101,17 @@ void controller__event(struct controller *c, enum ctl_event event, int backend, 
     c->actions.event(c->actions.ctx, event, backend, dryrun, detail);
 }
 
-int controller__load_backends(struct controller *c)
+static int load_backends(struct controller *c)
 {
     int n = c->store.backends(c->store.ctx, c->backends, CTL_BACKENDS_MAX);
     if (n < 0)
         return -1;
+    assert(n <= CTL_BACKENDS_MAX);
     c->nbackends = n;
     for (int i = 0; i < n; i++) {
         assert(c->backends[i].handle >= 0 && c->backends[i].handle < CTL_BACKENDS_MAX);
+        assert(i == 0 || c->backends[i - 1].handle < c->backends[i].handle); /* distinct */
+        assert(c->backends[i].load_factor >= 0 && c->backends[i].load_factor <= 100);
         c->state[c->backends[i].handle].known = true;
     }
     return 0;
@@ -110,6 +119,7 @@ int controller__load_backends(struct controller *c)
 
 struct ctl_backend *controller__backend(struct controller *c, int handle)
 {
+    assert(handle >= 0 && handle < CTL_BACKENDS_MAX);
     for (int i = 0; i < c->nbackends; i++) {
         if (c->backends[i].handle == handle)
             return &c->backends[i];
@@ -126,9 +136,13 @@ static bool destination_ok(const struct controller *c, const struct ctl_backend 
            st->health != HEALTH_CRITICAL;
 }
 
-int controller__destinations(struct controller *c, int exclude, uint32_t count,
-                             struct ctl_share *out, int max)
+/* Spreads count users over the backends that can take them (online, load
+ * factor above 0, not failing; not exclude): each user to the one with the
+ * fewest users per unit of load factor. Returns how many destinations. */
+static int destinations(struct controller *c, int exclude, uint32_t count,
+                        struct ctl_share *out, int max)
 {
+    assert(max >= 0 && max <= CTL_DESTINATIONS_MAX);
     int n = 0;
     for (int i = 0; i < c->nbackends && n < max; i++) {
         const struct ctl_backend *b = &c->backends[i];
@@ -149,6 +163,13 @@ int controller__destinations(struct controller *c, int exclude, uint32_t count,
         }
         out[best].count++;
     }
+    uint64_t given = 0;
+    for (int i = 0; i < n; i++) {
+        assert(out[i].handle != exclude);
+        assert(out[i].weight >= 1 && out[i].weight <= 100);
+        given += out[i].count;
+    }
+    assert(n == 0 || given == count); /* every user has a destination */
     return n;
 }
 
@@ -157,7 +178,7 @@ uint32_t controller__move_spread(struct controller *c, int src, uint32_t count,
                                  bool dryrun, int *ndest)
 {
     struct ctl_share shares[CTL_DESTINATIONS_MAX];
-    int n = controller__destinations(c, src, count, shares, CTL_DESTINATIONS_MAX);
+    int n = destinations(c, src, count, shares, CTL_DESTINATIONS_MAX);
     *ndest = n;
     if (dryrun)
         return n > 0 ? count : 0;
@@ -167,6 +188,7 @@ uint32_t controller__move_spread(struct controller *c, int src, uint32_t count,
             moved += c->actions.move_users(c->actions.ctx, src, shares[i].handle, shares[i].count,
                                            min_last_moved_s, reason);
     }
+    assert(moved <= count);
     return moved;
 }
 
@@ -235,7 +257,7 @@ int controller_run(struct controller *c, enum ctl_task task)
 {
     assert(task < TASK_COUNT);
     c->task_runs[task]++;
-    int rc = controller__load_backends(c);
+    int rc = load_backends(c);
     if (rc == 0) {
         switch (task) {
         case TASK_CACHE_METRICS:

@@ -64,7 +64,6 @@ enum ctl_event {
 };
 
 const char *ctl_event_name(enum ctl_event event);
-const char *ctl_task_name(enum ctl_task task);
 int64_t ctl_task_period_ms(enum ctl_task task);
 
 /* A backend of the controller's site as the store reports it. */
@@ -241,7 +240,6 @@ bool controller_catastrophe(const struct controller *c);
 int64_t controller__now(const struct controller *c);
 void controller__event(struct controller *c, enum ctl_event event, int backend, bool dryrun,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int controller__load_backends(struct controller *c);
 struct ctl_backend *controller__backend(struct controller *c, int handle);
 
 /* A destination of users moved off a backend, and how many it gets. */
@@ -252,11 +250,6 @@ struct ctl_share {
     uint32_t count;
 };
 
-/* Spreads count users over the backends that can take them (online, load
- * factor above 0, not failing; not exclude): each user to the one with the
- * fewest users per unit of load factor. Returns how many destinations. */
-int controller__destinations(struct controller *c, int exclude, uint32_t count,
-                             struct ctl_share *out, int max);
 /* Moves count users off src spread that way (or, in dryrun, only says how
  * many would move). Returns how many were marked; *ndest the destinations. */
 uint32_t controller__move_spread(struct controller *c, int src, uint32_t count,

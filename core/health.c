@@ -15,7 +15,9 @@ enum ctl_health_state health_classify(const struct ctl_settings *s,
     if (o->attempts < s->failure_min_logins || o->attempts <= 0)
         return HEALTH_UNKNOWN;
     assert(o->failures >= 0 && o->failures <= o->attempts);
+    assert(o->attempts <= INT64_MAX / PPM); /* the cross-multiplication cannot overflow */
     *ratio_ppm = o->failures * PPM / o->attempts;
+    assert(*ratio_ppm >= 0 && *ratio_ppm <= PPM);
     if (o->failures * PPM > s->failure_critical_ratio_ppm * o->attempts)
         return HEALTH_CRITICAL;
     if (o->failures * PPM > s->failure_ratio_ppm * o->attempts)
@@ -25,6 +27,7 @@ enum ctl_health_state health_classify(const struct ctl_settings *s,
 
 uint32_t health_critical_batch(const struct ctl_settings *s, uint32_t users0, uint32_t users)
 {
+    assert(users0 >= 1);
     uint64_t batch = ((uint64_t)users0 * (uint64_t)s->failure_critical_batch_ppm + PPM - 1) / PPM;
     if (batch < 1)
         batch = 1;
@@ -33,6 +36,7 @@ uint32_t health_critical_batch(const struct ctl_settings *s, uint32_t users0, ui
 
 enum ctl_health_state health_next(enum ctl_health_state current, enum ctl_health_state fresh)
 {
+    assert(current <= HEALTH_CRITICAL && fresh <= HEALTH_CRITICAL);
     bool failing = current == HEALTH_DEGRADED || current == HEALTH_CRITICAL;
     if (fresh == HEALTH_UNKNOWN && failing)
         return current; /* an evacuated backend gets too little traffic to judge */
@@ -43,6 +47,8 @@ enum ctl_health_state health_next(enum ctl_health_state current, enum ctl_health
 
 bool health_catastrophe(const struct ctl_settings *s, int failing, int n)
 {
+    assert(failing >= 0 && failing <= n);
+    assert(s->failure_backend_num_pct >= 0 && s->failure_backend_num_pct <= 100);
     return n > 0 && failing > 0 && (int64_t)failing * 100 > s->failure_backend_num_pct * n;
 }
 
@@ -114,9 +120,11 @@ static void act_critical(struct controller *c, const struct ctl_backend *b)
         return;
     }
     uint32_t batch = health_critical_batch(c->settings, st->critical_users0, b->users);
+    assert(batch >= 1 && batch <= b->users);
     int ndest = 0;
     uint32_t moved = controller__move_spread(c, b->handle, batch, 0, CTL_MOVE_CRITICAL, dryrun,
                                              &ndest);
+    assert(moved <= batch && ndest >= 0 && ndest <= CTL_DESTINATIONS_MAX);
     controller__event(c, CTL_EV_CRITICAL, b->handle, dryrun,
                       "failure ratio %s: %s %u of %u users (%.0f%% of the %u it had) to %d "
                       "backends",
@@ -136,9 +144,11 @@ static void act_degraded(struct controller *c, const struct ctl_backend *b, int6
     uint64_t batch = ((uint64_t)b->users * (uint64_t)c->settings->failure_degraded_batch_ppm +
                       PPM - 1) / PPM;
     int ndest = 0;
+    assert(batch <= b->users);
     uint32_t moved = controller__move_spread(c, b->handle, (uint32_t)batch,
                                              c->settings->lb_cool_time_s, CTL_MOVE_DEGRADED,
                                              dryrun, &ndest);
+    assert(moved <= batch);
     st->last_degraded_move_ms = now;
     char ratio[16];
     controller__event(c, CTL_EV_DEGRADED, b->handle, dryrun,
@@ -178,6 +188,7 @@ int health_run(struct controller *c)
     count_checks(c);
     int n = 0;
     int failing = classify_all(c, &n);
+    assert(failing >= 0 && failing <= n && n <= c->nbackends);
     int64_t now = controller__now(c);
     bool detected = health_catastrophe(c->settings, failing, n);
     /* Protection lingers one failure window after the last detection, so
@@ -186,6 +197,7 @@ int health_run(struct controller *c)
     if (detected)
         c->catastrophe_until_ms = now + c->settings->failure_window_s * 1000;
     bool catastrophe = detected || now < c->catastrophe_until_ms;
+    assert(!detected || catastrophe);
     if (detected)
         controller__event(c, CTL_EV_CATASTROPHE, -1, false,
                           "CATASTROPHE: %d of %d backends failing (over %lld%%): automatic "

@@ -24,7 +24,7 @@ static const char *const event_kind_names[EVK_COUNT] = {
     "converged", "batch", "dovemon_down", "dovemon_up", "proxy_offline", "proxy_online",
 };
 
-const char *event_kind_name(enum event_kind kind)
+static const char *event_kind_name(enum event_kind kind)
 {
     assert(kind < EVK_COUNT);
     if (kind >= EVK_CTL_FIRST)

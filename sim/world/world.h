@@ -90,7 +90,6 @@ enum event_kind {
     EVK_COUNT = EVK_CTL_FIRST + 14
 };
 
-const char *event_kind_name(enum event_kind kind);
 int event_kind_parse(const char *name);
 
 enum world_event_kind {
