@@ -11,7 +11,9 @@
  */
 #include "sim/run.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +238,18 @@ static void print_stats(const struct world *w, double wall)
             wall, sim_s, sim_s / wall, events, events / wall, ru.ru_maxrss / 1024.0);
 }
 
+/* Flushes stdout; true (with a message) when any write to it failed. */
+static bool stdout_failed(void)
+{
+    if (fflush(stdout) != 0)
+        fprintf(stderr, "clustersim run: stdout: write error: %s\n", strerror(errno));
+    else if (ferror(stdout))
+        fprintf(stderr, "clustersim run: stdout: write error\n");
+    else
+        return false;
+    return true;
+}
+
 /* Runs the world into the report; returns an exit code. */
 static int simulate(const struct scenario *scn, const struct run_args *a, uint64_t seed,
                     const char *out_dir, const struct ctl_settings *ctl,
@@ -282,7 +296,7 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
         return EXIT_BAD_INPUT;
     }
     char digest[REPORT_DIGEST_SIZE];
-    if (report_finish(report, digest, err, sizeof(err)) != 0) {
+    if (report_seal(report, digest, err, sizeof(err)) != 0) {
         fprintf(stderr, "clustersim run: %s\n", err);
         return EXIT_BAD_INPUT;
     }
@@ -292,6 +306,17 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
         replay_command(a, seed, out_dir);
     printf("report: %s\n", out_dir);
     printf("digest: %s\n", digest);
+    /* What was printed (the seed and parameters that replay the run, the
+     * digest) is part of the result: a lost line fails the run, and the
+     * report appears only when everything else succeeded. */
+    if (stdout_failed()) {
+        report_abort(report);
+        return EXIT_BAD_INPUT;
+    }
+    if (report_commit(report, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clustersim run: %s\n", err);
+        return EXIT_BAD_INPUT;
+    }
     return failed ? EXIT_FAIL : EXIT_PASS;
 }
 

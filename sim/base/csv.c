@@ -5,9 +5,29 @@
 #include "sim/base/csv.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+
+/* Records the first failure: a stdio call's result (EOF or negative) with
+ * the errno it left. Later writes go on (they fail too, or write bytes that
+ * the caller will discard); the caller checks c->error once, at the end. */
+static void check(struct csv *c, int result)
+{
+    if (result < 0 && c->error == 0)
+        c->error = errno != 0 ? errno : EIO;
+}
+
+static void put_char(struct csv *c, char ch)
+{
+    check(c, fputc(ch, c->f));
+}
+
+static void put_text(struct csv *c, const char *text)
+{
+    check(c, fputs(text, c->f));
+}
 
 int csv_start(struct csv *c, FILE *f, int ncols, const char *const *titles)
 {
@@ -27,7 +47,7 @@ static void separator(struct csv *c)
 {
     assert(c->col < c->ncols);
     if (c->col++ > 0)
-        fputc(',', c->f);
+        put_char(c, ',');
 }
 
 void csv_str(struct csv *c, const char *value)
@@ -36,22 +56,22 @@ void csv_str(struct csv *c, const char *value)
     if (value == NULL)
         value = "";
     if (strpbrk(value, ",\"\r\n") == NULL) {
-        fputs(value, c->f);
+        put_text(c, value);
         return;
     }
-    fputc('"', c->f);
+    put_char(c, '"');
     for (const char *p = value; *p != '\0'; p++) {
         if (*p == '"')
-            fputc('"', c->f);
-        fputc(*p, c->f);
+            put_char(c, '"');
+        put_char(c, *p);
     }
-    fputc('"', c->f);
+    put_char(c, '"');
 }
 
 void csv_int(struct csv *c, int64_t value)
 {
     separator(c);
-    fprintf(c->f, "%" PRId64, value);
+    check(c, fprintf(c->f, "%" PRId64, value));
 }
 
 void csv_fixed(struct csv *c, double value, int decimals)
@@ -64,21 +84,20 @@ void csv_fixed(struct csv *c, double value, int decimals)
     /* "-0.00" and "0.00" are the same number; print one of them. */
     if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
         memmove(buf, buf + 1, strlen(buf));
-    fputs(buf, c->f);
+    put_text(c, buf);
 }
 
 void csv_time_ms(struct csv *c, int64_t ms)
 {
     separator(c);
     assert(ms >= 0);
-    fprintf(c->f, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000);
+    check(c, fprintf(c->f, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000));
 }
 
 void csv_end_row(struct csv *c)
 {
     assert(c->col == c->ncols);
-    if (fputs("\r\n", c->f) == EOF)
-        c->error = -1;
+    put_text(c, "\r\n");
     c->col = 0;
     c->rows++;
 }

@@ -15,10 +15,11 @@ struct csv {
     int ncols;
     int col;
     int64_t rows;
-    int error;
+    int error; /* 0, or the errno of the first failed write */
 };
 
-/* Writes the header row. ncols is the width every row must have. */
+/* Writes the header row. ncols is the width every row must have. Every
+ * write is checked; the first failure's errno stays in c->error. */
 int csv_start(struct csv *c, FILE *f, int ncols, const char *const *titles);
 void csv_str(struct csv *c, const char *value);
 void csv_int(struct csv *c, int64_t value);

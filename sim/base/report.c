@@ -73,6 +73,7 @@ struct report {
     FILE *files[CSV_COUNT];
     struct csv csv[CSV_COUNT];
     bool summary_written;
+    bool sealed; /* closed and digested: only commit or abort remain */
 };
 
 static void tmp_path(const struct report *r, const char *name, char *out, size_t size)
@@ -186,11 +187,23 @@ int report_register(struct report *r, const char *name, char *path, size_t size)
     return 0;
 }
 
+/* Closes every CSV file; a failed flush or close (the last buffer's write)
+ * is that file's error unless an earlier write already failed. */
 static void close_files(struct report *r)
 {
     for (int i = 0; i < CSV_COUNT; i++) {
-        if (r->files[i] != NULL && fclose(r->files[i]) != 0)
-            r->csv[i].error = -1;
+        FILE *f = r->files[i];
+        if (f == NULL)
+            continue;
+        errno = 0;
+        bool failed = fflush(f) != 0 || ferror(f) != 0;
+        int flush_errno = errno;
+        if (fclose(f) != 0 && !failed) {
+            failed = true;
+            flush_errno = errno;
+        }
+        if (failed && r->csv[i].error == 0)
+            r->csv[i].error = flush_errno != 0 ? flush_errno : EIO;
         r->files[i] = NULL;
     }
 }
@@ -238,7 +251,8 @@ static int digest_file(struct hash_stream *ctx, const char *path)
     return rc;
 }
 
-/* A digest of every file, names and bytes, in name order. */
+/* A digest of every file (read under its temporary name), final names and
+ * bytes, in name order. */
 static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
 {
     char names[REPORT_FILES_MAX][64];
@@ -248,7 +262,7 @@ static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
     hash_stream_init(&ctx, 0);
     for (int i = 0; i < r->nfiles; i++) {
         char path[4 * PATH_SIZE];
-        snprintf(path, sizeof(path), "%s/%s", r->dir, names[i]);
+        tmp_path(r, names[i], path, sizeof(path));
         hash_stream_update(&ctx, names[i], strlen(names[i]) + 1);
         if (digest_file(&ctx, path) != 0)
             return -1;
@@ -260,16 +274,30 @@ static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
     return 0;
 }
 
-int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
+int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
 {
+    assert(!r->sealed);
     close_files(r);
     for (int i = 0; i < CSV_COUNT; i++) {
         if (r->csv[i].error != 0) {
-            snprintf(err, err_size, "%s/%s: write failed", r->dir, csv_names[i]);
+            snprintf(err, err_size, "%s/%s: write failed: %s", r->dir, csv_names[i],
+                     strerror(r->csv[i].error));
             report_abort(r);
             return -1;
         }
     }
+    r->sealed = true;
+    if (digest_files(r, digest) != 0) {
+        snprintf(err, err_size, "%s: cannot read back the report: %s", r->dir, strerror(errno));
+        report_abort(r);
+        return -1;
+    }
+    return 0;
+}
+
+int report_commit(struct report *r, char *err, size_t err_size)
+{
+    assert(r->sealed);
     char from[2 * PATH_SIZE], to[2 * PATH_SIZE];
     for (int i = 0; i < r->nfiles; i++) {
         tmp_path(r, r->names[i], from, sizeof(from));
@@ -281,11 +309,15 @@ int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, 
             return -1;
         }
     }
-    int rc = digest_files(r, digest);
-    if (rc != 0)
-        snprintf(err, err_size, "%s: cannot read back the report", r->dir);
     free(r);
-    return rc;
+    return 0;
+}
+
+int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
+{
+    if (report_seal(r, digest, err, err_size) != 0)
+        return -1;
+    return report_commit(r, err, err_size);
 }
 
 void report_backend(struct report *r, const struct report_backend_row *x)

@@ -20,9 +20,15 @@ struct report;
 struct report *report_open(const char *dir, char *err, size_t err_size);
 /* Closes and deletes every temporary file (a run that did not finish). */
 void report_abort(struct report *r);
-/* Closes, renames every file to its final name, and writes the digest of all
- * files (names and bytes, in name order) as hex into digest. Frees r.
+/* Closes every file and checks that every write succeeded, then computes
+ * the digest of all files (final names and bytes, in name order) as hex.
+ * Returns 0 (then call report_commit or report_abort), or -1 with err
+ * naming the file (r is then aborted and freed). */
+int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size);
+/* Puts a sealed report in place under its final names and frees r.
  * Returns 0, or -1 with err set (r is then aborted). */
+int report_commit(struct report *r, char *err, size_t err_size);
+/* report_seal, then report_commit. */
 int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err,
                   size_t err_size);
 
