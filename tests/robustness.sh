@@ -88,5 +88,93 @@ else
     [ -z "$bad" ] || fail "runs with one failed write (write number: problem):$bad"
 fi
 
+# A two-site scenario: its report has other files (geodb-DC1.sqlite,
+# geodb-DC2.sqlite) than the small one's (geodb.sqlite).
+cat > "$tmp/two.json" <<'JSON'
+{ "name": "two", "duration": "1h",
+  "sites": [ { "name": "DC1", "backends": { "count": 2, "name": "be%d.dc1.example.com" } },
+             { "name": "DC2", "backends": { "count": 2, "name": "be%d.dc2.example.com" } } ],
+  "users": { "count": 500 } }
+JSON
+# A run long enough to be interrupted (minutes; it is killed within seconds).
+cat > "$tmp/long.json" <<'JSON'
+{ "name": "long", "duration": "30d",
+  "sites": [ { "name": "DC1", "backends": { "count": 8, "name": "be%d.example.com" } } ],
+  "users": { "count": 50000 } }
+JSON
+
+# Everything in a directory, hidden files too, one line.
+listing() {
+    ls -A "$1" 2> /dev/null | tr '\n' ' '
+}
+
+echo "robustness: a failed run leaves nothing, a reused --out only the new report"
+mkdir -p "$tmp/late/out/sites.csv"
+"$bin" run "$tmp/small.json" --out "$tmp/late/out" > "$tmp/late.out" 2>&1
+check "[ $? -eq 2 ]" "an --out holding a directory sites.csv does not exit 2"
+check "grep -q 'clustersim run: .*sites.csv' '$tmp/late.out'" "the error does not name sites.csv"
+check "[ \"\$(listing $tmp/late/out)\" = 'sites.csv ' ]" \
+    "a failed run left files in --out: $(listing "$tmp/late/out")"
+check "[ \"\$(listing $tmp/late)\" = 'out ' ]" "a failed run left files beside --out: $(listing "$tmp/late")"
+"$bin" run "$tmp/small.json" --out "$tmp/fresh" > /dev/null 2>&1
+"$bin" run "$tmp/two.json" --out "$tmp/reused/out" > /dev/null 2>&1
+"$bin" run "$tmp/small.json" --out "$tmp/reused/out" > "$tmp/reused.out" 2>&1
+check "[ $? -eq 0 ]" "a run into an earlier report's directory failed"
+check "[ \"\$(listing $tmp/reused/out)\" = \"\$(listing $tmp/fresh)\" ]" \
+    "a reused --out holds $(listing "$tmp/reused/out"), a fresh one $(listing "$tmp/fresh")"
+check "[ \"\$(listing $tmp/reused)\" = 'out ' ]" "a run left files beside --out: $(listing "$tmp/reused")"
+for f in $(ls "$tmp/fresh"); do
+    check "cmp -s '$tmp/fresh/$f' '$tmp/reused/out/$f'" "reused --out: $f differs from a fresh run's"
+done
+
+if command -v strace > /dev/null 2>&1 && strace -qq -o /dev/null true 2> /dev/null; then
+    # A write failure late in a run into an earlier report's directory: the
+    # earlier report stays as it was.
+    rm -rf "$tmp/keep"
+    "$bin" run "$tmp/two.json" --out "$tmp/keep/out" > /dev/null 2>&1
+    cp -r "$tmp/keep/out" "$tmp/keep-copy"
+    strace -f -qq -o /dev/null -e trace=write -e inject=write:error=ENOSPC:when=$((nwrites - 3)) \
+        "$bin" run "$tmp/small.json" --out "$tmp/keep/out" > /dev/null 2>&1
+    check "[ $? -eq 2 ]" "a run with a late write failure does not exit 2"
+    check "[ \"\$(listing $tmp/keep)\" = 'out ' ]" "a failed run left $(listing "$tmp/keep")"
+    check "diff -r '$tmp/keep/out' '$tmp/keep-copy' > /dev/null" "a failed run changed the earlier report"
+    # Killed at each rename that puts the report in place: --out holds the
+    # earlier report or nothing, never a mix; the next run cleans up.
+    for k in 1 2 3; do
+        rm -rf "$tmp/kr"
+        "$bin" run "$tmp/two.json" --out "$tmp/kr/out" > /dev/null 2>&1
+        strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
+            -e inject=rename,renameat,renameat2:signal=KILL:when=$k \
+            "$bin" run "$tmp/small.json" --out "$tmp/kr/out" > /dev/null 2>&1
+        got=$(listing "$tmp/kr/out")
+        check "[ -z '$got' ] || [ '$got' = \"\$(listing $tmp/keep-copy)\" ] || [ '$got' = \"\$(listing $tmp/fresh)\" ]" \
+            "killed at rename $k: --out holds a mix: $got"
+        "$bin" run "$tmp/small.json" --out "$tmp/kr/out" > /dev/null 2>&1
+        check "[ \"\$(listing $tmp/kr)\" = 'out ' ]" "the run after one killed at rename $k left $(listing "$tmp/kr")"
+    done
+fi
+
+echo "robustness: SIGTERM and SIGINT leave nothing behind"
+# env --default-signal: a background job of a script starts with SIGINT
+# ignored, and an ignored signal stays ignored.
+for sig in TERM INT; do
+    rm -rf "$tmp/sig"
+    mkdir "$tmp/sig"
+    env --default-signal="$sig" "$bin" run "$tmp/long.json" --out "$tmp/sig/out" > /dev/null 2>&1 &
+    pid=$!
+    i=0
+    while [ -z "$(ls -A "$tmp/sig")" ] && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    sleep 1
+    staged=$(du -sk "$tmp/sig" | cut -f1)
+    kill -"$sig" $pid
+    wait $pid 2> /dev/null
+    rc=$?
+    check "[ $rc -gt 128 ]" "SIG$sig: the run exited $rc, not by the signal"
+    check "[ -z \"\$(listing $tmp/sig)\" ]" "SIG$sig left ${staged} KB: $(listing "$tmp/sig")"
+done
+
 echo "robustness: $checks checks, $failures failed"
 [ $failures -eq 0 ]

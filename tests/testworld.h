@@ -37,8 +37,12 @@ static inline struct tw_fixture *tw_setup(const char *scenario_text,
     settings_defaults(sim_params_table, sim_params_count, &params);
     if (tweak != NULL)
         tweak(&params);
-    f->report = report_open(f->dir.path, err, sizeof(err));
-    assert_non_null(f->report);
+    /* The report goes to a directory of its own: the fixture's holds the
+     * scenario file, which no report directory may. */
+    tl_path(&f->dir, "report", path, sizeof(path));
+    f->report = report_open(path, err, sizeof(err));
+    if (f->report == NULL)
+        fail_msg("report: %s", err);
     if (loop_init(&f->w, &f->scn, 1, &ctl, &params, f->dir.path, f->report) != 0 ||
         ctl_adapter_init(&f->w) != 0)
         fail_msg("loop_init: %s", f->w.error);

@@ -1,7 +1,8 @@
 /*
  * Report files. The CSV writers share one struct csv each; the summary is
- * written at the end. Temporary names start with a dot so that a directory
- * listing of a killed run shows no report file at all.
+ * written at the end. Every file is written into the output directory's
+ * staging directory (outdir.h), which becomes the report only when the run
+ * finished and every write succeeded.
  */
 #include "sim/base/report.h"
 
@@ -17,8 +18,9 @@
 
 #include "core/hash.h"
 #include "sim/base/csv.h"
+#include "sim/base/outdir.h"
 
-#define PATH_SIZE 1024
+#define PATH_SIZE (OUTDIR_PATH_MAX + 2 * OUTDIR_NAME_SIZE)
 
 enum report_csv {
     CSV_TIMESERIES = 0,
@@ -67,44 +69,36 @@ static const char *const expectations_titles[] = {
 };
 
 struct report {
-    char dir[PATH_SIZE];
+    struct outdir *out;
+    const char *dir; /* the final directory, for messages */
     int nfiles;
-    char names[REPORT_FILES_MAX][64];
+    char names[REPORT_FILES_MAX][OUTDIR_NAME_SIZE];
+    char paths[REPORT_FILES_MAX][PATH_SIZE]; /* where each is written */
     FILE *files[CSV_COUNT];
     struct csv csv[CSV_COUNT];
     bool summary_written;
     bool sealed; /* closed and digested: only commit or abort remain */
 };
 
-static void tmp_path(const struct report *r, const char *name, char *out, size_t size)
+/* Registers a file of the report; its staged path is r->paths[index]. */
+static int add_file(struct report *r, const char *name)
 {
-    snprintf(out, size, "%s/.%s.tmp", r->dir, name);
-}
-
-static int mkdir_p(const char *dir)
-{
-    char path[PATH_SIZE];
-    snprintf(path, sizeof(path), "%s", dir);
-    for (char *p = path + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return (mkdir(path, 0777) != 0 && errno != EEXIST) ? -1 : 0;
+    if (r->nfiles >= REPORT_FILES_MAX ||
+        outdir_add(r->out, name, r->paths[r->nfiles], sizeof(r->paths[0])) != 0)
+        return -1;
+    snprintf(r->names[r->nfiles], sizeof(r->names[0]), "%s", name);
+    return r->nfiles++;
 }
 
 static int open_csv(struct report *r, enum report_csv which, int ncols,
                     const char *const *titles)
 {
-    char path[4 * PATH_SIZE];
-    tmp_path(r, csv_names[which], path, sizeof(path));
-    r->files[which] = fopen(path, "wb");
+    int i = add_file(r, csv_names[which]);
+    if (i < 0)
+        return -1;
+    r->files[which] = fopen(r->paths[i], "wb");
     if (r->files[which] == NULL)
         return -1;
-    snprintf(r->names[r->nfiles++], sizeof(r->names[0]), "%s", csv_names[which]);
     if (titles != NULL)
         csv_start(&r->csv[which], r->files[which], ncols, titles);
     return 0;
@@ -113,17 +107,16 @@ static int open_csv(struct report *r, enum report_csv which, int ncols,
 struct report *report_open(const char *dir, char *err, size_t err_size)
 {
     struct report *r = calloc(1, sizeof(*r));
-    if (r == NULL || strlen(dir) >= sizeof(r->dir) - 80) {
-        snprintf(err, err_size, "%s: cannot use as a report directory", dir);
+    if (r == NULL) {
+        snprintf(err, err_size, "%s: out of memory", dir);
+        return NULL;
+    }
+    r->out = outdir_open(dir, err, err_size);
+    if (r->out == NULL) {
         free(r);
         return NULL;
     }
-    snprintf(r->dir, sizeof(r->dir), "%s", dir);
-    if (mkdir_p(dir) != 0) {
-        snprintf(err, err_size, "%s: cannot create: %s", dir, strerror(errno));
-        free(r);
-        return NULL;
-    }
+    r->dir = outdir_final(r->out);
 #define N(t) (int)(sizeof(t) / sizeof(t[0]))
     if (open_csv(r, CSV_TIMESERIES, N(timeseries_titles), timeseries_titles) != 0 ||
         open_csv(r, CSV_MOVES, N(moves_titles), moves_titles) != 0 ||
@@ -132,25 +125,12 @@ struct report *report_open(const char *dir, char *err, size_t err_size)
         open_csv(r, CSV_SUMMARY, 0, NULL) != 0 ||
         open_csv(r, CSV_SITES, N(sites_titles), sites_titles) != 0 ||
         open_csv(r, CSV_REPLICAS, N(replicas_titles), replicas_titles) != 0) {
-        snprintf(err, err_size, "%s: cannot write: %s", dir, strerror(errno));
+        snprintf(err, err_size, "%s: cannot write: %s", r->dir, strerror(errno));
         report_abort(r);
         return NULL;
     }
 #undef N
     return r;
-}
-
-/* Removes a file and SQLite's companions of it (a killed run's leftovers
- * must not be mistaken for a database's journal). */
-static void unlink_with_companions(const char *path)
-{
-    char extra[4 * PATH_SIZE];
-    unlink(path);
-    static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(extra, sizeof(extra), "%s%s", path, suffixes[i]);
-        unlink(extra);
-    }
 }
 
 int report_open_director(struct report *r)
@@ -179,16 +159,12 @@ void report_director(struct report *r, int64_t time_ms, const char *command, con
 
 int report_register(struct report *r, const char *name, char *path, size_t size)
 {
-    if (r->nfiles >= REPORT_FILES_MAX)
+    int i = add_file(r, name);
+    if (i < 0 || snprintf(path, size, "%s", r->paths[i]) >= (int)size)
         return -1;
-    snprintf(r->names[r->nfiles++], sizeof(r->names[0]), "%s", name);
-    tmp_path(r, name, path, size);
-    unlink_with_companions(path);
     return 0;
 }
 
-/* Closes every CSV file; a failed flush or close (the last buffer's write)
- * is that file's error unless an earlier write already failed. */
 static void close_files(struct report *r)
 {
     for (int i = 0; i < CSV_COUNT; i++) {
@@ -213,17 +189,8 @@ void report_abort(struct report *r)
     if (r == NULL)
         return;
     close_files(r);
-    char path[2 * PATH_SIZE];
-    for (int i = 0; i < r->nfiles; i++) {
-        tmp_path(r, r->names[i], path, sizeof(path));
-        unlink_with_companions(path);
-    }
+    outdir_abort(r->out);
     free(r);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
 }
 
 /* Hashes a file's bytes, mapped rather than read: the GeoDB files of a
@@ -251,20 +218,29 @@ static int digest_file(struct hash_stream *ctx, const char *path)
     return rc;
 }
 
-/* A digest of every file (read under its temporary name), final names and
+struct staged_file {
+    const char *name;
+    const char *path;
+};
+
+static int staged_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct staged_file *)a)->name, ((const struct staged_file *)b)->name);
+}
+
+/* A digest of every file (read where it was written), final names and
  * bytes, in name order. */
 static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
 {
-    char names[REPORT_FILES_MAX][64];
-    memcpy(names, r->names, sizeof(names));
-    qsort(names, (size_t)r->nfiles, sizeof(names[0]), name_cmp);
+    struct staged_file files[REPORT_FILES_MAX];
+    for (int i = 0; i < r->nfiles; i++)
+        files[i] = (struct staged_file){r->names[i], r->paths[i]};
+    qsort(files, (size_t)r->nfiles, sizeof(files[0]), staged_cmp);
     struct hash_stream ctx;
     hash_stream_init(&ctx, 0);
     for (int i = 0; i < r->nfiles; i++) {
-        char path[4 * PATH_SIZE];
-        tmp_path(r, names[i], path, sizeof(path));
-        hash_stream_update(&ctx, names[i], strlen(names[i]) + 1);
-        if (digest_file(&ctx, path) != 0)
+        hash_stream_update(&ctx, files[i].name, strlen(files[i].name) + 1);
+        if (digest_file(&ctx, files[i].path) != 0)
             return -1;
     }
     uint8_t out[16];
@@ -298,19 +274,9 @@ int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, si
 int report_commit(struct report *r, char *err, size_t err_size)
 {
     assert(r->sealed);
-    char from[2 * PATH_SIZE], to[2 * PATH_SIZE];
-    for (int i = 0; i < r->nfiles; i++) {
-        tmp_path(r, r->names[i], from, sizeof(from));
-        snprintf(to, sizeof(to), "%s/%s", r->dir, r->names[i]);
-        unlink_with_companions(to); /* an older run's GeoDB journal */
-        if (rename(from, to) != 0) {
-            snprintf(err, err_size, "%s: cannot rename: %s", to, strerror(errno));
-            report_abort(r);
-            return -1;
-        }
-    }
+    int rc = outdir_commit(r->out, err, err_size);
     free(r);
-    return 0;
+    return rc;
 }
 
 int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)

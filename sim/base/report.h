@@ -1,9 +1,10 @@
 /*
  * A run's report directory: timeseries.csv, sites.csv, replicas.csv,
  * moves.csv, events.csv, expectations.csv, summary.csv and the final GeoDB
- * file(s). Everything is written under a temporary name (".NAME.tmp") and
- * renamed only when the run finishes, so a killed or failed run never
- * leaves a report that looks complete. report_finish computes a digest of everything written.
+ * file(s). Everything is written into a staging directory (outdir.h) that
+ * is put in place only when the run finished and every write succeeded, so
+ * a killed or failed run never leaves a report that looks complete.
+ * report_seal computes a digest of everything written.
  */
 #ifndef REPORT_H
 #define REPORT_H
@@ -32,8 +33,8 @@ int report_commit(struct report *r, char *err, size_t err_size);
 int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err,
                   size_t err_size);
 
-/* A file another module writes at report_tmp_path(name) (the GeoDB), to be
- * renamed to name by report_finish. */
+/* A file another module writes (the GeoDB): its staged path goes into path.
+ * -1 when the name or the path does not fit, or there are too many files. */
 int report_register(struct report *r, const char *name, char *tmp_path, size_t size);
 
 /* One row per backend per sample interval. */
