@@ -33,6 +33,7 @@
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
 #define EXIT_BAD_INPUT 2
+#define REPORTS_DIR "reports/"
 
 struct run_args {
     const char *scenario;
@@ -64,23 +65,31 @@ static void usage(FILE *out)
 }
 
 /* A decimal seed, 0x-prefixed hex, or a 40-hex git commit (its first 16
- * hex digits), so that CI can use the commit as the seed. */
+ * hex digits), so that CI can use the commit as the seed. Digits only: no
+ * sign, no spaces, nothing out of range (strtoull would accept " 5" and
+ * "+5" and clamp 2^64 to 2^64-1). */
 static int parse_seed(const char *text, uint64_t *out)
 {
-    char *end = NULL;
+    static const char hex_digits[] = "0123456789abcdefABCDEF";
     size_t len = strlen(text);
-    if (len == 40 && strspn(text, "0123456789abcdefABCDEF") == 40) {
+    if (len == 40 && strspn(text, hex_digits) == 40) {
         char head[17];
         memcpy(head, text, 16);
         head[16] = '\0';
         *out = strtoull(head, NULL, 16);
         return 0;
     }
-    int base = (len > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) ? 16 : 10;
-    if (len == 0 || text[0] == '-')
+    bool hex = len > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const char *digits = hex ? text + 2 : text;
+    if (digits[0] == '\0' || strspn(digits, hex ? hex_digits : "0123456789") != strlen(digits))
         return -1;
-    *out = strtoull(text, &end, base);
-    return (end != NULL && *end == '\0') ? 0 : -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(digits, &end, hex ? 16 : 10);
+    if (errno == ERANGE || *end != '\0')
+        return -1;
+    *out = value;
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, struct run_args *a)
@@ -93,7 +102,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             a->stats = true;
         } else if (strcmp(arg, "--seed") == 0 && has_value) {
             if (parse_seed(argv[++i], &a->seed) != 0) {
-                fprintf(stderr, "clustersim run: --seed %s: expected an integer\n", argv[i]);
+                fprintf(stderr,
+                        "clustersim run: --seed %s: expected an integer 0..%" PRIu64
+                        " (decimal or 0x hex) or a 40-hex commit\n",
+                        argv[i], UINT64_MAX);
                 return -1;
             }
             a->seed_given = true;
@@ -177,6 +189,20 @@ static int check_filters(const struct scenario *scn)
         }
     }
     return 0;
+}
+
+/* Without --out the scenario's name is a directory under reports/: it must
+ * name one there, not climb out of it ("..", "../x") or into another. */
+static int check_name_as_dir(const struct scenario *scn)
+{
+    const char *name = scn->name;
+    if (strchr(name, '/') == NULL && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+        return 0;
+    fprintf(stderr,
+            "%s: scenario name '%s' cannot be a directory under %s (it has a '/' or is "
+            "'.' or '..'); rename it or give --out DIR\n",
+            scn->path, name, REPORTS_DIR);
+    return -1;
 }
 
 static void print_settings(const struct setting_def *table, int n, const void *base)
@@ -339,12 +365,16 @@ int run_main(int argc, char **argv)
     uint64_t seed = a.seed_given ? a.seed : scn->seed;
     struct ctl_settings ctl;
     struct sim_params sim;
-    char out_dir[600];
-    snprintf(out_dir, sizeof(out_dir), "%s", a.out_dir ? a.out_dir : "");
-    if (a.out_dir == NULL)
-        snprintf(out_dir, sizeof(out_dir), "reports/%s", scn->name);
+    char default_dir[sizeof(REPORTS_DIR) + sizeof(scn->name)];
+    const char *out_dir = a.out_dir;
+    if (out_dir == NULL) {
+        snprintf(default_dir, sizeof(default_dir), "%s%s", REPORTS_DIR, scn->name);
+        out_dir = default_dir;
+    }
     int rc = EXIT_BAD_INPUT;
-    if (apply_settings(scn, &a, &ctl, &sim) == 0 && check_filters(scn) == 0) {
+    if (a.out_dir == NULL && check_name_as_dir(scn) != 0) {
+        /* rc stays EXIT_BAD_INPUT */
+    } else if (apply_settings(scn, &a, &ctl, &sim) == 0 && check_filters(scn) == 0) {
         print_header(scn, seed, out_dir, &ctl, &sim);
         rc = simulate(scn, &a, seed, out_dir, &ctl, &sim);
     }

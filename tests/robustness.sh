@@ -176,5 +176,50 @@ for sig in TERM INT; do
     check "[ -z \"\$(listing $tmp/sig)\" ]" "SIG$sig left ${staged} KB: $(listing "$tmp/sig")"
 done
 
+echo "robustness: bounded input, contained output"
+# A director state to ask.
+"$bin" doveadm --geodb "$tmp/dir.sqlite" -o "director_mail_servers=10.0.0.1 10.0.0.2" \
+    director up 10.0.0.1 > /dev/null 2>&1
+printf 'alice\nbob\r\n\n' | "$bin" director lookup --geodb "$tmp/dir.sqlite" > "$tmp/lookup.out" 2>&1
+check "[ $? -eq 0 ] && [ \$(grep -c '^alice,\|^bob,' '$tmp/lookup.out') -eq 2 ]" "director lookup of two users"
+# /dev/zero is one endless line: the reader must give up, not grow (the
+# ulimit turns unbounded growth into a failure instead of a swapping machine;
+# not under AddressSanitizer, which reserves terabytes of address space).
+vlimit="ulimit -v 1000000"
+sh -c 'ulimit -v 1000000; "$0" version' "$bin" > /dev/null 2>&1 || vlimit=":"
+($vlimit; timeout 20 "$bin" director lookup --geodb "$tmp/dir.sqlite" < /dev/zero) > "$tmp/zero.out" 2>&1
+rc=$?
+check "[ $rc -eq 64 ]" "director lookup < /dev/zero exited $rc, not 64"
+check "grep -q 'Error: stdin line 1: longer than' '$tmp/zero.out'" "director lookup < /dev/zero: no clear error"
+($vlimit; timeout 20 "$bin" director login --geodb "$tmp/dir.sqlite" < /dev/zero) > "$tmp/zero.out" 2>&1
+rc=$?
+check "[ $rc -eq 64 ]" "director login < /dev/zero exited $rc, not 64"
+# Seeds: digits only, in range.
+for seed in 18446744073709551616 ' 5' '+5' '-1' 0x 0x10000000000000000 5x ''; do
+    "$bin" run "$tmp/small.json" --seed "$seed" --out "$tmp/seed" > "$tmp/seed.out" 2>&1
+    rc=$?
+    check "[ $rc -eq 2 ] && grep -q -- '--seed.*expected' '$tmp/seed.out'" "--seed '$seed' exited $rc without an error"
+done
+"$bin" run "$tmp/small.json" --seed 18446744073709551615 --out "$tmp/seed" > "$tmp/seed.out" 2>&1
+check "grep -q '^seed=18446744073709551615$' '$tmp/seed.out'" "--seed 2^64-1 not accepted"
+"$bin" run "$tmp/small.json" --seed 0x1f --out "$tmp/seed" > "$tmp/seed.out" 2>&1
+check "grep -q '^seed=31$' '$tmp/seed.out'" "--seed 0x1f not accepted"
+# Scenario names used as report directories under reports/ (no --out).
+mkdir -p "$tmp/names/work"
+for name in '..' '../../x' 'a/b' '.'; do
+    sed "s|\"name\": \"small\"|\"name\": \"$name\"|" "$tmp/small.json" > "$tmp/names/s.json"
+    (cd "$tmp/names/work" && "$bin" run ../s.json > ../out 2>&1)
+    rc=$?
+    check "[ $rc -eq 2 ] && grep -q 'scenario name' '$tmp/names/out'" "scenario name '$name' exited $rc without an error"
+    check "[ -z \"\$(ls -A $tmp/names/work)\" ] && [ \"\$(listing $tmp/names)\" = 'out s.json work ' ]" \
+        "scenario name '$name' wrote $(listing "$tmp/names") / $(listing "$tmp/names/work")"
+done
+# An --out longer than the paths clustersim keeps: an error, not a cut path.
+long=$(printf '%0400d' 0 | tr 0 d)
+"$bin" run "$tmp/small.json" --out "$tmp/longout/$long" > "$tmp/long.out" 2>&1
+rc=$?
+check "[ $rc -eq 2 ] && grep -q 'longer than' '$tmp/long.out'" "an --out of 400+ bytes exited $rc without an error"
+check "[ ! -e '$tmp/longout' ]" "an --out of 400+ bytes created $(ls -R "$tmp/longout" 2> /dev/null | head -c 200)"
+
 echo "robustness: $checks checks, $failures failed"
 [ $failures -eq 0 ]

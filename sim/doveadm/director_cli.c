@@ -7,6 +7,7 @@
  */
 #include "sim/doveadm/director_cli.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,12 +16,17 @@
 
 #include "core/userhash.h"
 #include "sim/base/csv.h"
+#include "sim/base/lines.h"
 #include "sim/doveadm/doveadm.h"
 #include "sim/doveadm/doveadm_director.h"
 #include "sim/geodb/geodb.h"
 
 #define DEFAULT_GEODB "geodb.sqlite"
-#define LINES_MAX 100000000L
+/* Input bounds: no username is longer than a line (names_check_user allows
+ * 255 bytes), and a login keeps every user it saw, so the line count bounds
+ * its memory. Beyond either the command fails rather than read on. */
+#define LINE_SIZE 4096
+#define LINES_MAX 10000000L
 #define US_PER_S 1000000
 
 struct cli {
@@ -88,19 +94,28 @@ static int args_parse(struct cli *cli, int argc, char **argv, FILE *err)
 }
 
 /* One username per line, LF or CRLF; empty lines, and lines with a NUL
- * byte (no username has one), are skipped. */
-static bool next_user(FILE *in, char **line, size_t *size)
+ * byte (no username has one), are skipped. Returns 1 with a user in line,
+ * 0 at the end of the input, or an exit code after an error message. */
+static int next_user(struct cli *cli, char line[LINE_SIZE], long *lineno)
 {
-    ssize_t len;
-    while ((len = getline(line, size, in)) >= 0) {
-        if (len > 0 && (*line)[len - 1] == '\n')
-            (*line)[--len] = '\0';
-        if (len > 0 && (*line)[len - 1] == '\r')
-            (*line)[--len] = '\0';
-        if (len > 0 && strlen(*line) == (size_t)len)
-            return true;
+    for (;;) {
+        struct lines_line l;
+        enum lines_result r = lines_read(cli->in, line, LINE_SIZE, &l);
+        if (r == LINES_EOF)
+            return 0;
+        if (r == LINES_ERROR)
+            return doveadm__error(&cli->ctx, DOVEADM_EX_TEMPFAIL, "stdin: %s", strerror(errno));
+        if (++*lineno > LINES_MAX)
+            return doveadm__error(&cli->ctx, DOVEADM_EX_USAGE,
+                                  "stdin: more than %ld lines; split the input", LINES_MAX);
+        if (r == LINES_TOO_LONG)
+            return doveadm__error(&cli->ctx, DOVEADM_EX_USAGE,
+                                  "stdin line %ld: longer than %d bytes", *lineno, LINE_SIZE - 1);
+        if (l.len > 0 && line[l.len - 1] == '\r')
+            line[--l.len] = '\0';
+        if (l.len > 0 && !l.has_nul)
+            return 1;
     }
-    return false;
 }
 
 static enum director_result lookup_one(struct cli *cli, struct director *d, const char *user,
@@ -136,10 +151,10 @@ static int answer_all(struct cli *cli, struct doveadm_director_state *st)
     struct csv csv;
     static const char *const titles[] = {"user", "host"};
     csv_start(&csv, cli->ctx.out, 2, titles);
-    char *line = NULL;
-    size_t size = 0;
-    int ex = DOVEADM_EX_OK;
-    for (long n = 0; n < LINES_MAX && next_user(cli->in, &line, &size); n++) {
+    char line[LINE_SIZE];
+    long lineno = 0;
+    int ex = DOVEADM_EX_OK, got;
+    while ((got = next_user(cli, line, &lineno)) == 1) {
         char ip[DIRRING_IP_TEXT_SIZE];
         enum director_result r =
             cli->login ? login_one(cli, st, line, ip) : lookup_one(cli, st->d, line, ip);
@@ -152,7 +167,8 @@ static int answer_all(struct cli *cli, struct doveadm_director_state *st)
         csv_str(&csv, ip);
         csv_end_row(&csv);
     }
-    free(line);
+    if (got != 1 && got != 0)
+        ex = got;
     if (ex == DOVEADM_EX_OK && (csv.error != 0 || fflush(cli->ctx.out) != 0))
         ex = doveadm__error(&cli->ctx, DOVEADM_EX_TEMPFAIL, "write error");
     return ex;

@@ -13,6 +13,7 @@
 #include "sim/doveadm/doveadm_director.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <arpa/inet.h>
 
 #include "core/userhash.h"
+#include "sim/base/lines.h"
 #include "sim/geodb/geodb.h"
 #include "sim/geodb/geodb_director.h"
 
@@ -454,7 +456,8 @@ static int name_cmp(const void *a, const void *b)
 
 /* Reads one name per line (LF or CRLF; empty lines are names too). As in
  * doveadm 2.3.19, a last line without a newline is not read, and a users
- * file that cannot be opened is ignored. */
+ * file that cannot be opened is ignored. A line too long for any name, or
+ * more than NAMES_MAX names, is an error rather than a cut list. */
 static int names_load(struct doveadm_ctx *ctx, const char *path, const char *fmt,
                       struct names *names)
 {
@@ -462,24 +465,36 @@ static int names_load(struct doveadm_ctx *ctx, const char *path, const char *fmt
     FILE *f = path != NULL ? fopen(path, "r") : NULL;
     if (f == NULL)
         return DOVEADM_EX_OK;
-    char *line = NULL;
-    size_t size = 0;
-    ssize_t len;
-    bool ok = true;
-    while (ok && names->n < NAMES_MAX && (len = getline(&line, &size, f)) >= 0) {
-        if (len == 0 || line[len - 1] != '\n')
+    char *line = malloc(NAME_LINE_MAX);
+    int ex = line == NULL ? doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "out of memory")
+                          : DOVEADM_EX_OK;
+    size_t lineno = 0;
+    while (ex == DOVEADM_EX_OK) {
+        struct lines_line l;
+        enum lines_result r = lines_read(f, line, NAME_LINE_MAX, &l);
+        lineno++;
+        if (r == LINES_EOF || (r == LINES_OK && !l.newline))
             break;
-        line[--len] = '\0';
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = '\0';
-        if (len < NAME_LINE_MAX && (size_t)len == strlen(line))
-            ok = names_add(names, fmt, line);
+        if (r == LINES_ERROR)
+            ex = doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: %s", path, strerror(errno));
+        else if (r == LINES_TOO_LONG)
+            ex = doveadm__error(ctx, DOVEADM_EX_USAGE, "%s line %zu: longer than %d bytes",
+                                path, lineno, NAME_LINE_MAX - 1);
+        else if (names->n >= NAMES_MAX)
+            ex = doveadm__error(ctx, DOVEADM_EX_USAGE, "%s: more than %d names", path,
+                                NAMES_MAX);
+        if (ex != DOVEADM_EX_OK)
+            break;
+        if (l.len > 0 && line[l.len - 1] == '\r')
+            line[--l.len] = '\0';
+        if (!l.has_nul && !names_add(names, fmt, line))
+            ex = doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "out of memory");
     }
     free(line);
     fclose(f);
-    if (!ok) {
+    if (ex != DOVEADM_EX_OK) {
         names_free(names);
-        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "out of memory");
+        return ex;
     }
     if (names->n > 0)
         qsort(names->v, names->n, sizeof(names->v[0]), name_cmp);
