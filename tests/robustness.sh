@@ -221,5 +221,32 @@ rc=$?
 check "[ $rc -eq 2 ] && grep -q 'longer than' '$tmp/long.out'" "an --out of 400+ bytes exited $rc without an error"
 check "[ ! -e '$tmp/longout' ]" "an --out of 400+ bytes created $(ls -R "$tmp/longout" 2> /dev/null | head -c 200)"
 
+echo "robustness: a rejected doveadm write creates no GeoDB; reads leave no -wal/-shm"
+mkdir -p "$tmp/dv"
+cd "$tmp/dv" || exit 1
+"$bin" doveadm --geodb new.sqlite cluster backend update --status offline be1.example.com > out 2>&1
+rc=$?
+check "[ $rc -eq 68 ]" "update of a missing backend in a new file exited $rc, not 68"
+"$bin" doveadm --geodb new.sqlite cluster site add 'bad name!' > out 2>&1
+rc=$?
+check "[ $rc -eq 64 ]" "site add with a bad name in a new file exited $rc, not 64"
+: > empty.sqlite
+"$bin" doveadm --geodb empty.sqlite cluster backend update --status offline be1.example.com > out 2>&1
+check "[ $? -eq 68 ] && [ ! -s empty.sqlite ]" "a rejected write on a 0-byte file made it $(wc -c < empty.sqlite) bytes"
+echo bob | "$bin" director login --geodb login.sqlite -o director_mail_servers=bad > out 2>&1
+check "[ $? -eq 64 ]" "director login with a bad director_mail_servers did not exit 64"
+check "[ \"\$(listing .)\" = 'empty.sqlite out ' ]" "rejected writes left $(listing .)"
+"$bin" doveadm --geodb new.sqlite cluster site add DC1 > out 2>&1
+check "[ $? -eq 0 ] && [ -s new.sqlite ]" "site add in a new file did not create it"
+"$bin" doveadm --geodb empty.sqlite cluster site add DC1 > out 2>&1
+check "[ $? -eq 0 ] && [ -s empty.sqlite ]" "site add in a 0-byte file did not initialise it"
+"$bin" doveadm --geodb new.sqlite cluster site list > out 2>&1
+check "[ $? -eq 0 ] && grep -q DC1 out" "site list after site add"
+"$bin" doveadm --geodb "$tmp/dir.sqlite" director status > out 2>&1
+echo alice | "$bin" director lookup --geodb "$tmp/dir.sqlite" > out 2>&1
+check "[ \"\$(listing .)\" = 'empty.sqlite new.sqlite out ' ]" "reads left $(listing .)"
+check "[ -z \"\$(ls $tmp | grep 'sqlite-')\" ]" "reads left $(ls "$tmp" | grep 'sqlite-' | tr '\n' ' ')"
+cd - > /dev/null || exit 1
+
 echo "robustness: $checks checks, $failures failed"
 [ $failures -eq 0 ]

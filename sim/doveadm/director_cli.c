@@ -222,14 +222,12 @@ int director_cli_run(int argc, char **argv, FILE *in, FILE *out, FILE *err)
         .readonly = !cli.login,
         .create = cli.login && cli.ctx.director_mail_servers[0] != '\0',
     };
-    char msg[GEODB_ERRMSG_SIZE];
-    int rc = geodb_open(cli.ctx.geodb_path, &opts, &cli.ctx.db, msg, sizeof(msg));
-    if (rc != GEODB_OK)
-        return doveadm__error(
-            &cli.ctx, rc == GEODB_NOTFOUND ? DOVEADM_EX_NOTFOUND : DOVEADM_EX_TEMPFAIL, "%s", msg);
+    struct doveadm_file file;
+    ex = doveadm_file_open(&cli.ctx, &opts, &file);
+    if (ex != DOVEADM_EX_OK)
+        return ex;
     ex = cli.login ? run_login(&cli) : run_lookup(&cli);
-    geodb_close(cli.ctx.db);
-    return ex;
+    return doveadm_file_close(&cli.ctx, &file, ex);
 }
 
 int director_cli_main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/director.h"
@@ -416,15 +417,94 @@ static int run_argv(struct doveadm_ctx *ctx, int argc, char **argv)
         .readonly = (cmd->access == DOVEADM_READ),
         .uuid_seed = ctx->uuid_seed,
     };
+    struct doveadm_file file;
+    ex = doveadm_file_open(ctx, &opts, &file);
+    if (ex != DOVEADM_EX_OK)
+        return ex;
+    return doveadm_file_close(ctx, &file, run_opened(ctx, &args));
+}
+
+/* Unlinks path and SQLite's companions of it. */
+static void unlink_db(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char name[sizeof(((struct doveadm_file *)0)->staged_path) + 16];
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+        unlink(name);
+    }
+}
+
+/* Decides whether the command works on a new file: the path is missing or
+ * an empty regular file, and the command may create it. */
+static int file_stage(struct doveadm_ctx *ctx, const struct geodb_options *opts,
+                      struct doveadm_file *file)
+{
+    const char *path = ctx->geodb_path;
+    struct stat st;
+    if (!opts->create || opts->readonly)
+        return DOVEADM_EX_OK;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode) || st.st_size != 0)
+            return DOVEADM_EX_OK;
+        file->replace = true;
+    } else if (errno != ENOENT) {
+        return DOVEADM_EX_OK; /* geodb_open says what is wrong */
+    }
+    const char *slash = strrchr(path, '/');
+    int dir_len = slash != NULL ? (int)(slash - path + 1) : 0;
+    int n = snprintf(file->staged_path, sizeof(file->staged_path), "%.*s.%s.new-%ld", dir_len,
+                     path, path + dir_len, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(file->staged_path))
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: path too long", path);
+    unlink_db(file->staged_path); /* a killed command's, with our pid */
+    file->staged = true;
+    return DOVEADM_EX_OK;
+}
+
+int doveadm_file_open(struct doveadm_ctx *ctx, const struct geodb_options *opts,
+                      struct doveadm_file *file)
+{
+    memset(file, 0, sizeof(*file));
+    int ex = file_stage(ctx, opts, file);
+    if (ex != DOVEADM_EX_OK)
+        return ex;
     char err[GEODB_ERRMSG_SIZE];
-    int rc = geodb_open(ctx->geodb_path, &opts, &ctx->db, err, sizeof(err));
-    if (rc != GEODB_OK)
-        return doveadm__error(ctx, rc == GEODB_NOTFOUND ? DOVEADM_EX_NOTFOUND
-                                                        : DOVEADM_EX_TEMPFAIL,
-                              "%s", err);
-    ex = run_opened(ctx, &args);
+    const char *path = file->staged ? file->staged_path : ctx->geodb_path;
+    int rc = geodb_open(path, opts, &ctx->db, err, sizeof(err));
+    if (rc == GEODB_OK)
+        return DOVEADM_EX_OK;
+    if (file->staged)
+        unlink_db(file->staged_path);
+    return doveadm__error(ctx, rc == GEODB_NOTFOUND ? DOVEADM_EX_NOTFOUND : DOVEADM_EX_TEMPFAIL,
+                          "%s", err);
+}
+
+/* Puts a new file at the path: link() when nothing is there, so that a file
+ * another command created meanwhile is not overwritten; rename() over an
+ * empty file. */
+static int file_place(struct doveadm_ctx *ctx, const struct doveadm_file *file)
+{
+    const char *path = ctx->geodb_path;
+    int rc = file->replace ? rename(file->staged_path, path) : link(file->staged_path, path);
+    if (rc != 0 && !file->replace && errno != EEXIST)
+        rc = rename(file->staged_path, path); /* a file system without hard links */
+    if (rc == 0)
+        return DOVEADM_EX_OK;
+    return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: cannot create: %s", path,
+                          errno == EEXIST ? "created by another command meanwhile; retry"
+                                          : strerror(errno));
+}
+
+int doveadm_file_close(struct doveadm_ctx *ctx, struct doveadm_file *file, int ex)
+{
     geodb_close(ctx->db);
     ctx->db = NULL;
+    if (!file->staged)
+        return ex;
+    if (ex == DOVEADM_EX_OK)
+        ex = file_place(ctx, file);
+    unlink_db(file->staged_path);
     return ex;
 }
 

@@ -18,6 +18,7 @@
 
 #include "core/cluster.h"
 #include "sim/doveadm/fmt.h"
+#include "sim/geodb/geodb.h"
 
 #define DOVEADM_EX_OK 0
 #define DOVEADM_EX_USAGE 64
@@ -90,6 +91,24 @@ struct doveadm_ctx {
 
 /* Sets defaults: table format, width 80, stdout/stderr, standalone clock. */
 void doveadm_ctx_init(struct doveadm_ctx *ctx);
+
+/* A GeoDB file a command opened itself. A missing or empty file that the
+ * command may create is created beside it (".NAME.new-PID") and put in
+ * place only when the command succeeded, so that a rejected command leaves
+ * no new GeoDB behind. */
+struct doveadm_file {
+    bool staged;  /* working on a new file at staged_path */
+    bool replace; /* an empty file is at the path (else nothing) */
+    char staged_path[512];
+};
+/* Opens ctx->geodb_path into ctx->db. Returns DOVEADM_EX_OK or an exit code
+ * after printing the error. */
+int doveadm_file_open(struct doveadm_ctx *ctx, const struct geodb_options *opts,
+                      struct doveadm_file *file);
+/* Closes ctx->db; a new file is put in place when ex is DOVEADM_EX_OK and
+ * removed otherwise. Returns ex, or an exit code when putting it in place
+ * failed. */
+int doveadm_file_close(struct doveadm_ctx *ctx, struct doveadm_file *file, int ex);
 
 /* Parses one `-o key=value`. Returns 0 or DOVEADM_EX_USAGE (message printed). */
 int doveadm_setting_set(struct doveadm_ctx *ctx, const char *assignment);

@@ -380,7 +380,7 @@ static int save_in(struct doveadm_ctx *ctx, struct geodb *db,
 }
 
 /* Saves what a reading command changed, through a writable connection
- * when the command's own one is read-only. */
+ * when the command's own one is not. */
 static int save_side_effects(struct doveadm_ctx *ctx, const struct doveadm_director_state *st,
                              const struct state_mark *before)
 {

@@ -36,6 +36,7 @@ struct geodb {
     int64_t writer;
     bool has_settings;
     bool in_tx;
+    bool query_only; /* opened for reading: a writable file, but no writes */
     int nstmt;
     struct stmt_slot stmts[GEODB_STMT_MAX];
 };
@@ -180,7 +181,7 @@ sqlite3 *geodb__handle(struct geodb *db)
 bool geodb_readonly(const struct geodb *db)
 {
     /* 1 read-only, 0 writable; -1 (no such schema) cannot happen for main. */
-    return sqlite3_db_readonly(db->handle, "main") != 0;
+    return db->query_only || sqlite3_db_readonly(db->handle, "main") != 0;
 }
 
 /* The cached statement for sql in *out (NULL on failure). Every use ends
@@ -469,6 +470,11 @@ static int open_prepare(struct geodb *db, const struct geodb_options *opts)
     int rc = sqlite3_busy_timeout(db->handle, 5000);
     if (rc != SQLITE_OK)
         return geodb__fail_code(db, "set busy timeout", rc);
+    if (opts->readonly) {
+        if (exec_sql(db, "PRAGMA query_only=ON", "open for reading") != GEODB_OK)
+            return GEODB_IO;
+        db->query_only = true;
+    }
     rc = schema_check(db, opts);
     if (rc != GEODB_OK)
         return rc;
@@ -515,7 +521,12 @@ int geodb_open(const char *path, const struct geodb_options *opts, struct geodb 
         return GEODB_INVALID;
     }
     snprintf(db->path, sizeof(db->path), "%s", path);
-    int flags = opts->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    /* A reader opens read-write too, then sets query_only (open_prepare):
+     * as the last connection it can then merge and remove the -wal and
+     * -shm files that reading a WAL database creates, which a read-only
+     * connection leaves behind. SQLite still opens a write-protected file
+     * read-only. */
+    int flags = SQLITE_OPEN_READWRITE;
     if (opts->create && !opts->readonly)
         flags |= SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &db->handle, flags | SQLITE_OPEN_NOMUTEX, NULL);
