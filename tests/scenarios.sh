@@ -210,8 +210,9 @@ pid=$!
 started=0
 i=0
 while [ $i -lt 600 ]; do
-    if [ -f "$tmp/killed/.timeseries.csv.tmp" ] &&
-        [ "$(rows "$tmp/killed/.timeseries.csv.tmp" | wc -l)" -ge 2 ]; then
+    # The report is staged in .killed.tmp beside --out until it is complete.
+    if [ -f "$tmp/.killed.tmp/timeseries.csv" ] &&
+        [ "$(rows "$tmp/.killed.tmp/timeseries.csv" | wc -l)" -ge 2 ]; then
         started=1
         break
     fi
@@ -221,12 +222,16 @@ done
 kill -9 $pid 2> /dev/null
 wait $pid 2> /dev/null
 status=$?
-check "[ $started -eq 1 ]" "the run never wrote a sample to .timeseries.csv.tmp before the kill"
+check "[ $started -eq 1 ]" "the run never wrote a sample to its staged timeseries.csv before the kill"
 check "[ $status -eq 137 ]" "the run was not killed mid-run (exit status $status)"
 for f in timeseries.csv moves.csv events.csv expectations.csv summary.csv replicas.csv \
          geodb-DC1.sqlite geodb-DC2.sqlite geodb-DC3.sqlite; do
     check "[ ! -e '$tmp/killed/$f' ]" "a killed run left $f under its final name"
 done
+check "[ ! -e '$tmp/killed' ]" "a killed run left its report directory"
+"$bin" run scenarios/baseline.json --out "$tmp/killed" > /dev/null 2>&1
+check "[ $? -eq 0 ] && [ ! -e '$tmp/.killed.tmp' ] && [ -f '$tmp/killed/summary.csv' ]" \
+    "the next run into the killed run's directory did not clear its staging directory"
 
 echo "scenarios: the settings table of docs/controller.md is the registry's"
 "$bin" settings --markdown > "$tmp/settings.md"
