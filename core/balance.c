@@ -16,19 +16,16 @@
 #include <assert.h>
 #include <math.h>
 
+#include "health.h"
 #include "zscore.h"
-
-static bool failing(const struct ctl_backend_state *st)
-{
-    return st->health == HEALTH_DEGRADED || st->health == HEALTH_CRITICAL;
-}
 
 static bool eligible(const struct controller *c, const struct ctl_backend *b)
 {
     const struct ctl_backend_state *st = &c->state[b->handle];
     return b->status == BACKEND_ONLINE && b->load_factor > 0 && b->balancing != FEATURE_OFF &&
            b->metrics != FEATURE_OFF && st->have_load &&
-           st->samples >= (uint64_t)c->settings->lb_min_samples && !failing(st);
+           st->samples >= (uint64_t)c->settings->lb_min_samples &&
+           !health_known_failing(c->settings, st);
 }
 
 static bool settling(const struct controller *c, const struct ctl_backend *b, int64_t now)
@@ -195,8 +192,9 @@ int balance_drain_run(struct controller *c)
                              : (uint32_t)c->settings->zero_lf_batch_users;
         assert(batch >= 1 && batch <= b->users);
         int ndest = 0;
-        uint32_t moved = controller__move_spread(c, b->handle, batch, c->settings->lb_cool_time_s,
-                                                 CTL_MOVE_DRAIN, dryrun, &ndest);
+        uint32_t moved = controller__move_spread(c, b->handle, batch,
+                                                 c->settings->zero_lf_cool_time_s, CTL_MOVE_DRAIN,
+                                                 dryrun, &ndest);
         assert(moved <= batch && ndest >= 0 && ndest <= CTL_DESTINATIONS_MAX);
         controller__event(c, CTL_EV_DRAIN, b->handle, dryrun,
                           "load factor 0 with %u users: %s %u of %u to %d backends",

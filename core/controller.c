@@ -128,12 +128,11 @@ struct ctl_backend *controller__backend(struct controller *c, int handle)
 }
 
 /* Whether b can take users moved off another backend: online, a share of
- * load (load factor > 0), and not failing itself. */
+ * load (load factor > 0), and not known to be failing itself. */
 static bool destination_ok(const struct controller *c, const struct ctl_backend *b)
 {
-    const struct ctl_backend_state *st = &c->state[b->handle];
-    return b->status == BACKEND_ONLINE && b->load_factor > 0 && st->health != HEALTH_DEGRADED &&
-           st->health != HEALTH_CRITICAL;
+    return b->status == BACKEND_ONLINE && b->load_factor > 0 &&
+           !health_known_failing(c->settings, &c->state[b->handle]);
 }
 
 /* Spreads count users over the backends that can take them (online, load

@@ -116,7 +116,8 @@ struct ctl_outcomes {
 
 /* The result of the latest backend check (probe logins). */
 struct ctl_check {
-    bool ok;
+    bool checked; /* at least one check has run */
+    bool ok;      /* the last one succeeded */
     int ok_streak;
 };
 

@@ -34,15 +34,27 @@ uint32_t health_critical_batch(const struct ctl_settings *s, uint32_t users0, ui
     return batch > users ? users : (uint32_t)batch;
 }
 
-enum ctl_health_state health_next(enum ctl_health_state current, enum ctl_health_state fresh)
+enum ctl_health_state health_next(const struct ctl_settings *s, enum ctl_health_state current,
+                                  enum ctl_health_state fresh)
 {
     assert(current <= HEALTH_CRITICAL && fresh <= HEALTH_CRITICAL);
     bool failing = current == HEALTH_DEGRADED || current == HEALTH_CRITICAL;
     if (fresh == HEALTH_UNKNOWN && failing)
         return current; /* an evacuated backend gets too little traffic to judge */
-    if (current == HEALTH_CRITICAL && fresh == HEALTH_DEGRADED)
+    if (s->failure_hysteresis && current == HEALTH_CRITICAL && fresh == HEALTH_DEGRADED)
         return HEALTH_CRITICAL; /* leave critical only once healthy again */
     return fresh;
+}
+
+bool health_known_failing(const struct ctl_settings *s, const struct ctl_backend_state *st)
+{
+    if (st->health == HEALTH_DEGRADED || st->health == HEALTH_CRITICAL)
+        return true;
+    const struct ctl_outcomes *o = &st->outcomes;
+    assert(o->failures >= 0 && o->failures <= o->attempts);
+    if (o->attempts > 0 && o->failures * PPM > s->failure_ratio_ppm * o->attempts)
+        return true;
+    return st->check.checked && !st->check.ok;
 }
 
 bool health_catastrophe(const struct ctl_settings *s, int failing, int n)
@@ -75,8 +87,12 @@ static void count_checks(struct controller *c)
     }
 }
 
-/* Classifies every online backend; returns how many fail, and in *n how
- * many were considered. */
+/* Classifies every online backend, and counts the failing ones for
+ * catastrophe protection: returns how many of the site's backends in
+ * service (online or offline; standby ones are not) fail, whatever took
+ * them offline (an offline backend fails while its checks fail: the
+ * proxies set a crashed backend offline within seconds, and it must still
+ * count), with in *n how many are in service. */
 static int classify_all(struct controller *c, int *n)
 {
     int failing = 0;
@@ -84,15 +100,23 @@ static int classify_all(struct controller *c, int *n)
     for (int i = 0; i < c->nbackends; i++) {
         const struct ctl_backend *b = &c->backends[i];
         struct ctl_backend_state *st = &c->state[b->handle];
-        if (b->status != BACKEND_ONLINE || b->metrics == FEATURE_OFF) {
+        bool unreachable = st->check.checked && !st->check.ok;
+        if (b->status == BACKEND_STANDBY || b->metrics == FEATURE_OFF) {
             st->health = HEALTH_UNKNOWN;
             st->failure_ratio_ppm = -1;
             continue;
         }
-        st->health = health_next(st->health, health_classify(c->settings, &st->outcomes,
-                                                             &st->failure_ratio_ppm));
         (*n)++;
-        failing += st->health == HEALTH_DEGRADED || st->health == HEALTH_CRITICAL;
+        if (b->status != BACKEND_ONLINE) {
+            st->health = HEALTH_UNKNOWN;
+            st->failure_ratio_ppm = -1;
+            failing += unreachable;
+            continue;
+        }
+        st->health = health_next(c->settings, st->health,
+                                 health_classify(c->settings, &st->outcomes,
+                                                 &st->failure_ratio_ppm));
+        failing += st->health == HEALTH_DEGRADED || st->health == HEALTH_CRITICAL || unreachable;
     }
     return failing;
 }
@@ -145,8 +169,10 @@ static void act_degraded(struct controller *c, const struct ctl_backend *b, int6
                       PPM - 1) / PPM;
     int ndest = 0;
     assert(batch <= b->users);
+    /* Seed 004: "If HOST_FAILURE_COOL_TIME_SECS is set the min-last-moved
+     * parameter is added". */
     uint32_t moved = controller__move_spread(c, b->handle, (uint32_t)batch,
-                                             c->settings->lb_cool_time_s, CTL_MOVE_DEGRADED,
+                                             c->settings->failure_cool_time_s, CTL_MOVE_DEGRADED,
                                              dryrun, &ndest);
     assert(moved <= batch);
     st->last_degraded_move_ms = now;
@@ -210,7 +236,9 @@ int health_run(struct controller *c)
     for (int i = 0; i < c->nbackends; i++) {
         const struct ctl_backend *b = &c->backends[i];
         struct ctl_backend_state *st = &c->state[b->handle];
-        if (st->health != HEALTH_CRITICAL)
+        /* The original count is the one at the first critical check of a
+         * failure episode; it is forgotten once the backend is healthy. */
+        if (st->health != HEALTH_CRITICAL && st->health != HEALTH_DEGRADED)
             st->critical_users0 = 0;
         if (b->health == FEATURE_OFF)
             continue;

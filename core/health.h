@@ -31,12 +31,22 @@ enum ctl_health_state health_classify(const struct ctl_settings *s,
                                       const struct ctl_outcomes *outcomes,
                                       int64_t *ratio_ppm);
 
-/* The state after a cycle, with hysteresis (undocumented, chosen): a
- * failing backend keeps its state while too few attempts reach it to judge
- * (an evacuated backend gets little traffic), and a critical one stays
- * critical until its ratio is back to HOST_FAILURE_RATIO or below, so that
- * "20% of the original count" is not restarted by a ratio hovering at 90%. */
-enum ctl_health_state health_next(enum ctl_health_state current, enum ctl_health_state fresh);
+/* The state after a check. Each check is classified against the
+ * documented thresholds alone, except that a check with too few attempts
+ * to judge (HOST_FAILURE_MIN_LOGINS) is no new judgement: a failing
+ * backend keeps its state (an evacuated backend gets little traffic). With
+ * HOST_FAILURE_HYSTERESIS on, a critical backend also stays critical until
+ * its ratio is back to HOST_FAILURE_RATIO or below. */
+enum ctl_health_state health_next(const struct ctl_settings *s, enum ctl_health_state current,
+                                  enum ctl_health_state fresh);
+
+/* Whether the controller knows the backend to be failing, so that it is
+ * neither balanced nor a destination of moved users: judged degraded or
+ * critical, or failing more than HOST_FAILURE_RATIO of the attempts seen in
+ * the window even when they are too few to judge, or its last check
+ * failed. HOST_FAILURE_MIN_LOGINS gates actions against a backend (moving
+ * its users, setting it offline), never this. */
+bool health_known_failing(const struct ctl_settings *s, const struct ctl_backend_state *st);
 
 /* Users to move this cycle off a critical backend that had users0 users
  * when it turned critical and has users now: ceil(batch ratio x users0),

@@ -167,6 +167,7 @@ void settings_format(const struct setting_def *def, const void *base, char *out,
 
 static const char *const score_words[] = {"sum", "euclidean", NULL};
 static const char *const delta_words[] = {"relative", "zscore", NULL};
+static const char *const off_on_words[] = {"off", "on", NULL};
 
 #define CTL(field) offsetof(struct ctl_settings, field)
 #define DAY_S (24 * 3600)
@@ -204,6 +205,13 @@ const struct setting_def ctl_settings_table[] = {
     {"HOST_FAILURE_WINDOW_SECS", SETTING_INT, CTL(failure_window_s), 120, 15, DAY_S, NULL, "s",
      "Window over which login and delivery failure ratios are computed.",
      "Undocumented; two check periods, so one check sees a full window of fresh data."},
+    {"HOST_FAILURE_HYSTERESIS", SETTING_ENUM, CTL(failure_hysteresis), 0, 0, 1, off_on_words, "",
+     "on: a backend that turned critical stays critical until its failure ratio is back to "
+     "HOST_FAILURE_RATIO (smoothing around HOST_FAILURE_CRITICAL_RATIO); off: every check is "
+     "classified against the thresholds alone.",
+     "Undocumented; the documented rules classify each check, so none by default. A check "
+     "with fewer than HOST_FAILURE_MIN_LOGINS attempts is no new judgement in either mode: "
+     "the backend keeps its last state."},
     {"HOST_RECOVERY_SUCCESSES", SETTING_INT, CTL(recovery_successes), 1, 1, 1000, NULL, "checks",
      "Consecutive successful probe checks that bring an offline backend back online.",
      "Documented: \"when the health check succeeds\", so one."},
@@ -244,6 +252,11 @@ const struct setting_def ctl_settings_table[] = {
     {"HOST_ZERO_LOAD_FACTOR_BATCH_USERS", SETTING_INT, CTL(zero_lf_batch_users), 500, 1,
      10000000, NULL, "users", "Users moved off a load-factor-0 backend per cycle.",
      "Undocumented; the same bound as a balancing batch."},
+    {"HOST_ZERO_LOAD_FACTOR_MIN_LAST_MOVED_SECS", SETTING_INT, CTL(zero_lf_cool_time_s), 0, 0,
+     30 * DAY_S, NULL, "s",
+     "--min-last-moved of a load-factor-0 drain: users moved more recently wait.",
+     "The seed says the task moves users off load-factor-0 backends (an operator's drain), "
+     "not that the balancing cool time holds them; 0 drains at once."},
     {"HOST_USER_MOVE_TIMEOUT_SECS", SETTING_INT, CTL(move_timeout_s), 60, 5, DAY_S, NULL, "s",
      "A move not finished after this long is retried by accessing the user.",
      "Undocumented; a minute covers a metacache flush."},

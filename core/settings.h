@@ -79,6 +79,7 @@ struct ctl_settings {
     int64_t failure_backend_num_pct;    /* HOST_FAILURE_BACKEND_NUM_THRESHOLD */
     int64_t failure_window_s;           /* HOST_FAILURE_WINDOW_SECS */
     int64_t recovery_successes;         /* HOST_RECOVERY_SUCCESSES */
+    int failure_hysteresis;             /* HOST_FAILURE_HYSTERESIS (0 off, 1 on) */
     int64_t lb_delta_ratio_ppm;         /* HOST_LOAD_BALANCE_SCORE_DELTA_THRESHOLD_RATIO */
     int lb_delta_mode;                  /* HOST_LOAD_BALANCE_DELTA_MODE */
     int lb_score;                       /* HOST_LOAD_BALANCE_SCORE */
@@ -89,6 +90,7 @@ struct ctl_settings {
     int64_t lb_window_s;                /* HOST_LOAD_BALANCE_WINDOW_SECS */
     int64_t lb_settle_s;                /* HOST_LOAD_BALANCE_SETTLE_SECS */
     int64_t zero_lf_batch_users;        /* HOST_ZERO_LOAD_FACTOR_BATCH_USERS */
+    int64_t zero_lf_cool_time_s;        /* HOST_ZERO_LOAD_FACTOR_MIN_LAST_MOVED_SECS */
     int64_t move_timeout_s;             /* HOST_USER_MOVE_TIMEOUT_SECS */
     int64_t move_retries;               /* HOST_USER_MOVE_RETRIES */
 };

@@ -91,7 +91,7 @@ static void test_flag_precedence(void **state)
 
 /* ---- a fake site ---- */
 
-#define FAKE_N 8
+#define FAKE_N 12
 
 struct fake {
     int n;
@@ -254,6 +254,7 @@ static struct controller ctl;
  * every feature on. */
 static void site_setup(int n)
 {
+    assert_true(n <= FAKE_N);
     memset(&fake, 0, sizeof(fake));
     settings_defaults(ctl_settings_table, ctl_settings_count, &settings);
     settings.lb_min_samples = 10;
@@ -267,7 +268,7 @@ static void site_setup(int n)
             fake.load[b][g] = 50.0;
         fake.samples[b] = 100;
         fake.outcomes[b] = (struct ctl_outcomes){1000, 0};
-        fake.check[b] = (struct ctl_check){true, 5};
+        fake.check[b] = (struct ctl_check){true, true, 5};
     }
     const struct ctl_store store = {&fake, fake_backends, fake_stuck, fake_reachability};
     const struct ctl_metrics metrics = {&fake,        fake_available, fake_gauge,
@@ -301,12 +302,18 @@ static void test_health_boundaries_are_exact(void **state)
     o = (struct ctl_outcomes){19, 19}; /* below HOST_FAILURE_MIN_LOGINS (20) */
     assert_int_equal(health_classify(&settings, &o, &ppm), HEALTH_UNKNOWN);
     assert_int_equal(ppm, -1);
-    /* Hysteresis. */
-    assert_int_equal(health_next(HEALTH_CRITICAL, HEALTH_DEGRADED), HEALTH_CRITICAL);
-    assert_int_equal(health_next(HEALTH_CRITICAL, HEALTH_UNKNOWN), HEALTH_CRITICAL);
-    assert_int_equal(health_next(HEALTH_CRITICAL, HEALTH_OK), HEALTH_OK);
-    assert_int_equal(health_next(HEALTH_DEGRADED, HEALTH_CRITICAL), HEALTH_CRITICAL);
-    assert_int_equal(health_next(HEALTH_OK, HEALTH_UNKNOWN), HEALTH_UNKNOWN);
+    /* Each check is classified on its own (no hysteresis by default); too
+     * few attempts is no new judgement. */
+    assert_int_equal(health_next(&settings, HEALTH_CRITICAL, HEALTH_DEGRADED), HEALTH_DEGRADED);
+    assert_int_equal(health_next(&settings, HEALTH_CRITICAL, HEALTH_UNKNOWN), HEALTH_CRITICAL);
+    assert_int_equal(health_next(&settings, HEALTH_DEGRADED, HEALTH_UNKNOWN), HEALTH_DEGRADED);
+    assert_int_equal(health_next(&settings, HEALTH_CRITICAL, HEALTH_OK), HEALTH_OK);
+    assert_int_equal(health_next(&settings, HEALTH_DEGRADED, HEALTH_CRITICAL), HEALTH_CRITICAL);
+    assert_int_equal(health_next(&settings, HEALTH_OK, HEALTH_UNKNOWN), HEALTH_UNKNOWN);
+    settings.failure_hysteresis = 1; /* HOST_FAILURE_HYSTERESIS=on */
+    assert_int_equal(health_next(&settings, HEALTH_CRITICAL, HEALTH_DEGRADED), HEALTH_CRITICAL);
+    assert_int_equal(health_next(&settings, HEALTH_CRITICAL, HEALTH_OK), HEALTH_OK);
+    settings.failure_hysteresis = 0;
     /* Catastrophe: more than 50% of the site. */
     assert_false(health_catastrophe(&settings, 5, 10));
     assert_true(health_catastrophe(&settings, 6, 10));
@@ -380,7 +387,8 @@ static void test_degraded_respects_cool_time_and_dryrun(void **state)
     run(TASK_CHECK_BACKEND_HEALTH);
     uint32_t first = fake.moved[1][0] + fake.moved[1][2] + fake.moved[1][3];
     assert_int_equal(first, 50); /* 5% of 1000 */
-    assert_int_equal(fake.last_min_last_moved, settings.lb_cool_time_s);
+    /* Seed 004: HOST_FAILURE_COOL_TIME_SECS is the --min-last-moved. */
+    assert_int_equal(fake.last_min_last_moved, settings.failure_cool_time_s);
     fake.now_ms += 60000;
     run(TASK_CHECK_BACKEND_HEALTH); /* within HOST_FAILURE_COOL_TIME_SECS */
     assert_int_equal(fake.moved[1][0] + fake.moved[1][2] + fake.moved[1][3], first);
@@ -397,10 +405,10 @@ static void test_recovery_sets_online(void **state)
     (void)state;
     site_setup(3);
     fake.backends[1].status = BACKEND_OFFLINE;
-    fake.check[1] = (struct ctl_check){false, 0};
+    fake.check[1] = (struct ctl_check){true, false, 0};
     run(TASK_CHECK_BACKEND_HEALTH);
     assert_int_equal(fake.statuses, 0);
-    fake.check[1] = (struct ctl_check){true, 1};
+    fake.check[1] = (struct ctl_check){true, true, 1};
     fake.backends[1].health = FEATURE_OFF; /* feature off: left alone */
     run(TASK_CHECK_BACKEND_HEALTH);
     assert_int_equal(fake.statuses, 0);
@@ -519,6 +527,84 @@ static void test_move_supervision(void **state)
     assert_int_equal(fake.events[CTL_EV_MOVES_FORCED], 1);
 }
 
+/* Catastrophe protection counts every failing backend of the site in
+ * service, whatever took it offline; standby backends are not in service. */
+static void test_catastrophe_counts_offline_failing_backends(void **state)
+{
+    (void)state;
+    site_setup(10);
+    for (int b = 0; b < 6; b++) { /* crashed: the proxies set them offline */
+        fake.backends[b].status = BACKEND_OFFLINE;
+        fake.check[b] = (struct ctl_check){true, false, 0};
+    }
+    fake.outcomes[6] = (struct ctl_outcomes){1000, 950}; /* critical too */
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_true(ctl.catastrophe);
+    assert_int_equal(fake.events[CTL_EV_CATASTROPHE], 1);
+    assert_int_equal(fake.events[CTL_EV_CRITICAL], 0); /* nothing evacuated */
+
+    /* Exactly at the threshold (5 of 10 = 50%): not engaged. */
+    site_setup(10);
+    for (int b = 0; b < 5; b++) {
+        fake.backends[b].status = BACKEND_OFFLINE;
+        fake.check[b] = (struct ctl_check){true, false, 0};
+    }
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_false(ctl.catastrophe);
+    /* Just over (6 of 10), by an online backend whose check fails. */
+    fake.check[5] = (struct ctl_check){true, false, 0};
+    fake.now_ms += 60000;
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_true(ctl.catastrophe);
+
+    /* Offline for maintenance (checks succeed) or standby: not failing. */
+    site_setup(10);
+    for (int b = 0; b < 6; b++)
+        fake.backends[b].status = b < 3 ? BACKEND_OFFLINE : BACKEND_STANDBY;
+    fake.outcomes[6] = (struct ctl_outcomes){1000, 950};
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_false(ctl.catastrophe); /* 1 failing of 7 in service */
+    assert_int_equal(fake.events[CTL_EV_CRITICAL], 1);
+}
+
+/* A backend known to be failing is never a destination nor balanced, even
+ * with fewer attempts than HOST_FAILURE_MIN_LOGINS: that minimum gates
+ * acting against a backend, not trusting it. */
+static void test_known_failing_is_never_a_destination(void **state)
+{
+    (void)state;
+    site_setup(4);
+    fake.outcomes[2] = (struct ctl_outcomes){1000, 950}; /* critical: to evacuate */
+    fake.outcomes[0] = (struct ctl_outcomes){10, 10};    /* under min logins, failing */
+    fake.outcomes[3] = (struct ctl_outcomes){10, 1};     /* exactly 10%: not failing */
+    fake.check[1] = (struct ctl_check){true, false, 0};  /* its check fails */
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_int_equal(fake.moved[2][0], 0);
+    assert_int_equal(fake.moved[2][1], 0);
+    assert_int_equal(fake.moved[2][3], 200);
+    /* Just over 10% with too few attempts to judge: excluded too. */
+    site_setup(4);
+    fake.outcomes[2] = (struct ctl_outcomes){1000, 950};
+    fake.outcomes[3] = (struct ctl_outcomes){9, 1};
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_int_equal(fake.moved[2][3], 0);
+    assert_int_equal(fake.moved[2][0] + fake.moved[2][1], 200);
+}
+
+/* A load-factor-0 drain is not held by the balancing cool time. */
+static void test_drain_ignores_balancing_cool_time(void **state)
+{
+    (void)state;
+    site_setup(3);
+    fake.backends[0].load_factor = 0;
+    run(TASK_EVACUATE_ZERO_LF);
+    assert_int_equal(fake.last_min_last_moved, 0);
+    assert_int_equal(fake.moved[0][1] + fake.moved[0][2], 500);
+    settings.zero_lf_cool_time_s = 600;
+    run(TASK_EVACUATE_ZERO_LF);
+    assert_int_equal(fake.last_min_last_moved, 600);
+}
+
 /* A failed action is logged as a failure, not as done, and the next run
  * tries it again. */
 static void test_failed_actions_are_logged_and_retried(void **state)
@@ -526,7 +612,7 @@ static void test_failed_actions_are_logged_and_retried(void **state)
     (void)state;
     site_setup(3);
     fake.backends[1].status = BACKEND_OFFLINE;
-    fake.check[1] = (struct ctl_check){true, 1};
+    fake.check[1] = (struct ctl_check){true, true, 1};
     fake.fail_actions = 1;
     run(TASK_CHECK_BACKEND_HEALTH);
     assert_int_equal(fake.statuses, 0);
@@ -632,6 +718,9 @@ int main(void)
         cmocka_unit_test(test_degraded_respects_cool_time_and_dryrun),
         cmocka_unit_test(test_recovery_sets_online),
         cmocka_unit_test(test_failed_actions_are_logged_and_retried),
+        cmocka_unit_test(test_catastrophe_counts_offline_failing_backends),
+        cmocka_unit_test(test_known_failing_is_never_a_destination),
+        cmocka_unit_test(test_drain_ignores_balancing_cool_time),
         cmocka_unit_test(test_balance_threshold_boundary),
         cmocka_unit_test(test_balance_exclusions),
         cmocka_unit_test(test_load_factor_weights_share),

@@ -138,7 +138,9 @@ static struct ctl_check metrics_check(void *ctx, int backend)
 {
     struct site_controller *sc = ctx;
     const struct world_backend *b = &sc->w->backends[backend];
-    return (struct ctl_check){.ok = b->probe_ok_streak > 0, .ok_streak = b->probe_ok_streak};
+    return (struct ctl_check){.checked = b->probes_ok + b->probes_failed > 0,
+                              .ok = b->probe_ok_streak > 0,
+                              .ok_streak = b->probe_ok_streak};
 }
 
 static enum move_reason reason_of(enum ctl_move_reason reason)

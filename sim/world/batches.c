@@ -92,7 +92,7 @@ static void select_backend(struct world *w, struct batch *b, int slot, const str
     int ids[CLUSTER_FM_DEST_MAX], dests[CLUSTER_FM_DEST_MAX], n = 0;
     int nids = parse_ids(w, m->dest_backends, false, ids);
     for (int i = 0; i < nids; i++) {
-        if (topo_backend_usable(rep, ids[i]))
+        if (topo_backend_takes_users(rep, ids[i]))
             dests[n++] = ids[i];
     }
     int src = world_backend_by_id(w, m->src_backend_id);

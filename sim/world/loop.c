@@ -461,7 +461,10 @@ static void scrape(struct world *w)
         struct prom_sample sample = {.time_ms = now};
         backend_measure(backend, w->sessions.per_backend[b], rate, &w->params, &sample);
         memcpy(sample.counters, backend->counters, sizeof(sample.counters));
-        prom_scrape(&w->prom, b, &sample);
+        /* A site's Prometheus that is down scrapes nothing: no samples
+         * accumulate towards HOST_LOAD_BALANCE_MIN_SAMPLES meanwhile. */
+        if (!w->prometheus_down[backend->site])
+            prom_scrape(&w->prom, b, &sample);
     }
 }
 

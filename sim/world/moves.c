@@ -44,9 +44,23 @@ static int64_t now_s(const struct world *w)
 }
 
 /* Moves whose reason must respect the balancing cool time. */
-static bool reason_is_cooled(enum move_reason reason)
+/* The cool time the controller promises for moves of this reason (the
+ * --min-last-moved it passes), or -1 when it promises none: balancing
+ * keeps every user at least HOST_LOAD_BALANCE_MIN_COOL_TIME_SECS on a
+ * backend, degraded shedding HOST_FAILURE_COOL_TIME_SECS (seed 004), a
+ * drain HOST_ZERO_LOAD_FACTOR_MIN_LAST_MOVED_SECS. */
+static int64_t reason_cool_time_s(const struct world *w, enum move_reason reason)
 {
-    return reason == REASON_BALANCE || reason == REASON_DEGRADED || reason == REASON_DRAIN;
+    switch (reason) {
+    case REASON_BALANCE:
+        return w->ctl.lb_cool_time_s;
+    case REASON_DEGRADED:
+        return w->ctl.failure_cool_time_s;
+    case REASON_DRAIN:
+        return w->ctl.zero_lf_cool_time_s;
+    default:
+        return -1;
+    }
 }
 
 bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int to_backend,
@@ -81,7 +95,11 @@ bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int t
 static int move_destination(const struct world *w, const struct replica *rep, uint32_t user,
                             const struct uc_route *route)
 {
-    if (route->alt != UC_NO_BACKEND && topo_backend_usable(rep, route->alt))
+    /* An operator's single-user move goes where it was told if that backend
+     * is usable; every other move's destination must take users. */
+    bool manual = route->moving == REASON_MANUAL;
+    if (route->alt != UC_NO_BACKEND &&
+        (manual ? topo_backend_usable(rep, route->alt) : topo_backend_takes_users(rep, route->alt)))
         return route->alt;
     int site = route->dest_site != UC_NO_SITE ? route->dest_site : route->site;
     int exclude = site == route->site ? route->backend : -1;
@@ -131,10 +149,10 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
 {
     struct world_users *u = &w->users;
     int64_t t = now_s(w);
-    int64_t cool = w->ctl.lb_cool_time_s;
-    if (reason_is_cooled(reason) && seen_s >= 0 && t - seen_s < cool)
+    int64_t cool = reason_cool_time_s(w, reason);
+    if (cool > 0 && seen_s >= 0 && t - seen_s < cool)
         w->stats.cool_time_violations++;
-    else if (reason_is_cooled(reason) && u->prev_move_s[user] >= 0 && t - u->prev_move_s[user] < cool)
+    else if (cool > 0 && u->prev_move_s[user] >= 0 && t - u->prev_move_s[user] < cool)
         w->stats.unseen_double_moves++;
     u->prev_move_s[user] = (int32_t)t;
     count_move(w, user, from, to, reason);

@@ -87,7 +87,10 @@ static int failover(struct world *w, int r, int acting, uint32_t user)
     struct replica *rep = &w->replicas[r];
     const struct uc_route *route = usercache_route(&rep->users, user);
     int to = route->alt;
-    if (to == UC_NO_BACKEND || !topo_backend_usable(rep, to) || w->backends[to].site != route->site)
+    /* The stored target is checked again: it may have been set offline,
+     * standby or drained (load factor 0) since the record was written. */
+    if (to == UC_NO_BACKEND || !topo_backend_takes_users(rep, to) ||
+        w->backends[to].site != route->site)
         to = topo_target(w, rep, route->site, w->users.key[user], route->backend);
     if (to < 0)
         return -1;
@@ -173,7 +176,7 @@ static int fm_pick(struct world *w, const struct replica *rep, int here, const s
         int d = dest[(first + i) % ndest];
         bool ok = sites ? (rep->sites[d].live && rep->sites[d].status == SITE_ONLINE &&
                            rep->cands[d].n > 0 && repl_reachable(w, here, d))
-                        : topo_backend_usable(rep, d);
+                        : topo_backend_takes_users(rep, d);
         if (ok)
             return d;
     }

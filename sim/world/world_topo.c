@@ -280,6 +280,11 @@ bool topo_backend_usable(const struct replica *rep, int backend)
            rep->sites[v->site].status != SITE_OFFLINE && rep->sites[v->site].status != SITE_STANDBY;
 }
 
+bool topo_backend_takes_users(const struct replica *rep, int backend)
+{
+    return topo_backend_usable(rep, backend) && rep->backends[backend].load_factor > 0;
+}
+
 bool topo_site_accepts(const struct replica *rep, int site)
 {
     const struct view_site *v = &rep->sites[site];

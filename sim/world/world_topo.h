@@ -33,6 +33,10 @@ int topo_reload_settings(struct world *w, int r);
 /* Whether a proxy reading rep may send a new connection to the backend:
  * live, online, and in a site that accepts connections. */
 bool topo_backend_usable(const struct replica *rep, int backend);
+/* Whether users may be sent to the backend (failover, moves, force-move
+ * and batch destinations): usable and with a share of load (load factor
+ * above 0), so a draining, standby or offline backend never takes any. */
+bool topo_backend_takes_users(const struct replica *rep, int backend);
 /* Whether the site (in rep's view) accepts connections (online, or being
  * evacuated: its users are still served until they move). */
 bool topo_site_accepts(const struct replica *rep, int site);
