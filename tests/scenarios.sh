@@ -43,6 +43,46 @@ for s in scenarios/*.json; do
     checks=$((checks + 1))
 done
 
+echo "scenarios: every counter an expectation reads equals the reports"
+# Each bundled scenario runs again with expectations at the end that read
+# the failure counters (cluster and every site); what they read must equal
+# summary.csv and the sum of sites.csv's per-interval columns.
+counter_metrics="logins logins_failed deliveries deliveries_failed"
+for s in scenarios/*.json; do
+    name=$(basename "$s" .json)
+    [ "$name" = bench ] && continue
+    [ -f "$tmp/$name/summary.csv" ] || continue
+    sites=$(rows "$tmp/$name/sites.csv" | awk -F, 'NR > 1 && !seen[$2]++ { print $2 }')
+    extra='{ "at": "end", "expect": { "failed_users_min": 0, "moved_users_min": 0'
+    for m in $counter_metrics; do extra="$extra, \"${m}_min\": 0"; done
+    extra="$extra } },"
+    for site in $sites; do
+        extra="$extra { \"at\": \"end\", \"expect\": { \"site\": \"$site\""
+        for m in $counter_metrics; do extra="$extra, \"${m}_min\": 0"; done
+        extra="$extra } },"
+    done
+    sed "s/\"timeline\": \[/\"timeline\": [ $extra/" "$s" > "$tmp/$name-counters.json"
+    "$bin" run "$tmp/$name-counters.json" --out "$tmp/$name-counters" > /dev/null 2>&1
+    rows "$tmp/$name-counters/summary.csv" > "$tmp/c-summary"
+    rows "$tmp/$name-counters/sites.csv" > "$tmp/c-sites"
+    rows "$tmp/$name-counters/expectations.csv" > "$tmp/c-expect"
+    # "subject metric value" from each report, then compared line by line
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        { n = split("logins logins_failed deliveries deliveries_failed failed_users moved_users", m, " ")
+          for (k = 1; k <= n; k++) print "cluster", m[k], $col[m[k]] }' "$tmp/c-summary" > "$tmp/c-want"
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        { for (k in col) if (k ~ /^(logins|logins_failed|deliveries|deliveries_failed)$/) sum[$2 " " k] += $col[k] }
+        END { for (key in sum) print "site " key, sum[key] }' "$tmp/c-sites" >> "$tmp/c-want"
+    awk -F, 'NR > 1 && $4 !~ /\// { sub(/^site /, "site ", $3); print $3, $4, $6 }' "$tmp/c-expect" |
+        sort -u > "$tmp/c-got"
+    sort -u "$tmp/c-want" > "$tmp/c-want.sorted"
+    missing=$(comm -23 "$tmp/c-want.sorted" "$tmp/c-got" | head -3 | tr '\n' ';')
+    checks=$((checks + 1))
+    if [ -n "$missing" ] || [ ! -s "$tmp/c-got" ]; then
+        fail "$name: an expectation counter differs from the reports: $missing"
+    fi
+done
+
 echo "scenarios: a rerun with the same seed is byte-identical"
 "$bin" run scenarios/baseline.json --out "$tmp/rerun" > "$tmp/rerun.out" 2>&1
 for f in timeseries.csv sites.csv moves.csv events.csv expectations.csv summary.csv geodb.sqlite; do
@@ -72,7 +112,7 @@ check "rows $out/timeseries.csv | awk -F, 'NR > 1 && \$1 == 86400 { s += \$6 } E
     "timeseries.csv users add up to the user count"
 check "[ \"\$(rows $out/moves.csv | head -n 1)\" = 'time_s,user,reason,from_site,from_backend,to_site,to_backend,completion,requested_s' ]" \
     "moves.csv header"
-check "[ \"\$(rows $out/sites.csv | head -n 1)\" = 'time_s,site,status,backends,online,users,sessions,desired_backends,imbalance,catastrophe' ]" \
+check "[ \"\$(rows $out/sites.csv | head -n 1)\" = 'time_s,site,status,backends,online,users,sessions,desired_backends,imbalance,catastrophe,logins,logins_failed,deliveries,deliveries_failed' ]" \
     "sites.csv header"
 check "[ \$(rows $out/sites.csv | wc -l) -eq 1442 ]" "sites.csv row count"
 check "[ \"\$(rows $out/events.csv | head -n 1)\" = 'time_s,site,source,kind,subject,dryrun,detail' ]" \

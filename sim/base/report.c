@@ -48,7 +48,7 @@ static const char *const timeseries_titles[] = {
 };
 static const char *const sites_titles[] = {
     "time_s", "site", "status", "backends", "online", "users", "sessions", "desired_backends",
-    "imbalance", "catastrophe",
+    "imbalance", "catastrophe", "logins", "logins_failed", "deliveries", "deliveries_failed",
 };
 static const char *const replicas_titles[] = {
     "time_s", "replica", "partition_group", "users", "moving", "stale_users", "hinted_users",
@@ -339,6 +339,10 @@ void report_site(struct report *r, const struct report_site_row *x)
     csv_int(c, x->desired_backends);
     csv_fixed(c, x->imbalance, 4);
     csv_int(c, x->catastrophe ? 1 : 0);
+    csv_int(c, x->logins);
+    csv_int(c, x->logins_failed);
+    csv_int(c, x->deliveries);
+    csv_int(c, x->deliveries_failed);
     csv_end_row(c);
 }
 

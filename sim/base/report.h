@@ -81,6 +81,11 @@ struct report_site_row {
     int desired_backends;
     double imbalance;
     bool catastrophe;
+    /* accesses counted at the site in this interval (see struct world_site) */
+    int64_t logins;
+    int64_t logins_failed;
+    int64_t deliveries;
+    int64_t deliveries_failed;
 };
 void report_site(struct report *r, const struct report_site_row *row);
 

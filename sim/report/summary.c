@@ -78,6 +78,7 @@ void summary_write(struct world *w)
     put(&row, "cool_time_violations", "%" PRId64, st->cool_time_violations);
     put(&row, "unseen_double_moves", "%" PRId64, st->unseen_double_moves);
     put(&row, "moved_users", "%" PRId64, st->moved_users);
+    put(&row, "failed_users", "%" PRId64, st->failed_users);
     put(&row, "held_logins", "%" PRId64, st->held);
     const struct repl_stats *rs = &w->repl->stats;
     put(&row, "roaming_accesses", "%" PRId64, st->roaming);

@@ -54,6 +54,8 @@ const struct expect_metric_def expect_metrics[EM_COUNT] = {
                        "converged)"},
     [EM_MOVED_USERS] = {"moved_users", C, false, NULL,
                         "users whose backend changed at least once so far"},
+    [EM_FAILED_USERS] = {"failed_users", C, false, NULL,
+                         "users who saw at least one failed login or delivery so far"},
     [EM_MISPLACED] = {"misplaced_users", C, false, NULL,
                       "director mode: users assigned to another host than the ring gives them "
                       "now"},

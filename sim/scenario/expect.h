@@ -53,6 +53,7 @@ enum expect_metric {
     EM_MOVED_TWICE,          /* users that changed location twice after a heal */
     EM_CONVERGE_S,           /* last heal until every missed write arrived (-1: not yet) */
     EM_MOVED_USERS,          /* users whose backend changed at least once */
+    EM_FAILED_USERS,         /* users who saw at least one failed access */
     EM_MISPLACED,            /* director: users not on the host the ring gives them now */
     EM_COUNT
 };

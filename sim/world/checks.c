@@ -198,12 +198,34 @@ static double sessions_of(const struct world *w, const struct subject *s)
     return n;
 }
 
+/* Attempts or failures of the subject so far: a backend's are the
+ * accesses that reached it; a site's and the cluster's also count the
+ * accesses that reached no backend (see struct world_site), so that they
+ * are the figures of summary.csv and sites.csv. */
+static int64_t access_count(const struct world *w, const struct subject *s,
+                            enum access_counter which)
+{
+    if (s->kind == EXPECT_BACKEND) {
+        bool login = which == ACCESS_LOGIN || which == ACCESS_LOGIN_FAIL;
+        int64_t failed = counter_sum(w, s, login ? COUNTER_LOGIN_FAIL : COUNTER_DELIVERY_FAIL);
+        if (which == ACCESS_LOGIN_FAIL || which == ACCESS_DELIVERY_FAIL)
+            return failed;
+        return failed + counter_sum(w, s, login ? COUNTER_LOGIN_OK : COUNTER_DELIVERY_OK);
+    }
+    if (s->kind == EXPECT_SITE)
+        return w->sites[s->site].access[which];
+    int64_t total = 0;
+    for (int site = 0; site < w->nsites; site++)
+        total += w->sites[site].access[which];
+    return total;
+}
+
 static double failure_ratio(const struct world *w, const struct subject *s)
 {
-    double failed = (double)(counter_sum(w, s, COUNTER_LOGIN_FAIL) +
-                             counter_sum(w, s, COUNTER_DELIVERY_FAIL));
-    double total = failed + (double)(counter_sum(w, s, COUNTER_LOGIN_OK) +
-                                     counter_sum(w, s, COUNTER_DELIVERY_OK));
+    double failed = (double)(access_count(w, s, ACCESS_LOGIN_FAIL) +
+                             access_count(w, s, ACCESS_DELIVERY_FAIL));
+    double total = (double)(access_count(w, s, ACCESS_LOGIN) +
+                            access_count(w, s, ACCESS_DELIVERY));
     return total > 0 ? failed / total : 0.0;
 }
 
@@ -226,14 +248,13 @@ static double metric_value(const struct world *w, const struct subject *s, int m
     case EM_IMBALANCE:
         return checks_imbalance(w, subject_replica(w, s), s->kind == EXPECT_SITE ? s->site : -1);
     case EM_LOGINS:
-        return (double)(counter_sum(w, s, COUNTER_LOGIN_OK) + counter_sum(w, s, COUNTER_LOGIN_FAIL));
+        return (double)access_count(w, s, ACCESS_LOGIN);
     case EM_LOGINS_FAILED:
-        return (double)counter_sum(w, s, COUNTER_LOGIN_FAIL);
+        return (double)access_count(w, s, ACCESS_LOGIN_FAIL);
     case EM_DELIVERIES:
-        return (double)(counter_sum(w, s, COUNTER_DELIVERY_OK) +
-                        counter_sum(w, s, COUNTER_DELIVERY_FAIL));
+        return (double)access_count(w, s, ACCESS_DELIVERY);
     case EM_DELIVERIES_FAILED:
-        return (double)counter_sum(w, s, COUNTER_DELIVERY_FAIL);
+        return (double)access_count(w, s, ACCESS_DELIVERY_FAIL);
     case EM_FAILURE_RATIO:
         return failure_ratio(w, s);
     case EM_EVENTS:
@@ -264,6 +285,8 @@ static double metric_value(const struct world *w, const struct subject *s, int m
         return w->repl->stats.converge_ms < 0 ? -1.0 : (double)(w->repl->stats.converge_ms / 1000);
     case EM_MOVED_USERS:
         return (double)w->stats.moved_users;
+    case EM_FAILED_USERS:
+        return (double)w->stats.failed_users;
     case EM_MISPLACED:
         return w->dir != NULL ? (double)dirmode_misplaced(w) : 0.0;
     }
@@ -354,6 +377,17 @@ static int filter_index(const struct scn_expect *x, int metric)
     return -1;
 }
 
+/* A value as the report shows it: whole numbers in full (a count of a
+ * million logins must compare with summary.csv digit for digit), other
+ * values to six significant digits. */
+static void number_text(double v, char *out, size_t size)
+{
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) /* 2^53: exact in a double */
+        snprintf(out, size, "%.0f", v);
+    else
+        snprintf(out, size, "%.6g", v);
+}
+
 static void check_one(struct world *w, const struct scn_entry *e, const struct subject *s,
                       const char *label, const struct scn_check *c)
 {
@@ -372,8 +406,10 @@ static void check_one(struct world *w, const struct scn_entry *e, const struct s
     double v = metric_value(w, s, c->metric, filter);
     bool ok = c->cmp == EXPECT_MIN ? v >= c->value : c->cmp == EXPECT_MAX ? v <= c->value
                                                                           : v == c->value;
-    snprintf(expected, sizeof(expected), "%s %.6g", cmp_words[c->cmp], c->value);
-    snprintf(actual, sizeof(actual), "%.6g", v);
+    char value[48];
+    number_text(c->value, value, sizeof(value));
+    snprintf(expected, sizeof(expected), "%s %s", cmp_words[c->cmp], value);
+    number_text(v, actual, sizeof(actual));
     outcome(w, e, label, assertion, expected, actual, ok);
 }
 

@@ -570,6 +570,12 @@ static void sample_site(struct world *w, int s)
         .desired_backends = world_desired_backends(w, s),
         .imbalance = checks_imbalance(w, w->sites[s].replica, s),
         .catastrophe = wc->catastrophe != NULL && wc->catastrophe(wc->ctx, s)};
+    int64_t *access = w->sites[s].access, *base = w->sites[s].sample_access;
+    row.logins = access[ACCESS_LOGIN] - base[ACCESS_LOGIN];
+    row.logins_failed = access[ACCESS_LOGIN_FAIL] - base[ACCESS_LOGIN_FAIL];
+    row.deliveries = access[ACCESS_DELIVERY] - base[ACCESS_DELIVERY];
+    row.deliveries_failed = access[ACCESS_DELIVERY_FAIL] - base[ACCESS_DELIVERY_FAIL];
+    memcpy(base, access, sizeof(w->sites[s].access));
     report_site(w->report, &row);
 }
 

@@ -293,24 +293,49 @@ int traffic_route(struct world *w, uint32_t user)
     return route_access(w, user, false, &site);
 }
 
+/* Counts an access once for the cluster and once for a site (see struct
+ * world_site), and the user as one who saw a failure. */
+static void count_access(struct world *w, uint32_t user, int backend, bool login, bool failed)
+{
+    int site = backend >= 0 ? w->backends[backend].site : w->users.state[user].home_site;
+    assert(site >= 0 && site < w->nsites);
+    int64_t *access = w->sites[site].access;
+    access[login ? ACCESS_LOGIN : ACCESS_DELIVERY]++;
+    if (login)
+        w->stats.logins++;
+    else
+        w->stats.deliveries++;
+    if (!failed)
+        return;
+    access[login ? ACCESS_LOGIN_FAIL : ACCESS_DELIVERY_FAIL]++;
+    if (login)
+        w->stats.logins_failed++;
+    else
+        w->stats.deliveries_failed++;
+    if (!w->users.saw_failure[user]) {
+        w->users.saw_failure[user] = 1;
+        w->stats.failed_users++;
+    }
+}
+
 void traffic_login(struct world *w, uint32_t user, int64_t t_ms, int64_t session_ms)
 {
-    w->stats.logins++;
     int site;
     int b = route_access(w, user, true, &site);
     if (b < 0) {
         w->stats.no_backend++;
-        w->stats.logins_failed++;
+        count_access(w, user, -1, true, true);
         return;
     }
     struct world_backend *backend = &w->backends[b];
     if (backend->crashed || rng_chance_ppm(&w->rng_faults, backend->login_fail_ppm)) {
         backend->counters[COUNTER_LOGIN_FAIL]++;
-        w->stats.logins_failed++;
+        count_access(w, user, b, true, true);
         count_proxy(w, site, user, b, PROXY_FAIL);
         return;
     }
     backend->counters[COUNTER_LOGIN_OK]++;
+    count_access(w, user, b, true, false);
     count_proxy(w, site, user, b, PROXY_OK);
     repl_served(w, w->repl, site, user);
     world_set_resident(w, user, b);
@@ -325,22 +350,22 @@ void traffic_login(struct world *w, uint32_t user, int64_t t_ms, int64_t session
 void traffic_delivery(struct world *w, uint32_t user, int64_t t_ms)
 {
     (void)t_ms;
-    w->stats.deliveries++;
     int site;
     int b = route_access(w, user, false, &site);
     if (b < 0) {
         w->stats.no_backend++;
-        w->stats.deliveries_failed++;
+        count_access(w, user, -1, false, true);
         return;
     }
     struct world_backend *backend = &w->backends[b];
     if (backend->crashed || rng_chance_ppm(&w->rng_faults, backend->delivery_fail_ppm)) {
         backend->counters[COUNTER_DELIVERY_FAIL]++;
-        w->stats.deliveries_failed++;
+        count_access(w, user, b, false, true);
         count_proxy(w, site, user, b, PROXY_FAIL);
         return;
     }
     backend->counters[COUNTER_DELIVERY_OK]++;
+    count_access(w, user, b, false, false);
     count_proxy(w, site, user, b, PROXY_OK);
     repl_served(w, w->repl, site, user);
     world_set_resident(w, user, b);

@@ -28,7 +28,9 @@ static int alloc_users(struct world *w, uint32_t n)
     u->prev_move_s = malloc(m * sizeof(*u->prev_move_s));
     u->requested_s = calloc(m, sizeof(*u->requested_s));
     u->move_attempts = calloc(m, 1);
-    if (!u->state || !u->key || !u->prev_move_s || !u->requested_s || !u->move_attempts)
+    u->saw_failure = calloc(m, 1);
+    if (!u->state || !u->key || !u->prev_move_s || !u->requested_s || !u->move_attempts ||
+        !u->saw_failure)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
         u->state[i] = (struct user_state){
@@ -127,6 +129,7 @@ void workload_free(struct world *w)
     free(u->prev_move_s);
     free(u->requested_s);
     free(u->move_attempts);
+    free(u->saw_failure);
     memset(u, 0, sizeof(*u));
 }
 

@@ -148,7 +148,22 @@ struct world_backend {
     struct rng noise;
 };
 
+/* Accesses of a site, as expectations and reports count them. */
+enum access_counter {
+    ACCESS_LOGIN = 0,     /* login attempts */
+    ACCESS_LOGIN_FAIL,    /* ... that failed */
+    ACCESS_DELIVERY,      /* delivery attempts */
+    ACCESS_DELIVERY_FAIL, /* ... that failed */
+    ACCESS_COUNT
+};
+
 struct world_site {
+    /* Attempts and failures so far: at the site of the backend an access
+     * reached, or, for one that reached none (no backend to take it, its
+     * site unreachable or down), at the user's home site. Every failure
+     * counted in world_stats is counted here once. */
+    int64_t access[ACCESS_COUNT];
+    int64_t sample_access[ACCESS_COUNT]; /* at the previous sites.csv row */
     int64_t moves_in[REASON_COUNT];  /* moves from another site into this one */
     int64_t moves_out[REASON_COUNT]; /* moves from this site to another */
     int64_t moves[REASON_COUNT];     /* moves touching this site */
@@ -242,6 +257,7 @@ struct world_users {
     int32_t *prev_move_s; /* time of the user's previous completed move */
     int32_t *requested_s; /* when the pending move was requested (or last retried) */
     uint8_t *move_attempts; /* retries of the pending move */
+    uint8_t *saw_failure;   /* 1 once one of the user's accesses failed */
 };
 
 struct world_stats {
@@ -264,6 +280,7 @@ struct world_stats {
     int64_t roaming;          /* accesses that entered through another site */
     int64_t held;             /* director mode: logins held while a move kicks the user */
     int64_t moved_users;      /* users whose backend changed at least once */
+    int64_t failed_users;     /* users who saw at least one failed access */
 };
 
 struct world {
