@@ -61,7 +61,7 @@ MAIN_OBJ := $(BUILD)/sim/main.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libclustersim.a
 
-.PHONY: all test check demo bench compare oracle-deps test-deps clean distclean install uninstall asan layering help
+.PHONY: all test check demo bench compare balance-table seeds oracle-deps test-deps clean distclean install uninstall asan layering help
 # Keep test objects between runs.
 .SECONDARY:
 
@@ -129,6 +129,12 @@ bench: $(BIN)
 compare: $(BIN)
 	@./scripts/compare-modes $(abspath $(BIN)) reports/compare
 
+# Not part of `make test`: 50 runs of a 400,000-user day (a few minutes).
+# Rewrites the threshold table in docs/controller.md; BALANCE_TABLE_FLAGS
+# passes options (e.g. --seeds 10) to scripts/balance-table.
+balance-table: $(BIN)
+	@./scripts/balance-table --bin $(abspath $(BIN)) --update $(BALANCE_TABLE_FLAGS)
+
 install: $(BIN)
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/clustersim/scenarios
 	install -m 0755 $(BIN) $(DESTDIR)$(bindir)/clustersim
@@ -151,6 +157,7 @@ help:
 	@echo "make asan         the tests under AddressSanitizer + UBSan (= make SANITIZE=1 test)"
 	@echo "make bench        the 1M-user, 3x40-backend, 24h benchmark"
 	@echo "make compare      one workload in director mode and in Palomar mode, side by side"
+	@echo "make balance-table  balancing moves and imbalance per threshold on a healthy site (docs/controller.md)"
 	@echo "make install      PREFIX=/usr/local DESTDIR= honoured"
 
 -include $(CORE_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)
