@@ -135,6 +135,12 @@ compare: $(BIN)
 balance-table: $(BIN)
 	@./scripts/balance-table --bin $(abspath $(BIN)) --update $(BALANCE_TABLE_FLAGS)
 
+# Every bundled scenario on SEEDS seeds (default 20), as a pass table: a
+# scenario's expectations are claims about the system, not about one seed.
+SEEDS ?= 20
+seeds: $(BIN)
+	@CLUSTERSIM=$(abspath $(BIN)) ./scripts/seeds -n $(SEEDS)
+
 install: $(BIN)
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/clustersim/scenarios
 	install -m 0755 $(BIN) $(DESTDIR)$(bindir)/clustersim
@@ -155,6 +161,7 @@ help:
 	@echo "make demo         build and run the default scenario, print where the report is"
 	@echo "make test         build and run every test (unit, scenario, determinism)"
 	@echo "make asan         the tests under AddressSanitizer + UBSan (= make SANITIZE=1 test)"
+	@echo "make seeds        every bundled scenario on SEEDS=20 seeds: a pass table"
 	@echo "make bench        the 1M-user, 3x40-backend, 24h benchmark"
 	@echo "make compare      one workload in director mode and in Palomar mode, side by side"
 	@echo "make balance-table  balancing moves and imbalance per threshold on a healthy site (docs/controller.md)"

@@ -25,7 +25,7 @@ static bool eligible(const struct controller *c, const struct ctl_backend *b)
     return b->status == BACKEND_ONLINE && b->load_factor > 0 && b->balancing != FEATURE_OFF &&
            b->metrics != FEATURE_OFF && st->have_load &&
            st->samples >= (uint64_t)c->settings->lb_min_samples &&
-           !health_known_failing(c->settings, st);
+           !health_known_failing(c->settings, st, controller__now(c));
 }
 
 static bool settling(const struct controller *c, const struct ctl_backend *b, int64_t now)

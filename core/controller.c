@@ -132,7 +132,7 @@ struct ctl_backend *controller__backend(struct controller *c, int handle)
 static bool destination_ok(const struct controller *c, const struct ctl_backend *b)
 {
     return b->status == BACKEND_ONLINE && b->load_factor > 0 &&
-           !health_known_failing(c->settings, &c->state[b->handle]);
+           !health_known_failing(c->settings, &c->state[b->handle], controller__now(c));
 }
 
 /* Spreads count users over the backends that can take them (online, load
@@ -210,7 +210,15 @@ static int task_cache_metrics(struct controller *c)
             st->have_load &= c->metrics.gauge(c->metrics.ctx, b->handle, (enum ctl_gauge)g,
                                               s->lb_window_s * 1000, &st->load[g]);
         st->samples = c->metrics.samples(c->metrics.ctx, b->handle);
-        st->outcomes = c->metrics.outcomes(c->metrics.ctx, b->handle, s->failure_window_s * 1000);
+        /* Too few attempts to judge: the window doubles (a bounded number
+         * of times) until it holds HOST_FAILURE_MIN_LOGINS of them. */
+        int64_t window_s = s->failure_window_s;
+        st->outcomes = c->metrics.outcomes(c->metrics.ctx, b->handle, window_s * 1000);
+        while (st->outcomes.attempts < s->failure_min_logins &&
+               window_s * 2 <= s->failure_window_max_s) {
+            window_s *= 2;
+            st->outcomes = c->metrics.outcomes(c->metrics.ctx, b->handle, window_s * 1000);
+        }
         st->check = c->metrics.check(c->metrics.ctx, b->handle);
     }
     return 0;

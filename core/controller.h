@@ -183,6 +183,7 @@ struct ctl_backend_state {
     int64_t failure_ratio_ppm;  /* -1 when not judged */
     uint32_t critical_users0;   /* users when it turned critical */
     int64_t last_degraded_move_ms;
+    int64_t last_failing_ms; /* last check that found it failing (0: never) */
     /* balancing */
     bool scored;
     double score;

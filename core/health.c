@@ -46,9 +46,12 @@ enum ctl_health_state health_next(const struct ctl_settings *s, enum ctl_health_
     return fresh;
 }
 
-bool health_known_failing(const struct ctl_settings *s, const struct ctl_backend_state *st)
+bool health_known_failing(const struct ctl_settings *s, const struct ctl_backend_state *st,
+                          int64_t now_ms)
 {
     if (st->health == HEALTH_DEGRADED || st->health == HEALTH_CRITICAL)
+        return true;
+    if (st->last_failing_ms > 0 && now_ms - st->last_failing_ms < s->failure_distrust_s * 1000)
         return true;
     const struct ctl_outcomes *o = &st->outcomes;
     assert(o->failures >= 0 && o->failures <= o->attempts);
@@ -110,13 +113,15 @@ static int classify_all(struct controller *c, int *n)
         if (b->status != BACKEND_ONLINE) {
             st->health = HEALTH_UNKNOWN;
             st->failure_ratio_ppm = -1;
-            failing += unreachable;
-            continue;
+        } else {
+            st->health = health_next(c->settings, st->health,
+                                     health_classify(c->settings, &st->outcomes,
+                                                     &st->failure_ratio_ppm));
         }
-        st->health = health_next(c->settings, st->health,
-                                 health_classify(c->settings, &st->outcomes,
-                                                 &st->failure_ratio_ppm));
-        failing += st->health == HEALTH_DEGRADED || st->health == HEALTH_CRITICAL || unreachable;
+        bool fails = st->health == HEALTH_DEGRADED || st->health == HEALTH_CRITICAL || unreachable;
+        if (fails)
+            st->last_failing_ms = controller__now(c);
+        failing += fails;
     }
     return failing;
 }

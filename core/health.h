@@ -44,9 +44,10 @@ enum ctl_health_state health_next(const struct ctl_settings *s, enum ctl_health_
  * neither balanced nor a destination of moved users: judged degraded or
  * critical, or failing more than HOST_FAILURE_RATIO of the attempts seen in
  * the window even when they are too few to judge, or its last check
- * failed. HOST_FAILURE_MIN_LOGINS gates actions against a backend (moving
+ * failed, or any of these within the last HOST_FAILURE_DISTRUST_SECS. HOST_FAILURE_MIN_LOGINS gates actions against a backend (moving
  * its users, setting it offline), never this. */
-bool health_known_failing(const struct ctl_settings *s, const struct ctl_backend_state *st);
+bool health_known_failing(const struct ctl_settings *s, const struct ctl_backend_state *st,
+                          int64_t now_ms);
 
 /* Users to move this cycle off a critical backend that had users0 users
  * when it turned critical and has users now: ceil(batch ratio x users0),

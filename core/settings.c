@@ -189,10 +189,13 @@ const struct setting_def ctl_settings_table[] = {
      0, PPM, NULL, "ratio",
      "Share of a degraded backend's current users moved away per action.",
      "Undocumented (\"some users\"); 5% relieves the backend without a metacache storm."},
-    {"HOST_FAILURE_MIN_LOGINS", SETTING_INT, CTL(failure_min_logins), 20, 1, 1000000, NULL,
+    {"HOST_FAILURE_MIN_LOGINS", SETTING_INT, CTL(failure_min_logins), 100, 1, 1000000, NULL,
      "attempts",
-     "Logins plus deliveries in the window below which a backend is not judged.",
-     "Undocumented; 20 keeps a single failed login from classifying a quiet backend."},
+     "Logins plus deliveries a failure ratio needs before a backend is judged (the window "
+     "widens up to HOST_FAILURE_WINDOW_MAX_SECS to gather them).",
+     "Undocumented; a ratio's standard error near the thresholds is 7 points at 20 attempts "
+     "(a 95%-failing backend then reads under 90% one check in seven, which stopped its "
+     "evacuation midway) and 2 points at 100."},
     {"HOST_FAILURE_COOL_TIME_SECS", SETTING_INT, CTL(failure_cool_time_s), 600, 0, 30 * DAY_S,
      NULL, "s", "Minimum time between two moves away from one degraded backend.",
      "Undocumented default; ten minutes lets a degraded backend show whether it recovers."},
@@ -205,6 +208,13 @@ const struct setting_def ctl_settings_table[] = {
     {"HOST_FAILURE_WINDOW_SECS", SETTING_INT, CTL(failure_window_s), 120, 15, DAY_S, NULL, "s",
      "Window over which login and delivery failure ratios are computed.",
      "Undocumented; two check periods, so one check sees a full window of fresh data."},
+    {"HOST_FAILURE_WINDOW_MAX_SECS", SETTING_INT, CTL(failure_window_max_s), 960, 15, DAY_S, NULL,
+     "s",
+     "A window with fewer than HOST_FAILURE_MIN_LOGINS attempts is doubled, up to this, before "
+     "the backend is left unjudged.",
+     "Undocumented; a backend being evacuated gets ever fewer attempts, and judging it on a "
+     "handful would stop its evacuation on a lucky check. Eight windows stay within the "
+     "half hour Prometheus keeps."},
     {"HOST_FAILURE_HYSTERESIS", SETTING_ENUM, CTL(failure_hysteresis), 0, 0, 1, off_on_words, "",
      "on: a backend that turned critical stays critical until its failure ratio is back to "
      "HOST_FAILURE_RATIO (smoothing around HOST_FAILURE_CRITICAL_RATIO); off: every check is "
@@ -212,6 +222,13 @@ const struct setting_def ctl_settings_table[] = {
      "Undocumented; the documented rules classify each check, so none by default. A check "
      "with fewer than HOST_FAILURE_MIN_LOGINS attempts is no new judgement in either mode: "
      "the backend keeps its last state."},
+    {"HOST_FAILURE_DISTRUST_SECS", SETTING_INT, CTL(failure_distrust_s), 600, 0, 30 * DAY_S, NULL,
+     "s",
+     "A backend judged degraded or critical, or whose check failed, is neither balanced nor a "
+     "destination of moved users until this long after the last such check.",
+     "Undocumented; one healthy-looking check of a backend failing 20% is chance, not "
+     "recovery. The degraded cool time (10 minutes), so a backend is trusted again once it "
+     "could have been judged failing again."},
     {"HOST_RECOVERY_SUCCESSES", SETTING_INT, CTL(recovery_successes), 1, 1, 1000, NULL, "checks",
      "Consecutive successful probe checks that bring an offline backend back online.",
      "Documented: \"when the health check succeeds\", so one."},

@@ -78,8 +78,10 @@ struct ctl_settings {
     int64_t failure_cool_time_s;        /* HOST_FAILURE_COOL_TIME_SECS */
     int64_t failure_backend_num_pct;    /* HOST_FAILURE_BACKEND_NUM_THRESHOLD */
     int64_t failure_window_s;           /* HOST_FAILURE_WINDOW_SECS */
+    int64_t failure_window_max_s;       /* HOST_FAILURE_WINDOW_MAX_SECS */
     int64_t recovery_successes;         /* HOST_RECOVERY_SUCCESSES */
     int failure_hysteresis;             /* HOST_FAILURE_HYSTERESIS (0 off, 1 on) */
+    int64_t failure_distrust_s;         /* HOST_FAILURE_DISTRUST_SECS */
     int64_t lb_delta_ratio_ppm;         /* HOST_LOAD_BALANCE_SCORE_DELTA_THRESHOLD_RATIO */
     int lb_delta_mode;                  /* HOST_LOAD_BALANCE_DELTA_MODE */
     int lb_score;                       /* HOST_LOAD_BALANCE_SCORE */

@@ -589,6 +589,20 @@ static void test_known_failing_is_never_a_destination(void **state)
     run(TASK_CHECK_BACKEND_HEALTH);
     assert_int_equal(fake.moved[2][3], 0);
     assert_int_equal(fake.moved[2][0] + fake.moved[2][1], 200);
+    /* One healthy-looking check after failing is not recovery: distrusted
+     * for HOST_FAILURE_DISTRUST_SECS after the last failing check. */
+    site_setup(4);
+    fake.outcomes[3] = (struct ctl_outcomes){1000, 200}; /* degraded */
+    run(TASK_CHECK_BACKEND_HEALTH);
+    fake.outcomes[3] = (struct ctl_outcomes){1000, 0};
+    fake.outcomes[2] = (struct ctl_outcomes){1000, 950};
+    fake.now_ms += settings.failure_distrust_s * 1000 - 1;
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_int_equal(fake.moved[2][3], 0);
+    memset(fake.moved, 0, sizeof(fake.moved));
+    fake.now_ms += 60000; /* last failing check over 600 s ago */
+    run(TASK_CHECK_BACKEND_HEALTH);
+    assert_true(fake.moved[2][3] > 0);
 }
 
 /* A load-factor-0 drain is not held by the balancing cool time. */
