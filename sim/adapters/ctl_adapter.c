@@ -138,8 +138,10 @@ static struct ctl_check metrics_check(void *ctx, int backend)
 {
     struct site_controller *sc = ctx;
     const struct world_backend *b = &sc->w->backends[backend];
+    /* The controller's own query of the backend's doveadm endpoint is part
+     * of its check: "a backend with errors is not chosen for user moves". */
     return (struct ctl_check){.checked = b->probes_ok + b->probes_failed > 0,
-                              .ok = b->probe_ok_streak > 0,
+                              .ok = b->probe_ok_streak > 0 && !b->doveadm_down,
                               .ok_streak = b->probe_ok_streak};
 }
 

@@ -1245,15 +1245,30 @@ static int load_prometheus(struct loader *ld, const struct node *n, struct scn_f
     return 0;
 }
 
+/* "doveadm": "down": the backend's doveadm HTTP endpoint does not answer
+ * (it still serves mail), so nobody can ask it to hand a user over. */
+static int load_doveadm_fault(struct loader *ld, const struct node *n, struct scn_fault *f)
+{
+    const char *word = json_is_string(n->json) ? json_string_value(n->json) : "";
+    if (strcmp(word, "down") == 0)
+        f->doveadm_down = 1;
+    else if (strcmp(word, "up") == 0)
+        f->doveadm_down = 0;
+    else
+        return expected(ld, n, "\"down\" or \"up\"");
+    return 0;
+}
+
 static int load_fault(struct loader *ld, const struct node *n, struct scn_fault *f)
 {
     static const char *const keys[] = {
         "backend", "site", "recover", "login_failure_ratio", "delivery_failure_ratio",
-        "crash",   "slow", "prometheus", NULL};
+        "crash",   "slow", "prometheus", "doveadm", NULL};
     struct node c;
     bool crash = false;
     *f = (struct scn_fault){
-        .login_failure_ppm = -1, .delivery_failure_ppm = -1, .crash = -1, .prometheus_down = -1};
+        .login_failure_ppm = -1, .delivery_failure_ppm = -1, .crash = -1, .prometheus_down = -1,
+        .doveadm_down = -1};
     if (object_check(ld, n, keys) != 0 || load_fault_target(ld, n, f) != 0)
         return -1;
     if ((node_member(ld, n, "recover", &c) && get_bool(ld, &c, &f->recover) != 0) ||
@@ -1268,11 +1283,13 @@ static int load_fault(struct loader *ld, const struct node *n, struct scn_fault 
         f->crash = crash ? 1 : 0;
     if (node_member(ld, n, "prometheus", &c) && load_prometheus(ld, &c, f) != 0)
         return -1;
+    if (node_member(ld, n, "doveadm", &c) && load_doveadm_fault(ld, &c, f) != 0)
+        return -1;
     if (!f->recover && f->login_failure_ppm < 0 && f->delivery_failure_ppm < 0 && f->crash < 0 &&
-        f->slow == 0 && f->prometheus_down < 0)
+        f->slow == 0 && f->prometheus_down < 0 && f->doveadm_down < 0)
         return fail_node(ld, n,
                          "nothing to do: set recover, login_failure_ratio, "
-                         "delivery_failure_ratio, crash, slow or prometheus");
+                         "delivery_failure_ratio, crash, slow, prometheus or doveadm");
     return 0;
 }
 

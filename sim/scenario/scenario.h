@@ -138,6 +138,7 @@ struct scn_fault {
     int crash;                    /* "crash": true/false; -1 unset */
     double slow;                  /* "slow": CPU multiplier >= 1; 0 unset */
     int prometheus_down;          /* "prometheus": "down"/"up" (site faults only); -1 unset */
+    int doveadm_down;             /* "doveadm": "down"/"up": its doveadm endpoint; -1 unset */
 };
 
 struct scn_check {

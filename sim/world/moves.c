@@ -230,6 +230,11 @@ int moves_on_access(struct world *w, int r, uint32_t user, enum move_completion 
     if (to < 0)
         return from; /* nowhere to go yet: the supervisor retries */
     enum move_reason reason = (enum move_reason)route->moving;
+    /* A source whose doveadm endpoint does not answer cannot be asked to
+     * hand the user over: the move stays pending (check_user_moves retries
+     * it, then forces it) and the source serves this access. */
+    if (w->backends[from].doveadm_down && !source_down(w, rep, from))
+        return from;
     if (source_down(w, rep, from) || w->params.move_duration_ms == 0) {
         moves_apply(w, r, w->backends[from].site, user, to, w->backends[to].site, reason,
                     source_down(w, rep, from) ? COMPLETION_IMMEDIATE : how);

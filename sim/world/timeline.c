@@ -230,6 +230,7 @@ static void apply_fault(struct world *w, int backend, const struct scn_fault *f)
         b->delivery_fail_ppm = 0;
         b->crashed = false;
         b->slow = 1.0;
+        b->doveadm_down = false;
     }
     if (f->login_failure_ppm >= 0)
         b->login_fail_ppm = f->login_failure_ppm;
@@ -239,6 +240,8 @@ static void apply_fault(struct world *w, int backend, const struct scn_fault *f)
         b->crashed = f->crash != 0;
     if (f->slow > 0)
         b->slow = f->slow;
+    if (f->doveadm_down >= 0)
+        b->doveadm_down = f->doveadm_down != 0;
 }
 
 static void describe_fault(const struct scn_fault *f, char *out, size_t size)
@@ -249,11 +252,12 @@ static void describe_fault(const struct scn_fault *f, char *out, size_t size)
         settings_format_value(&ratio, f->login_failure_ppm, login, sizeof(login));
     if (f->delivery_failure_ppm >= 0)
         settings_format_value(&ratio, f->delivery_failure_ppm, delivery, sizeof(delivery));
-    snprintf(out, size, "%s%s%s%s%s%s%s%s", f->recover ? "recover " : "",
+    snprintf(out, size, "%s%s%s%s%s%s%s%s%s", f->recover ? "recover " : "",
              login[0] ? "login_failure_ratio=" : "", login,
              delivery[0] ? " delivery_failure_ratio=" : "", delivery,
              f->crash < 0 ? "" : (f->crash ? " crash" : " uncrash"), f->slow > 0 ? " slow" : "",
-             f->prometheus_down < 0 ? "" : (f->prometheus_down ? " prometheus down" : " prometheus up"));
+             f->prometheus_down < 0 ? "" : (f->prometheus_down ? " prometheus down" : " prometheus up"),
+             f->doveadm_down < 0 ? "" : (f->doveadm_down ? " doveadm down" : " doveadm up"));
 }
 
 static void run_fault(struct world *w, const struct scn_entry *e)

@@ -126,6 +126,7 @@ struct world_backend {
     int64_t login_fail_ppm;
     int64_t delivery_fail_ppm;
     bool crashed;
+    bool doveadm_down; /* its doveadm endpoint does not answer */
     double slow;
     /* proxy-side counters (Prometheus counters, cumulative) */
     int64_t counters[COUNTER_COUNT];
