@@ -19,7 +19,8 @@
 static const char *const event_names[CTL_EV_COUNT] = {
     "balance",       "degraded",      "critical",    "offline",        "online",
     "catastrophe",   "drain",         "moves_retried", "moves_forced", "task_failed",
-    "threshold",     "stale_data",    "site_unreachable", "site_reachable",
+    "threshold",     "stale_data",    "site_unreachable", "site_reachable", "force_move",
+    "rebalance_now",
 };
 
 static const char *const task_names[TASK_COUNT] = {
@@ -310,4 +311,35 @@ const struct ctl_backend_state *controller_backend_state(const struct controller
 bool controller_catastrophe(const struct controller *c)
 {
     return c->catastrophe;
+}
+
+int controller_rebalance_now(struct controller *c)
+{
+    controller__event(c, CTL_EV_REBALANCE_NOW, -1, false,
+                      "rebalancing cycle triggered through the API");
+    int rc = controller_run(c, TASK_CACHE_METRICS);
+    return rc == 0 ? controller_run(c, TASK_REBALANCE_SITES) : rc;
+}
+
+int controller_force_move(struct controller *c, int handle, int pct)
+{
+    assert(pct >= 1 && pct <= 100);
+    if (controller_run(c, TASK_CACHE_METRICS) != 0)
+        return -1;
+    const struct ctl_backend *b = controller__backend(c, handle);
+    if (b == NULL) {
+        controller__event(c, CTL_EV_TASK_FAILED, -1, false,
+                          "force move: the backend is not one of this site's");
+        return -1;
+    }
+    uint32_t count = (uint32_t)(((uint64_t)b->users * (uint64_t)pct + 99) / 100);
+    int ndest = 0;
+    uint32_t moved = count == 0 ? 0
+                                : controller__move_spread(c, handle, count, 0, CTL_MOVE_FORCE,
+                                                          false, &ndest);
+    assert(moved <= count);
+    controller__event(c, CTL_EV_FORCE_MOVE, handle, false,
+                      "force move of %d%%: moving %u of %u users at once to %d backends", pct,
+                      moved, b->users, ndest);
+    return 0;
 }

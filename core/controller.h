@@ -42,6 +42,7 @@ enum ctl_move_reason {
     CTL_MOVE_CRITICAL,
     CTL_MOVE_DEGRADED,
     CTL_MOVE_DRAIN,
+    CTL_MOVE_FORCE, /* the manual force move: moved at once, not at next access */
 };
 
 /* What the controller logs: each becomes a row of events.csv. */
@@ -60,6 +61,8 @@ enum ctl_event {
     CTL_EV_STALE_DATA,    /* stale rows deleted */
     CTL_EV_SITE_UNREACHABLE, /* this site's proxies cannot reach another site */
     CTL_EV_SITE_REACHABLE,   /* ... and can again */
+    CTL_EV_FORCE_MOVE,       /* an operator's immediate force move */
+    CTL_EV_REBALANCE_NOW,    /* an operator triggered a rebalancing cycle */
     CTL_EV_COUNT
 };
 
@@ -231,6 +234,16 @@ void controller_init(struct controller *c, const struct ctl_settings *settings,
 /* Runs one task. Returns 0, or -1 when it failed (logged as
  * CTL_EV_TASK_FAILED; it runs again next period). */
 int controller_run(struct controller *c, enum ctl_task task);
+
+/* The manual operations of seed 004, asked through the controller's API:
+ * an immediate rebalancing cycle (the task, now, its rules unchanged), and
+ * a force move of pct% of a backend's users at once ("faster than batch
+ * move but more disruptive"): to the backends that can take users, spread
+ * as an evacuation is, whatever their cool time. Return 0, or -1 when the
+ * metrics or the store cannot be read, or the backend is not the site's
+ * (logged as task_failed). */
+int controller_rebalance_now(struct controller *c);
+int controller_force_move(struct controller *c, int handle, int pct);
 
 /* What the controller knows of a backend between task runs, for reports. */
 const struct ctl_backend_state *controller_backend_state(const struct controller *c,

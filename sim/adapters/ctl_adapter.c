@@ -156,6 +156,8 @@ static enum move_reason reason_of(enum ctl_move_reason reason)
         return REASON_DEGRADED;
     case CTL_MOVE_DRAIN:
         return REASON_DRAIN;
+    case CTL_MOVE_FORCE:
+        return REASON_FORCE;
     }
     assert(0);
     return REASON_NONE;
@@ -178,8 +180,13 @@ static uint32_t action_move_users(void *ctx, int src, int dst, uint32_t count,
         const struct uc_route *route = usercache_route(uc, u);
         bool recent = route->last_moved_s >= 0 && now_s - route->last_moved_s < min_last_moved_s;
         if (!recent && route->moving == REASON_NONE &&
-            moves_request(w, r, sc->site, u, dst, -1, reason_of(reason)))
+            moves_request(w, r, sc->site, u, dst, -1, reason_of(reason))) {
             marked++;
+            /* A force move is carried out at once: the source is asked to
+             * hand the user over now, not at its next access. */
+            if (reason == CTL_MOVE_FORCE)
+                moves_on_access(w, r, u, COMPLETION_TRIGGER);
+        }
         u = next;
     }
     return marked;
@@ -301,6 +308,17 @@ static const struct ctl_backend_state *adapter_backend_state(const void *ctx, in
     return sc ? controller_backend_state(&sc->ctl, backend) : NULL;
 }
 
+static int adapter_request(void *ctx, int site, int action, int backend, int pct)
+{
+    struct ctl_adapter *ad = ctx;
+    assert(site >= 0 && site < ad->w->nsites && ad->sites[site] != NULL);
+    struct controller *ctl = &ad->sites[site]->ctl;
+    if (ad->w->site_down[site])
+        return -1; /* a crashed site's controller does not answer */
+    return action == SCN_CTL_REBALANCE ? controller_rebalance_now(ctl)
+                                       : controller_force_move(ctl, backend, pct);
+}
+
 static bool adapter_catastrophe(const void *ctx, int site)
 {
     const struct ctl_adapter *ad = ctx;
@@ -334,7 +352,8 @@ int ctl_adapter_init(struct world *w)
     w->controllers = (struct world_controllers){.ctx = ad,
                                                 .run_task = adapter_run_task,
                                                 .backend_state = adapter_backend_state,
-                                                .catastrophe = adapter_catastrophe};
+                                                .catastrophe = adapter_catastrophe,
+                                                .request = adapter_request};
     for (int s = 0; s < w->nsites; s++) {
         struct site_controller *sc = calloc(1, sizeof(*sc));
         if (sc == NULL) {

@@ -51,6 +51,7 @@ static const char *const reason_columns[REASON_COUNT] = {
     "moves_site_evacuate",
     "moves_merge",
     "moves_director",
+    "moves_force_move",
 };
 
 void summary_write(struct world *w)

@@ -54,6 +54,7 @@ struct sim_params {
     int64_t cpu_base_ppm;            /* MODEL_CPU_BASE_CORES */
     int64_t cpu_session_ppm;         /* MODEL_CPU_CORES_PER_SESSION */
     int64_t cpu_delivery_ppm;        /* MODEL_CPU_CORES_PER_DELIVERY_PER_SEC */
+    int64_t cpu_handover_ppm;        /* MODEL_CPU_CORES_PER_HANDOVER_PER_SEC */
     int64_t mem_base_mb;             /* MODEL_MEMORY_BASE_MB */
     int64_t mem_session_mb;          /* MODEL_MEMORY_MB_PER_SESSION */
     int64_t mem_user_ppm;            /* MODEL_MEMORY_MB_PER_USER */

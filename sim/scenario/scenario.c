@@ -1538,8 +1538,8 @@ static int load_expect(struct loader *ld, const struct node *n, struct scn_expec
 
 /* ---- timeline entries ---- */
 
-static const char *const entry_kinds[] = {"doveadm", "fault", "expect", "partition",
-                                          "heal",    "note",  NULL};
+static const char *const entry_kinds[] = {"doveadm", "fault", "expect",     "partition",
+                                          "heal",    "note",  "controller", NULL};
 
 /* The keys an entry of each kind may have, in enum scn_entry_kind order. */
 static const char *const *const entry_keys[] = {
@@ -1549,6 +1549,7 @@ static const char *const *const entry_keys[] = {
     (const char *const[]){"at", "partition", NULL},
     (const char *const[]){"at", "heal", NULL},
     (const char *const[]){"at", "note", NULL},
+    (const char *const[]){"at", "controller", "site", "backend", "percent", NULL},
 };
 
 /* Which action the entry is: exactly one of entry_kinds. */
@@ -1569,7 +1570,7 @@ static int entry_kind(struct loader *ld, const struct node *n, enum scn_entry_ki
     if (found < 0)
         return fail_node(ld, n,
                          "no action (expected one of: doveadm, fault, expect, "
-                         "partition, heal, note)");
+                         "partition, heal, note, controller)");
     *out = (enum scn_entry_kind)found;
     return 0;
 }
@@ -1615,6 +1616,40 @@ static int load_doveadm(struct loader *ld, const struct node *n, struct scn_entr
     return 0;
 }
 
+/* {"controller": "rebalance", "site": S} or {"controller": "force-move",
+ * "backend": B, "percent": 1..100}: the backend is named as in faults (it
+ * may be added by a command before the entry runs). */
+static int load_controller(struct loader *ld, const struct node *n, struct scn_entry *e)
+{
+    struct node c;
+    node_member(ld, n, "controller", &c);
+    const char *word = json_is_string(c.json) ? json_string_value(c.json) : "";
+    bool force = strcmp(word, "force-move") == 0;
+    if (!force && strcmp(word, "rebalance") != 0)
+        return expected(ld, &c, "\"rebalance\" or \"force-move\"");
+    e->ctl_action = force ? SCN_CTL_FORCE_MOVE : SCN_CTL_REBALANCE;
+    if (node_member(ld, n, "site", &c)) {
+        int site;
+        if (force)
+            return fail_at(ld, c.key_pos, "%s: a force-move acts on its backend's site", where(n));
+        if (get_site_ref(ld, &c, &site) != 0)
+            return -1;
+        snprintf(e->site, sizeof(e->site), "%s", ld->scn->sites[site].name);
+    }
+    bool has_backend = node_member(ld, n, "backend", &c);
+    if (has_backend != force)
+        return has_backend ? fail_at(ld, c.key_pos, "%s: \"backend\" is for force-move", where(n))
+                           : fail_node(ld, n, "a force-move needs \"backend\" and \"percent\"");
+    if (has_backend && get_text(ld, &c, "a backend name", 1, CLUSTER_NAME_SIZE - 1,
+                                TEXT_ONE_LINE, e->backend, sizeof(e->backend)) != 0)
+        return -1;
+    bool has_pct = node_member(ld, n, "percent", &c);
+    if (has_pct != force)
+        return has_pct ? fail_at(ld, c.key_pos, "%s: \"percent\" is for force-move", where(n))
+                       : fail_node(ld, n, "a force-move needs \"backend\" and \"percent\"");
+    return has_pct ? get_int32(ld, &c, 1, 100, &e->ctl_percent) : 0;
+}
+
 static int load_action(struct loader *ld, const struct node *n, struct scn_entry *e)
 {
     struct node c;
@@ -1638,6 +1673,8 @@ static int load_action(struct loader *ld, const struct node *n, struct scn_entry
     case SCN_NOTE:
         return get_text(ld, &c, "a one-line note of 1..1023 bytes", 1, SCN_TEXT_SIZE - 1,
                         TEXT_ONE_LINE, e->text, sizeof(e->text));
+    case SCN_CONTROLLER:
+        return load_controller(ld, n, e);
     }
     assert(0);
     return -1;

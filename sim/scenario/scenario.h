@@ -125,6 +125,13 @@ enum scn_entry_kind {
     SCN_PARTITION,   /* {"partition": "DC1 | DC2 DC3"}: groups that cannot reach each other */
     SCN_HEAL,        /* {"heal": true}: every partition ends */
     SCN_NOTE,        /* {"note": "text"}: written to events.csv */
+    SCN_CONTROLLER,  /* {"controller": "rebalance"|"force-move", ...}: a manual operation */
+};
+
+/* The controller's manual operations (seed 004), asked through its API. */
+enum scn_ctl_action {
+    SCN_CTL_REBALANCE = 0, /* an immediate load rebalancing cycle of "site" */
+    SCN_CTL_FORCE_MOVE,    /* "percent" of "backend"'s users moved at once */
 };
 
 /* A fault on one backend, or on every backend of a site. Unset fields keep
@@ -168,6 +175,10 @@ struct scn_entry {
                                      optional "desc" of an expectation */
     struct scn_fault fault;
     struct scn_expect expect;
+    /* SCN_CONTROLLER: the operation, its backend and percentage. */
+    int ctl_action;
+    char backend[CLUSTER_NAME_SIZE];
+    int ctl_percent;
     /* SCN_PARTITION: group index per site (by scenario site index). */
     int ngroups;
     int group_of_site[CLUSTER_SITES_MAX];

@@ -25,11 +25,13 @@ static double with_noise(struct world_backend *b, double value, const struct sim
 }
 
 void backend_measure(struct world_backend *b, uint32_t sessions, double deliveries_per_s,
-                     const struct sim_params *p, struct prom_sample *out)
+                     double handovers_per_s, const struct sim_params *p, struct prom_sample *out)
 {
     assert(b->cpu_cores > 0 && b->memory_gb > 0 && b->metacache_gb > 0);
+    assert(handovers_per_s >= 0);
     double cores = ppm_value(p->cpu_base_ppm) + ppm_value(p->cpu_session_ppm) * sessions +
-                   ppm_value(p->cpu_delivery_ppm) * deliveries_per_s;
+                   ppm_value(p->cpu_delivery_ppm) * deliveries_per_s +
+                   ppm_value(p->cpu_handover_ppm) * handovers_per_s;
     double cpu = 100.0 * cores * b->slow / b->cpu_cores;
     double mem_mb = (double)p->mem_base_mb + (double)p->mem_session_mb * sessions +
                     ppm_value(p->mem_user_ppm) * b->resident;

@@ -15,6 +15,7 @@
 
 /* Computes the exporter's gauges of b (into b->cpu etc. and out). */
 void backend_measure(struct world_backend *b, uint32_t sessions, double deliveries_per_s,
-                     const struct sim_params *params, struct prom_sample *out);
+                     double handovers_per_s, const struct sim_params *p,
+                     struct prom_sample *out);
 
 #endif

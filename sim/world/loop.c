@@ -458,8 +458,11 @@ static void scrape(struct world *w)
                             backend->counters[COUNTER_DELIVERY_FAIL];
         double rate = (delivered - backend->deliveries_at_scrape) / interval_s;
         backend->deliveries_at_scrape = delivered;
+        double handovers_per_s = (backend->handovers - backend->handovers_at_scrape) / interval_s;
+        backend->handovers_at_scrape = backend->handovers;
         struct prom_sample sample = {.time_ms = now};
-        backend_measure(backend, w->sessions.per_backend[b], rate, &w->params, &sample);
+        backend_measure(backend, w->sessions.per_backend[b], rate, handovers_per_s, &w->params,
+                        &sample);
         memcpy(sample.counters, backend->counters, sizeof(sample.counters));
         /* A site's Prometheus that is down scrapes nothing: no samples
          * accumulate towards HOST_LOAD_BALANCE_MIN_SAMPLES meanwhile. */

@@ -162,8 +162,10 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
     /* A source that finishes a move kicks the user's connections, which
      * reconnect to the destination; when the source was down (failover, a
      * forced move), existing connections stay where they are until they end. */
-    if (how == COMPLETION_ACCESS || how == COMPLETION_TRIGGER)
+    if (how == COMPLETION_ACCESS || how == COMPLETION_TRIGGER) {
         sessions_move_user(&w->sessions, user, (uint16_t)to);
+        w->backends[from].handovers++; /* the destination pulls its metacache */
+    }
     world_set_resident(w, user, to);
     u->state[user].referral_from = (uint16_t)from;
     u->state[user].referral_to = (uint16_t)to;

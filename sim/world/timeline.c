@@ -300,6 +300,32 @@ static void run_fault(struct world *w, const struct scn_entry *e)
     }
 }
 
+/* A manual operation through the controller's API (seed 004); director
+ * mode has no controller. */
+static void run_controller(struct world *w, const struct scn_entry *e)
+{
+    bool force = e->ctl_action == SCN_CTL_FORCE_MOVE;
+    int backend = force ? world_backend_by_name(w, e->backend) : -1;
+    int site = force ? (backend >= 0 ? w->backends[backend].site : -1)
+                     : (e->site[0] ? world_site_by_name(w, e->site) : 0);
+    char detail[CLUSTER_NAME_SIZE + 64];
+    snprintf(detail, sizeof(detail), force ? "force-move %d%% of %s" : "rebalance",
+             force ? e->ctl_percent : 0, force ? e->backend : "");
+    if (force && backend < 0) {
+        world_fail(w, "%s:%d: force-move of backend %s, which does not exist at %lld ms",
+                   w->scn->path, e->pos.line, e->backend, (long long)w->engine.now_ms);
+        return;
+    }
+    const struct world_controllers *wc = &w->controllers;
+    int rc = wc->request != NULL && site >= 0
+                 ? wc->request(wc->ctx, site, e->ctl_action, backend, e->ctl_percent)
+                 : -1;
+    if (rc != 0)
+        strncat(detail, ": the controller did not answer", sizeof(detail) - strlen(detail) - 1);
+    world_event(w, site, backend, rc == 0 ? EVK_NOTE : EVK_DOVEADM_FAILED, "operator",
+                force ? e->backend : (site >= 0 ? w->sites[site].name : ""), detail);
+}
+
 static void run_partition(struct world *w, const struct scn_entry *e)
 {
     char detail[CLUSTER_SITES_MAX * (CLUSTER_NAME_SIZE + 3)];
@@ -343,6 +369,9 @@ static void run_entry(struct world *w, const struct scn_entry *e)
     case SCN_HEAL:
         if (repl_heal(w) == 0)
             world_event(w, -1, -1, EVK_HEAL, "timeline", "", "every site reaches every other");
+        break;
+    case SCN_CONTROLLER:
+        run_controller(w, e);
         break;
     }
 }

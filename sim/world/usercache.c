@@ -16,7 +16,7 @@ static const char *const reason_names[REASON_COUNT] = {
     "none",           "balance",      "critical",           "degraded",
     "drain",          "manual",       "batch",              "site_force_move",
     "backend_force_move", "recover",  "failover",           "site_evacuate",
-    "merge",          "director",
+    "merge",          "director", "force_move",
 };
 
 const char *move_reason_name(enum move_reason reason)

@@ -36,6 +36,7 @@ enum move_reason {
     REASON_SITE_EVACUATE,      /* site status evacuate */
     REASON_MERGE,              /* a split-brain merge chose another location */
     REASON_DIRECTOR,           /* director mode: a login landed on another host */
+    REASON_FORCE,              /* the controller's immediate force move */
     REASON_COUNT
 };
 

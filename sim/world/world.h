@@ -55,6 +55,9 @@ struct world_controllers {
     const struct ctl_backend_state *(*backend_state)(const void *ctx, int backend);
     /* Whether the site's catastrophe protection is engaged. */
     bool (*catastrophe)(const void *ctx, int site);
+    /* A manual operation through the site's controller API (enum
+     * scn_ctl_action; backend and pct for a force move). Returns 0 or -1. */
+    int (*request)(void *ctx, int site, int action, int backend, int pct);
 };
 
 /* Upcalls: what a lower world module tells the modules above it, wired
@@ -87,7 +90,7 @@ enum event_kind {
     EVK_PROXY_OFFLINE,   /* proxies set an unreachable backend offline */
     EVK_PROXY_ONLINE,    /* proxies set it online again */
     EVK_CTL_FIRST,       /* the controller's events: EVK_CTL_FIRST + enum ctl_event */
-    EVK_COUNT = EVK_CTL_FIRST + 14
+    EVK_COUNT = EVK_CTL_FIRST + 16
 };
 
 int event_kind_parse(const char *name);
@@ -143,6 +146,8 @@ struct world_backend {
     double memory;
     double metacache;
     int64_t deliveries_at_scrape; /* delivery counter at the previous scrape */
+    int64_t handovers;            /* users it handed over to a destination (metacache pulls) */
+    int64_t handovers_at_scrape;
     /* moves completed into and out of this backend, per reason */
     int64_t moves_in[REASON_COUNT];
     int64_t moves_out[REASON_COUNT];
