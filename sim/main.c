@@ -19,7 +19,7 @@ static void usage(FILE *out)
             "usage: clustersim <command> [args]\n"
             "\n"
             "commands:\n"
-            "  run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... [--stats]\n"
+            "  run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE|PATH=VALUE]... [--lean] [--junit F]\n"
             "                      simulate a scenario file and write its report\n"
             "  doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster|director ...\n"
             "                      run doveadm cluster or director commands against a GeoDB file\n"

@@ -23,7 +23,10 @@
 
 #include "core/settings.h"
 #include "sim/scenario/params.h"
+#include "sim/base/csv.h"
+#include "sim/base/junit.h"
 #include "sim/base/report.h"
+#include "sim/scenario/override.h"
 #include "sim/scenario/scenario.h"
 #include "sim/report/summary.h"
 #include "sim/adapters/ctl_adapter.h"
@@ -42,7 +45,14 @@ struct run_args {
     uint64_t seed;
     int nsets;
     const char *sets[RUN_SETS_MAX];
+    bool set_is_path[RUN_SETS_MAX]; /* a scenario path, else a setting */
+    int npaths;
+    const char *paths[RUN_SETS_MAX]; /* the scenario-path sets, in order */
     bool stats;
+    bool lean;
+    bool help;
+    const char *stdout_file;
+    const char *junit_file;
 };
 
 struct progress {
@@ -60,8 +70,18 @@ static double wall_s(void)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: clustersim run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... "
-                 "[--stats]\n");
+    fprintf(out,
+            "usage: clustersim run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... [--stats]\n"
+            "                      [--lean] [--junit FILE] [--stdout FILE]\n"
+            "  --seed N          the seed (decimal, 0x hex, or a 40-hex commit)\n"
+            "  --out DIR         the report directory (default reports/<scenario name>)\n"
+            "  --set NAME=VALUE  a setting (clustersim settings)\n"
+            "  --set PATH=VALUE  a scenario value: users.count=1200000,\n"
+            "                    sites.DC1.backends.count=60, timeline.3.at=40m (docs/cli.md)\n"
+            "  --stats           performance figures on stderr\n"
+            "  --lean            keep no GeoDB files in the report (the digest covers the rest)\n"
+            "  --junit FILE      one JUnit test case per expectation\n"
+            "  --stdout FILE     print into FILE (put in place at the end, with 'exit: N')\n");
 }
 
 /* A decimal seed, 0x-prefixed hex, or a 40-hex git commit (its first 16
@@ -100,6 +120,15 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         bool has_value = i + 1 < argc;
         if (strcmp(arg, "--stats") == 0) {
             a->stats = true;
+        } else if (strcmp(arg, "--lean") == 0) {
+            a->lean = true;
+        } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            a->help = true;
+            return 0;
+        } else if (strcmp(arg, "--stdout") == 0 && has_value) {
+            a->stdout_file = argv[++i];
+        } else if (strcmp(arg, "--junit") == 0 && has_value) {
+            a->junit_file = argv[++i];
         } else if (strcmp(arg, "--seed") == 0 && has_value) {
             if (parse_seed(argv[++i], &a->seed) != 0) {
                 fprintf(stderr,
@@ -116,7 +145,11 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                 fprintf(stderr, "clustersim run: at most %d --set options\n", RUN_SETS_MAX);
                 return -1;
             }
-            a->sets[a->nsets++] = argv[++i];
+            const char *set = argv[++i];
+            a->set_is_path[a->nsets] = override_is_path(set);
+            if (a->set_is_path[a->nsets])
+                a->paths[a->npaths++] = set;
+            a->sets[a->nsets++] = set;
         } else if (arg[0] != '-' && a->scenario == NULL) {
             a->scenario = arg;
         } else {
@@ -124,7 +157,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             return -1;
         }
     }
-    if (a->scenario == NULL) {
+    if (a->scenario == NULL && !a->help) {
         fprintf(stderr, "clustersim run: no scenario file given\n");
         return -1;
     }
@@ -138,14 +171,18 @@ static int apply_settings(const struct scenario *scn, const struct run_args *a,
     settings_defaults(ctl_settings_table, ctl_settings_count, ctl);
     settings_defaults(sim_params_table, sim_params_count, sim);
     char err[256];
+    char where[600];
     for (int i = 0; i < scn->nsettings; i++) {
         const struct scn_setting *s = &scn->settings[i];
         if (params_set(ctl, sim, s->name, s->value, err, sizeof(err)) != 0) {
-            fprintf(stderr, "%s:%d:%d: %s\n", scn->path, s->pos.line, s->pos.column, err);
+            scenario_where(scn, s->pos, where, sizeof(where));
+            fprintf(stderr, "%s: %s\n", where, err);
             return -1;
         }
     }
     for (int i = 0; i < a->nsets; i++) {
+        if (a->set_is_path[i])
+            continue;
         char name[SCN_SETTING_NAME_SIZE];
         const char *eq = strchr(a->sets[i], '=');
         size_t len = eq ? (size_t)(eq - a->sets[i]) : 0;
@@ -183,8 +220,10 @@ static int check_filters(const struct scenario *scn)
         for (int r = 1; moves && r < REASON_COUNT; r++)
             known |= strcmp(move_reason_name((enum move_reason)r), e->expect.filter) == 0;
         if (!known) {
-            fprintf(stderr, "%s:%d:%d: unknown %s '%s'\n", scn->path, e->pos.line, e->pos.column,
-                    events ? "event kind" : "move reason", e->expect.filter);
+            char where[600];
+            scenario_where(scn, e->pos, where, sizeof(where));
+            fprintf(stderr, "%s: unknown %s '%s'\n", where, events ? "event kind" : "move reason",
+                    e->expect.filter);
             return -1;
         }
     }
@@ -214,8 +253,9 @@ static void print_settings(const struct setting_def *table, int n, const void *b
     }
 }
 
-static void print_header(const struct scenario *scn, uint64_t seed, const char *out_dir,
-                         const struct ctl_settings *ctl, const struct sim_params *sim)
+static void print_header(const struct scenario *scn, const struct run_args *a, uint64_t seed,
+                         const char *out_dir, const struct ctl_settings *ctl,
+                         const struct sim_params *sim)
 {
     printf("clustersim run %s\n", scn->path);
     printf("seed=%" PRIu64 "\n", seed);
@@ -224,6 +264,8 @@ static void print_header(const struct scenario *scn, uint64_t seed, const char *
            scn->name, scn->duration_ms / 1000, scn->nsites, scn->users.count,
            scn->scrape_interval_ms / 1000, scn->sample_interval_ms / 1000);
     printf("out=%s\n", out_dir);
+    for (int i = 0; i < a->nsets; i++)
+        printf("override %s\n", a->sets[i]);
     print_settings(ctl_settings_table, ctl_settings_count, ctl);
     print_settings(sim_params_table, sim_params_count, sim);
     static const char *const streams[] = {"users.activity", "workload.arrivals",
@@ -236,8 +278,14 @@ static void print_header(const struct scenario *scn, uint64_t seed, const char *
 static void replay_command(const struct run_args *a, uint64_t seed, const char *out_dir)
 {
     printf("replay: clustersim run %s --seed %" PRIu64 " --out %s", a->scenario, seed, out_dir);
-    for (int i = 0; i < a->nsets; i++)
-        printf(" --set %s", a->sets[i]);
+    for (int i = 0; i < a->nsets; i++) {
+        const char *set = a->sets[i];
+        bool plain = strspn(set, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                 "0123456789_.,:=/+-%@") == strlen(set);
+        printf(plain || strchr(set, '\'') ? " --set %s" : " --set '%s'", set);
+    }
+    if (a->lean)
+        printf(" --lean");
     printf("\n");
 }
 
@@ -285,6 +333,13 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
     struct report *report = report_open(out_dir, err, sizeof(err));
     if (report == NULL) {
         fprintf(stderr, "clustersim run: %s\n", err);
+        return EXIT_BAD_INPUT;
+    }
+    report_set_lean(report, a->lean);
+    if (report_overrides(report, a->nsets, a->sets, a->set_is_path) != 0) {
+        fprintf(stderr, "clustersim run: %s/overrides.csv: cannot write: %s\n", out_dir,
+                strerror(errno));
+        report_abort(report);
         return EXIT_BAD_INPUT;
     }
     struct world *w = calloc(1, sizeof(*w));
@@ -346,6 +401,101 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
     return failed ? EXIT_FAIL : EXIT_PASS;
 }
 
+/* JUnit: one test case per row of the report's expectations.csv; a
+ * failure's message is the FAIL line's text. */
+static int junit_from_report(const struct run_args *a, const char *scenario_path,
+                             const char *name, const char *out_dir, int rc)
+{
+    char err[1024], path[1024];
+    struct junit *j = junit_new(name);
+    if (j == NULL)
+        return -1;
+    snprintf(path, sizeof(path), "%s/expectations.csv", out_dir);
+    FILE *f = rc == EXIT_BAD_INPUT ? NULL : fopen(path, "rb");
+    struct csv_row row;
+    bool header = true;
+    int ok = 0;
+    if (f == NULL) {
+        ok = junit_case(j, name, "run", "the run did not complete (exit 2): see its output");
+    }
+    while (f != NULL && ok == 0 && csv_read_row(f, &row) == 1) {
+        /* time_s, line, subject, assertion, expected, actual, result */
+        if (!header && row.n == 7) {
+            char title[1200], message[1400];
+            long long t = atoll(row.fields[0]);
+            snprintf(title, sizeof(title), "line %s at %lld s: %s: %s %s", row.fields[1], t,
+                     row.fields[2], row.fields[3], row.fields[4]);
+            snprintf(message, sizeof(message), "%s:%s: at %lld s: %s: %s: expected %s, got %s",
+                     scenario_path, row.fields[1], t, row.fields[2], row.fields[3], row.fields[4],
+                     row.fields[5]);
+            ok = junit_case(j, name, title, strcmp(row.fields[6], "pass") == 0 ? NULL : message);
+        }
+        header = false;
+        csv_row_free(&row);
+    }
+    if (f != NULL)
+        fclose(f);
+    if (ok != 0) {
+        junit_free(j);
+        fprintf(stderr, "clustersim run: out of memory\n");
+        return -1;
+    }
+    if (junit_write(j, a->junit_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clustersim run: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --stdout FILE: what the run prints goes to FILE.tmp, renamed to FILE
+ * with a last line "exit: N" when the run is over, so FILE exists only for
+ * a run that finished (a sweep's resume relies on it). */
+static int stdout_begin(const char *file)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+    if (freopen(tmp, "w", stdout) == NULL) {
+        fprintf(stderr, "clustersim run: --stdout %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int stdout_end(const char *file, int rc)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+    printf("exit: %d\n", rc);
+    if (stdout_failed() || fclose(stdout) != 0 || rename(tmp, file) != 0) {
+        fprintf(stderr, "clustersim run: --stdout %s: %s\n", file, strerror(errno));
+        return EXIT_BAD_INPUT;
+    }
+    return rc;
+}
+
+static int run_loaded(struct run_args *a, struct scenario *scn)
+{
+    uint64_t seed = a->seed_given ? a->seed : scn->seed;
+    struct ctl_settings ctl;
+    struct sim_params sim;
+    char default_dir[sizeof(REPORTS_DIR) + sizeof(scn->name)];
+    const char *out_dir = a->out_dir;
+    if (out_dir == NULL) {
+        snprintf(default_dir, sizeof(default_dir), "%s%s", REPORTS_DIR, scn->name);
+        out_dir = default_dir;
+    }
+    int rc = EXIT_BAD_INPUT;
+    if (a->out_dir == NULL && check_name_as_dir(scn) != 0) {
+        /* rc stays EXIT_BAD_INPUT */
+    } else if (apply_settings(scn, a, &ctl, &sim) == 0 && check_filters(scn) == 0) {
+        print_header(scn, a, seed, out_dir, &ctl, &sim);
+        rc = simulate(scn, a, seed, out_dir, &ctl, &sim);
+    }
+    if (a->junit_file != NULL && junit_from_report(a, scn->path, scn->name, out_dir, rc) != 0)
+        rc = EXIT_BAD_INPUT;
+    return rc;
+}
+
 int run_main(int argc, char **argv)
 {
     struct run_args a;
@@ -353,32 +503,26 @@ int run_main(int argc, char **argv)
         usage(stderr);
         return EXIT_BAD_INPUT;
     }
+    if (a.help) {
+        usage(stdout);
+        return 0;
+    }
+    if (a.stdout_file != NULL && stdout_begin(a.stdout_file) != 0)
+        return EXIT_BAD_INPUT;
     struct scenario *scn = calloc(1, sizeof(*scn));
     char err[1024];
-    if (scn == NULL || scenario_load(a.scenario, scn, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", scn ? err : "clustersim run: out of memory");
-        if (scn != NULL)
-            scenario_free(scn);
-        free(scn);
-        return EXIT_BAD_INPUT;
-    }
-    uint64_t seed = a.seed_given ? a.seed : scn->seed;
-    struct ctl_settings ctl;
-    struct sim_params sim;
-    char default_dir[sizeof(REPORTS_DIR) + sizeof(scn->name)];
-    const char *out_dir = a.out_dir;
-    if (out_dir == NULL) {
-        snprintf(default_dir, sizeof(default_dir), "%s%s", REPORTS_DIR, scn->name);
-        out_dir = default_dir;
-    }
     int rc = EXIT_BAD_INPUT;
-    if (a.out_dir == NULL && check_name_as_dir(scn) != 0) {
-        /* rc stays EXIT_BAD_INPUT */
-    } else if (apply_settings(scn, &a, &ctl, &sim) == 0 && check_filters(scn) == 0) {
-        print_header(scn, seed, out_dir, &ctl, &sim);
-        rc = simulate(scn, &a, seed, out_dir, &ctl, &sim);
+    if (scn == NULL) {
+        fprintf(stderr, "clustersim run: out of memory\n");
+    } else if (scenario_load_with(a.scenario, a.paths, a.npaths, scn, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+    } else {
+        rc = run_loaded(&a, scn);
     }
-    scenario_free(scn);
+    if (scn != NULL)
+        scenario_free(scn);
     free(scn);
+    if (a.stdout_file != NULL)
+        rc = stdout_end(a.stdout_file, rc);
     return rc;
 }

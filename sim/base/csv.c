@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Records the first failure: a stdio call's result (EOF or negative) with
@@ -100,4 +102,96 @@ void csv_end_row(struct csv *c)
     put_text(c, "\r\n");
     c->col = 0;
     c->rows++;
+}
+
+/* ---- reading ---- */
+
+void csv_row_free(struct csv_row *row)
+{
+    free(row->fields);
+    free(row->text);
+    memset(row, 0, sizeof(*row));
+}
+
+/* Appends one byte to the row's text, growing it. */
+static int text_put(struct csv_row *row, size_t *len, size_t *cap, char ch)
+{
+    if (*len + 1 >= *cap) {
+        size_t grown = *cap ? *cap * 2 : 256;
+        if (grown > CSV_ROW_MAX)
+            return -1;
+        char *t = realloc(row->text, grown);
+        if (t == NULL)
+            return -1;
+        row->text = t;
+        *cap = grown;
+    }
+    row->text[(*len)++] = ch;
+    return 0;
+}
+
+/* Splits the NUL-separated fields of row->text into row->fields. */
+static int fields_index(struct csv_row *row, size_t len)
+{
+    row->fields = calloc((size_t)row->n, sizeof(*row->fields));
+    if (row->fields == NULL)
+        return -1;
+    size_t at = 0;
+    for (int i = 0; i < row->n; i++) {
+        row->fields[i] = row->text + at;
+        at += strlen(row->text + at) + 1;
+        assert(at <= len);
+    }
+    return 0;
+}
+
+int csv_read_row(FILE *f, struct csv_row *row)
+{
+    memset(row, 0, sizeof(*row));
+    size_t len = 0, cap = 0;
+    bool quoted = false, any = false;
+    int ch;
+    while ((ch = getc(f)) != EOF) {
+        any = true;
+        if (quoted) {
+            if (ch == '"') {
+                int next = getc(f);
+                if (next != '"') {
+                    quoted = false;
+                    if (next != EOF)
+                        ungetc(next, f);
+                    continue;
+                }
+            }
+        } else if (ch == '"') {
+            quoted = true;
+            continue;
+        } else if (ch == ',' || ch == '\n') {
+            if (text_put(row, &len, &cap, '\0') != 0)
+                goto fail;
+            row->n++;
+            if (ch == '\n')
+                break;
+            continue;
+        } else if (ch == '\r') {
+            continue;
+        }
+        if (text_put(row, &len, &cap, (char)ch) != 0)
+            goto fail;
+    }
+    if (ferror(f) || quoted)
+        goto fail;
+    if (!any)
+        return 0;
+    if (ch == EOF) { /* a last record without a line end */
+        if (text_put(row, &len, &cap, '\0') != 0)
+            goto fail;
+        row->n++;
+    }
+    if (fields_index(row, len) != 0)
+        goto fail;
+    return 1;
+fail:
+    csv_row_free(row);
+    return -1;
 }

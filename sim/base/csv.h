@@ -29,4 +29,17 @@ void csv_fixed(struct csv *c, double value, int decimals);
 void csv_time_ms(struct csv *c, int64_t ms);
 void csv_end_row(struct csv *c);
 
+/* Reading: one record (quoted fields unescaped, CRLF or LF ends), up to
+ * CSV_ROW_MAX bytes. */
+#define CSV_ROW_MAX (1 << 20)
+struct csv_row {
+    int n;
+    char **fields;
+    char *text;
+};
+/* 1 with row filled (free it with csv_row_free), 0 at the end of the
+ * file, -1 on a read error, an unterminated quote or an overlong record. */
+int csv_read_row(FILE *f, struct csv_row *row);
+void csv_row_free(struct csv_row *row);
+
 #endif

@@ -259,7 +259,11 @@ static int staging_create(struct outdir *d, char *err, size_t err_size)
         return -1;
     }
     if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, err_size, "%s: another run is writing this report", d->final);
+        snprintf(err, err_size,
+                 "%s: another clustersim run is writing a report into this directory right "
+                 "now (it holds the lock on %s); two runs never share one: wait for it, or "
+                 "give this run another --out",
+                 d->final, d->staging);
         close(d->lock_fd);
         d->lock_fd = -1;
         return -1;

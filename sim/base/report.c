@@ -7,6 +7,7 @@
 #include "sim/base/report.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,12 +32,13 @@ enum report_csv {
     CSV_SITES,
     CSV_REPLICAS,
     CSV_DIRECTOR,
+    CSV_OVERRIDES,
     CSV_COUNT
 };
 
 static const char *const csv_names[CSV_COUNT] = {
     "timeseries.csv", "moves.csv", "events.csv", "expectations.csv", "summary.csv", "sites.csv",
-    "replicas.csv", "director.csv",
+    "replicas.csv", "director.csv", "overrides.csv",
 };
 
 static const char *const timeseries_titles[] = {
@@ -67,6 +69,9 @@ static const char *const events_titles[] = {
 static const char *const expectations_titles[] = {
     "time_s", "line", "subject", "assertion", "expected", "actual", "result",
 };
+static const char *const overrides_titles[] = {
+    "kind", "key", "value",
+};
 
 struct report {
     struct outdir *out;
@@ -78,6 +83,7 @@ struct report {
     struct csv csv[CSV_COUNT];
     bool summary_written;
     bool sealed; /* closed and digested: only commit or abort remain */
+    bool lean;   /* drop the GeoDB files at the seal */
 };
 
 /* Registers a file of the report; its staged path is r->paths[index]. */
@@ -165,6 +171,56 @@ int report_register(struct report *r, const char *name, char *path, size_t size)
     return 0;
 }
 
+int report_overrides(struct report *r, int n, const char *const *args, const bool *is_path)
+{
+    if (n == 0)
+        return 0;
+    if (open_csv(r, CSV_OVERRIDES, 3, overrides_titles) != 0)
+        return -1;
+    struct csv *c = &r->csv[CSV_OVERRIDES];
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(args[i], '=');
+        assert(eq != NULL);
+        char key[OUTDIR_NAME_SIZE * 4];
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - args[i]), args[i]);
+        csv_str(c, is_path[i] ? "scenario" : "setting");
+        csv_str(c, key);
+        csv_str(c, eq + 1);
+        csv_end_row(c);
+    }
+    return 0;
+}
+
+void report_set_lean(struct report *r, bool lean)
+{
+    r->lean = lean;
+}
+
+static bool is_geodb_file(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 7 && strcmp(name + len - 7, ".sqlite") == 0;
+}
+
+/* Lean reports: the GeoDB files leave the report (and its digest) before
+ * it is sealed; outdir still knows their names, which is harmless. */
+static void drop_geodb_files(struct report *r)
+{
+    int kept = 0;
+    for (int i = 0; i < r->nfiles; i++) {
+        if (is_geodb_file(r->names[i])) {
+            unlink(r->paths[i]);
+            continue;
+        }
+        if (kept != i) {
+            memcpy(r->names[kept], r->names[i], sizeof(r->names[0]));
+            memcpy(r->paths[kept], r->paths[i], sizeof(r->paths[0]));
+        }
+        kept++;
+    }
+    r->nfiles = kept;
+}
+
 static void close_files(struct report *r)
 {
     for (int i = 0; i < CSV_COUNT; i++) {
@@ -250,6 +306,49 @@ static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
     return 0;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int report_dir_digest(const char *dir, char digest[REPORT_DIGEST_SIZE])
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    char *names[REPORT_FILES_MAX];
+    int n = 0, rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == REPORT_FILES_MAX || (names[n] = strdup(e->d_name)) == NULL)
+            rc = -1;
+        else
+            n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof(names[0]), name_cmp);
+    struct hash_stream ctx;
+    hash_stream_init(&ctx, 0);
+    char path[PATH_SIZE];
+    for (int i = 0; i < n && rc == 0; i++) {
+        hash_stream_update(&ctx, names[i], strlen(names[i]) + 1);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path) ||
+            digest_file(&ctx, path) != 0)
+            rc = -1;
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    if (rc != 0)
+        return -1;
+    uint8_t out[16];
+    hash_stream_final(&ctx, out);
+    for (int i = 0; i < 16; i++)
+        snprintf(digest + 2 * i, 3, "%02x", out[i]);
+    return 0;
+}
+
 int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
 {
     assert(!r->sealed);
@@ -263,6 +362,8 @@ int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, si
         }
     }
     r->sealed = true;
+    if (r->lean)
+        drop_geodb_files(r);
     if (digest_files(r, digest) != 0) {
         snprintf(err, err_size, "%s: cannot read back the report: %s", r->dir, strerror(errno));
         report_abort(r);

@@ -33,6 +33,23 @@ int report_commit(struct report *r, char *err, size_t err_size);
 int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err,
                   size_t err_size);
 
+/* overrides.csv: one row per --set argument ("KEY=VALUE", in order) with
+ * its kind (is_path: "scenario", else "setting"), key and value. Written
+ * only when n > 0, so the report (and digest) of a run without overrides
+ * is what it always was. -1 when the file cannot be created. */
+int report_overrides(struct report *r, int n, const char *const *args, const bool *is_path);
+
+/* A lean report drops its GeoDB files (*.sqlite) at report_seal: the
+ * finished report holds only the CSV files, and the digest covers only
+ * them. */
+void report_set_lean(struct report *r, bool lean);
+
+/* The digest of a finished report directory, computed as report_seal
+ * does (every file's name and bytes, in name order): a sweep checks with
+ * it that a report it finds is the one a run printed. 0, or -1 when the
+ * directory or a file cannot be read. */
+int report_dir_digest(const char *dir, char digest[REPORT_DIGEST_SIZE]);
+
 /* A file another module writes (the GeoDB): its staged path goes into path.
  * -1 when the name or the path does not fit, or there are too many files. */
 int report_register(struct report *r, const char *name, char *tmp_path, size_t size);

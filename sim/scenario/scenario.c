@@ -23,6 +23,7 @@
 #include "sim/base/argv.h"
 #include "sim/scenario/jsonpos.h"
 #include "sim/base/names.h"
+#include "sim/scenario/override.h"
 #include "sim/scenario/params.h"
 
 #define SCN_FILE_MAX (4 * 1024 * 1024)
@@ -60,6 +61,13 @@ struct loader {
     struct taken_name *backends; /* every backend name so far */
     int nbackends;
     int backends_capacity;
+    /* --set overrides: their text, and the JSON Pointer of what each
+     * replaced or created. A value at or under one of these pointers has
+     * the position {-(k+1), 0} (override k) while loading, so messages
+     * name the override instead of a place in the file. */
+    int noverrides;
+    const char *const *overrides;
+    char (*override_ptrs)[OVERRIDE_PTR_SIZE];
 };
 
 /* A value in the document: the JSON, its pointer (for positions) and its
@@ -135,7 +143,9 @@ static const char *where(const struct node *n)
 __attribute__((format(printf, 3, 0))) static int fail_va(struct loader *ld, struct jsonpos_pos pos,
                                                          const char *fmt, va_list ap)
 {
-    int n = snprintf(ld->err, ld->err_size, "%s:%d:%d: ", ld->file, pos.line, pos.column);
+    int n = pos.line < 0 ? snprintf(ld->err, ld->err_size, "--set %s: ", ld->overrides[-pos.line - 1])
+                         : snprintf(ld->err, ld->err_size, "%s:%d:%d: ", ld->file, pos.line,
+                                    pos.column);
     if (n >= 0 && (size_t)n < ld->err_size)
         vsnprintf(ld->err + n, ld->err_size - (size_t)n, fmt, ap);
     /* One line, whatever the file name or a value contained. */
@@ -181,11 +191,41 @@ __attribute__((format(printf, 3, 4))) static int expected(struct loader *ld, con
     return fail_at(ld, n->pos, "%s: expected %s, got %s", where(n), what, got);
 }
 
+/* The override (index) that ptr is at or under; -1 when none. The last
+ * override wins, as it was applied last. */
+static int override_of(const struct loader *ld, const char *ptr)
+{
+    for (int k = ld->noverrides - 1; k >= 0; k--) {
+        size_t len = strlen(ld->override_ptrs[k]);
+        if (strncmp(ptr, ld->override_ptrs[k], len) == 0 && (ptr[len] == '\0' || ptr[len] == '/'))
+            return k;
+    }
+    return -1;
+}
+
+/* A position as stored in struct scenario: an override's value keeps the
+ * file position of what it replaced (0:0 when it replaced nothing) and
+ * says which override it came from. */
+static struct scn_pos stored_pos(const struct loader *ld, struct jsonpos_pos pos)
+{
+    if (pos.line >= 0)
+        return (struct scn_pos){pos.line, pos.column, 0};
+    int k = -pos.line - 1;
+    struct jsonpos_pos at;
+    if (jsonpos_value(&ld->index, ld->override_ptrs[k], &at) != 0)
+        at = (struct jsonpos_pos){0, 0};
+    return (struct scn_pos){at.line, at.column, k + 1};
+}
+
 /* The position of member key of parent (the parent's if not found). */
 static struct jsonpos_pos key_pos_of(const struct loader *ld, const struct node *parent,
                                      const char *key)
 {
     struct jsonpos_pos pos;
+    char ptr[NODE_PATH_SIZE];
+    int k = jsonpos_path_key(ptr, sizeof(ptr), parent->ptr, key) == 0 ? override_of(ld, ptr) : -1;
+    if (k >= 0)
+        return (struct jsonpos_pos){-(k + 1), 0};
     if (jsonpos_member_key(&ld->index, parent->ptr, key, &pos) != 0)
         return parent->pos;
     return pos;
@@ -224,6 +264,11 @@ static void node_locate(struct loader *ld, const struct node *parent, struct nod
     child->key_pos = parent->pos;
     if (!ptr_ok) {
         child->ptr[0] = '\0';
+        return;
+    }
+    int k = override_of(ld, child->ptr);
+    if (k >= 0) {
+        child->pos = child->key_pos = (struct jsonpos_pos){-(k + 1), 0};
         return;
     }
     if (jsonpos_value(&ld->index, child->ptr, &child->pos) != 0)
@@ -863,7 +908,7 @@ static int load_setting(struct loader *ld, const struct node *n, const char *key
     }
     snprintf(s->name, sizeof(s->name), "%s", key);
     memcpy(s->value, text, strlen(text) + 1);
-    s->pos = (struct scn_pos){c.pos.line, c.pos.column};
+    s->pos = stored_pos(ld, c.pos);
     scn->nsettings++;
     return 0;
 }
@@ -1012,7 +1057,7 @@ static int load_group(struct loader *ld, const struct node *n, struct scn_backen
                                     .cpu_cores = 16,
                                     .memory_gb = 64,
                                     .metacache_gb = 256,
-                                    .pos = {n->pos.line, n->pos.column}};
+                                    .pos = stored_pos(ld, n->pos)};
     if (object_check(ld, n, list_form ? list_keys : object_keys) != 0 ||
         require(ld, n, required) != 0)
         return -1;
@@ -1168,7 +1213,7 @@ static int load_site(struct loader *ld, const struct node *n, struct scn_site *s
     memset(site, 0, sizeof(*site));
     site->status = SITE_ONLINE;
     site->proxies = 2;
-    site->pos = (struct scn_pos){n->pos.line, n->pos.column};
+    site->pos = stored_pos(ld, n->pos);
     if (object_check(ld, n, keys) != 0 || require(ld, n, required) != 0 ||
         load_site_name(ld, n, site) != 0)
         return -1;
@@ -1482,7 +1527,7 @@ static int load_check(struct loader *ld, const struct node *n, const char *key,
     }
     struct scn_check *k = &x->checks[x->nchecks];
     *k =
-        (struct scn_check){.metric = metric, .cmp = cmp, .pos = {c.key_pos.line, c.key_pos.column}};
+        (struct scn_check){.metric = metric, .cmp = cmp, .pos = stored_pos(ld, c.key_pos)};
     if (load_check_value(ld, &c, x, k) != 0)
         return -1;
     x->nchecks++;
@@ -1684,7 +1729,7 @@ static int load_entry(struct loader *ld, const struct node *n, struct scn_entry 
 {
     static const char *const required[] = {"at", NULL};
     struct node c;
-    e->pos = (struct scn_pos){n->pos.line, n->pos.column};
+    e->pos = stored_pos(ld, n->pos);
     if (!json_is_object(n->json))
         return expected(ld, n, "an object");
     if (entry_kind(ld, n, &e->kind) != 0 || object_check(ld, n, entry_keys[e->kind]) != 0 ||
@@ -1805,7 +1850,9 @@ static int check_director_mode(struct loader *ld, const struct node *root)
     for (int i = 0; i < scn->nentries; i++) {
         const struct scn_entry *e = &scn->entries[i];
         if (e->kind == SCN_PARTITION || e->kind == SCN_HEAL)
-            return fail_at(ld, (struct jsonpos_pos){e->pos.line, e->pos.column},
+            return fail_at(ld,
+                           e->pos.override ? (struct jsonpos_pos){-e->pos.override, 0}
+                                           : (struct jsonpos_pos){e->pos.line, e->pos.column},
                            "timeline[%d]: director mode has one site, nothing to partition", i);
     }
     return 0;
@@ -1959,19 +2006,51 @@ static int parse(struct loader *ld, const char *text, size_t len, json_t **out)
     return 0;
 }
 
-int scenario_load(const char *path, struct scenario *out, char *err, size_t err_size)
+/* Applies the overrides to the parsed document, recording where each is. */
+static int apply_overrides(struct loader *ld, json_t *json)
+{
+    if (ld->noverrides == 0)
+        return 0;
+    ld->override_ptrs = calloc((size_t)ld->noverrides, sizeof(*ld->override_ptrs));
+    if (ld->override_ptrs == NULL) {
+        snprintf(ld->err, ld->err_size, "%s: out of memory", ld->file);
+        return -1;
+    }
+    for (int k = 0; k < ld->noverrides; k++) {
+        char why[512];
+        if (override_apply(json, ld->overrides[k], ld->override_ptrs[k], OVERRIDE_PTR_SIZE, why,
+                           sizeof(why)) != 0) {
+            snprintf(ld->err, ld->err_size, "--set %s: %s", ld->overrides[k], why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int scenario_load_with(const char *path, const char *const *overrides, int noverrides,
+                       struct scenario *out, char *err, size_t err_size)
 {
     assert(path != NULL && out != NULL && err != NULL && err_size > 0);
-    struct loader ld = {.file = path, .scn = out, .err = err, .err_size = err_size};
+    assert(noverrides == 0 || overrides != NULL);
+    struct loader ld = {.file = path,
+                        .scn = out,
+                        .err = err,
+                        .err_size = err_size,
+                        .noverrides = noverrides,
+                        .overrides = overrides};
     char *text = NULL;
     size_t len = 0;
     json_t *json = NULL;
     err[0] = '\0';
     scenario_defaults(out);
     snprintf(out->path, sizeof(out->path), "%s", path);
+    out->noverrides = noverrides;
+    out->overrides = overrides;
     int rc = file_read(&ld, &text, &len);
     if (rc == 0)
         rc = parse(&ld, text, len, &json);
+    if (rc == 0)
+        rc = apply_overrides(&ld, json);
     if (rc == 0) {
         struct node root;
         node_root(&ld, json, &root);
@@ -1980,10 +2059,24 @@ int scenario_load(const char *path, struct scenario *out, char *err, size_t err_
     json_decref(json);
     jsonpos_free(&ld.index);
     free(ld.backends);
+    free(ld.override_ptrs);
     free(text);
     if (rc != 0)
         scenario_free(out);
     return rc;
+}
+
+int scenario_load(const char *path, struct scenario *out, char *err, size_t err_size)
+{
+    return scenario_load_with(path, NULL, 0, out, err, err_size);
+}
+
+void scenario_where(const struct scenario *scn, struct scn_pos pos, char *out, size_t size)
+{
+    if (pos.override > 0 && pos.override <= scn->noverrides)
+        snprintf(out, size, "--set %s", scn->overrides[pos.override - 1]);
+    else
+        snprintf(out, size, "%s:%d:%d", scn->path, pos.line, pos.column);
 }
 
 void scenario_free(struct scenario *scn)

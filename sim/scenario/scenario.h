@@ -36,6 +36,7 @@
 struct scn_pos {
     int line;
     int column;
+    int override; /* 0, or 1 + the index of the --set override the value came from */
 };
 
 enum scn_mode {
@@ -208,11 +209,23 @@ struct scenario {
     struct scn_setting settings[SCN_SETTINGS_MAX];
     int nentries;
     struct scn_entry *entries; /* heap array, in file order */
+    /* The scenario-path overrides applied ("users.count=1000"), as given to
+     * scenario_load_with (not copied: they must outlive scn). */
+    int noverrides;
+    const char *const *overrides;
 };
 
 /* Loads and validates path. Returns 0, or -1 with a one-line message of the
  * form "FILE:LINE:COLUMN: what is wrong" in err. */
 int scenario_load(const char *path, struct scenario *out, char *err, size_t err_size);
+/* The same with overrides "PATH=VALUE" (override.h) applied, in order, to
+ * the document before it is checked. A bad override's message starts with
+ * "--set PATH=VALUE: " instead of the file's position. */
+int scenario_load_with(const char *path, const char *const *overrides, int noverrides,
+                       struct scenario *out, char *err, size_t err_size);
+/* Where pos is, for messages: "FILE:LINE:COLUMN", or "--set PATH=VALUE"
+ * when the value came from an override. */
+void scenario_where(const struct scenario *scn, struct scn_pos pos, char *out, size_t size);
 void scenario_free(struct scenario *scn);
 
 /* Parses a duration string (see the top of this file). Returns 0 or -1. */
