@@ -10,6 +10,8 @@
 #include "sim/doveadm/doveadm.h"
 #include "sim/run.h"
 #include "sim/scenario/settings_cmd.h"
+#include "sim/sweep/baseline.h"
+#include "sim/sweep/sweep.h"
 
 #define CLUSTERSIM_VERSION "0.1.0"
 
@@ -21,6 +23,10 @@ static void usage(FILE *out)
             "commands:\n"
             "  run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE|PATH=VALUE]... [--lean] [--junit F]\n"
             "                      simulate a scenario file and write its report\n"
+            "  sweep PLAN.json [--jobs N] [--sshlogin LOGIN]... [--slf FILE] [--out DIR] [--junit F]\n"
+            "                      run a plan's cells x seeds with GNU parallel; runs.csv, aggregate.csv\n"
+            "  baseline record|check ...\n"
+            "                      record scenario metrics over seeds; check them on new seeds\n"
             "  doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster|director ...\n"
             "                      run doveadm cluster or director commands against a GeoDB file\n"
             "  director lookup|login [--geodb FILE] [--tag TAG] [-o k=v]... < USERS\n"
@@ -40,6 +46,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return run_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "sweep") == 0)
+        return sweep_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "baseline") == 0)
+        return baseline_main(argc - 2, argv + 2);
     if (strcmp(cmd, "doveadm") == 0)
         return doveadm_main(argc - 2, argv + 2);
     if (strcmp(cmd, "director") == 0)
