@@ -61,7 +61,7 @@ MAIN_OBJ := $(BUILD)/sim/main.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libclustersim.a
 
-.PHONY: all test check demo bench compare balance-table seeds oracle-deps test-deps clean distclean install uninstall asan layering help
+.PHONY: all test check demo bench compare balance-table seeds baseline oracle-deps test-deps clean distclean install uninstall asan layering help
 # Keep test objects between runs.
 .SECONDARY:
 
@@ -146,6 +146,16 @@ SEEDS ?= 20
 seeds: $(BIN)
 	@CLUSTERSIM=$(abspath $(BIN)) ./scripts/seeds -n $(SEEDS)
 
+# The committed threshold-regression baseline that tests/baseline.sh checks
+# on new seeds. Re-record it (and commit it) after changing the controller's
+# behaviour on purpose.
+BASELINE_SCENARIOS := scenarios/catastrophe.json scenarios/degraded-backend.json \
+	scenarios/critical-evacuation.json
+baseline: $(BIN)
+	@mkdir -p baselines
+	./$(BIN) baseline record --seeds 5 --work reports/baseline-record --out baselines/bundled.csv \
+		$(BASELINE_SCENARIOS)
+
 install: $(BIN)
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/clustersim/scenarios
 	install -m 0755 $(BIN) $(DESTDIR)$(bindir)/clustersim
@@ -170,6 +180,7 @@ help:
 	@echo "make bench        the 1M-user, 3x40-backend, 24h benchmark"
 	@echo "make compare      one workload in director mode and in Palomar mode, side by side"
 	@echo "make balance-table  balancing moves and imbalance per threshold on a healthy site (docs/controller.md)"
+	@echo "make baseline     re-record baselines/bundled.csv (after a deliberate behaviour change)"
 	@echo "make install      PREFIX=/usr/local DESTDIR= honoured"
 
 -include $(CORE_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)

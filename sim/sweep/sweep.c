@@ -441,12 +441,12 @@ int sweep_execute(const struct plan *p, const struct sweep_opts *o, struct sweep
      * another directory. */
     struct plan abs = *p;
     snprintf(abs.scenario, sizeof(abs.scenario), "%s", scn);
-    res->nruns = plan_runs(p);
-    res->runs = calloc((size_t)res->nruns, sizeof(*res->runs));
+    res->runs = calloc((size_t)plan_runs(p), sizeof(*res->runs));
     if (res->runs == NULL) {
         snprintf(err, err_size, "out of memory");
         return -1;
     }
+    res->nruns = plan_runs(p);
     char jobs[PATH_MAX + 16], joblog[PATH_MAX + 16];
     snprintf(jobs, sizeof(jobs), "%s/jobs.txt", out);
     snprintf(joblog, sizeof(joblog), "%s/joblog.txt", out);
