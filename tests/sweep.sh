@@ -89,6 +89,24 @@ got=$(tr -d '\r' < "$tmp/a/aggregate.csv" | sed 's/"[^"]*"/CELL/' |
 check "[ '$want' = '$got' ] && [ \$(wc -l < '$tmp/values') -eq 3 ]" \
     "aggregate's n mean sd ci95 '$got' differ from the hand computation '$want'"
 
+echo "sweep: cell names are safe directory names; a bad plan fails before anything runs"
+printf '{"scenario": "%s", "seeds": [1], "set": ["users.count=500"],
+ "axes": [{"key": "description", "values": ["a/b c", "../up"]}]}\n' "$scn" > "$tmp/names.json"
+"$bin" sweep "$tmp/names.json" --out "$tmp/n" --quiet > "$tmp/n.out" 2>&1
+ls "$tmp/n/runs" > "$tmp/n.cells" 2>&1
+check "[ \$(wc -l < '$tmp/n.cells') -eq 2 ] && grep -q '^description=a_b_c~[0-9a-f]*$' '$tmp/n.cells' && grep -q '^description=.._up~[0-9a-f]*$' '$tmp/n.cells'" \
+    "cell directories are not safe names: $(tr '\n' ' ' < "$tmp/n.cells")"
+check "[ \$(find '$tmp/n/runs' -name summary.csv | wc -l) -eq 2 ]" "the runs of unusual cells did not complete"
+echo '{"scenario": "x.json", "seeds": [1], "axis": []}' > "$tmp/bad.json"
+"$bin" sweep "$tmp/bad.json" --out "$tmp/bad" > /dev/null 2> "$tmp/bad.err"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q \"unknown key 'axis' in the plan\" '$tmp/bad.err'" "a plan's unknown key: $(cat "$tmp/bad.err")"
+printf '{"scenario": "%s", "seeds": [1], "axes": [{"key": "sites.DC9.proxies", "values": [3]}]}\n' "$scn" > "$tmp/bad2.json"
+"$bin" sweep "$tmp/bad2.json" --out "$tmp/bad2" > /dev/null 2> "$tmp/bad2.err"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q -- '--set sites.DC9.proxies=3: no site DC9' '$tmp/bad2.err' && [ ! -d '$tmp/bad2/runs' ]" \
+    "a plan's bad override did not fail once, before anything ran: $(cat "$tmp/bad2.err")"
+
 echo "sweep: JUnit and --help"
 check "xmllint --noout --schema tests/junit.xsd '$tmp/a.xml' 2> /dev/null" "the sweep's JUnit file is not valid"
 check "[ \$(grep -c '<testcase' '$tmp/a.xml') -eq 12 ]" "the sweep's JUnit has not one case per run"
@@ -113,8 +131,14 @@ rc=$?
 done_before=$(ls "$tmp"/b/runs/*/*.out 2> /dev/null | wc -l)
 check "[ $rc -ne 0 ] && [ $done_before -ge 2 ] && [ $done_before -lt 12 ]" \
     "the sweep was not stopped midway (exit $rc, $done_before runs done)"
+# Runs stopped by parallel may take a moment to exit (bounded: ~10 s).
+i=0
+while ps -eo args | grep -F "$tmp/b/" | grep -v grep > /dev/null && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
 check "! ps -eo args | grep -F '$tmp/b/' | grep -v grep > /dev/null" \
-    "the killed sweep left processes running"
+    "the killed sweep left processes running: $(ps -eo pid,args | grep -F "$tmp/b/" | grep -v grep)"
 for f in "$tmp"/b/runs/*/*.out; do
     [ -f "$f" ] && stat -c '%n %i %y' "$f"
 done > "$tmp/b.before"

@@ -377,7 +377,7 @@ static int check_cells(const struct plan *p, char *err, size_t err_size)
     for (int cell = 0; rc == 0 && cell < plan_cells(p); cell++) {
         int npaths = 0;
         for (int i = 0; i < p->nsets + p->naxes; i++) {
-            const char *set = p->sets[0];
+            const char *set = NULL;
             if (i < p->nsets) {
                 set = p->sets[i];
             } else {
