@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/settings.h"
+#include "sim/base/isotime.h"
 #include "sim/scenario/params.h"
 #include "sim/base/csv.h"
 #include "sim/base/junit.h"
@@ -263,6 +264,9 @@ static void print_header(const struct scenario *scn, const struct run_args *a, u
            " scrape_interval_s=%" PRId64 " sample_interval_s=%" PRId64 "\n",
            scn->name, scn->duration_ms / 1000, scn->nsites, scn->users.count,
            scn->scrape_interval_ms / 1000, scn->sample_interval_ms / 1000);
+    char start[ISOTIME_SIZE];
+    isotime_format(scn->start_s, start, sizeof(start));
+    printf("start=%s\n", start);
     printf("out=%s\n", out_dir);
     for (int i = 0; i < a->nsets; i++)
         printf("override %s\n", a->sets[i]);

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "sim/base/isotime.h"
 #include "sim/scenario/jsonpos.h"
 #include "sim/scenario/scenario.h"
 #include "tests/testlib.h"
@@ -312,6 +313,7 @@ static void test_defaults(void **state)
                                        " \"users\": {\"count\": 5}}\n");
     assert_string_equal(s->description, "");
     assert_int_equal(s->seed, 1);
+    assert_int_equal(s->start_s, SCN_START_DEFAULT_S);
     assert_int_equal(s->duration_ms, 86400000);
     assert_int_equal(s->mode, SCN_PALOMAR);
     assert_int_equal(s->sample_interval_ms, 60000);
@@ -1198,6 +1200,54 @@ static void test_jsonpos_paths(void **state)
     jsonpos_free(&index);
 }
 
+/* "start": Z or an offset, seconds optional; anything else is refused at
+ * the value; and the date arithmetic round-trips over leap days. */
+static void test_start(void **state)
+{
+    (void)state;
+    static const char head[] = "{\"name\": \"s\", \"duration\": \"1h\",\n \"start\": ";
+    static const char tail[] = ",\n \"sites\": [{\"name\": \"M\", \"backends\": "
+                               "{\"name\": \"b.example.com\"}}], \"users\": {\"count\": 1}}\n";
+    static const struct {
+        const char *value;
+        int64_t epoch_s; /* -1: refused */
+    } cases[] = {
+        {"\"2026-03-02T08:00:00Z\"", 1772438400},
+        {"\"2026-03-02T09:00:00+01:00\"", 1772438400},
+        {"\"2026-03-02T03:30-0430\"", 1772438400},
+        {"\"2024-02-29T00:00:00Z\"", 1709164800},
+        {"\"1970-01-01T00:00:00Z\"", 0},
+        {"\"2025-02-29T00:00:00Z\"", -1},
+        {"\"2026-03-02T08:00:00\"", -1},
+        {"\"2026-03-02 08:00:00Z\"", -1},
+        {"\"2026-13-02T08:00:00Z\"", -1},
+        {"\"2026-03-02T24:00:00Z\"", -1},
+        {"\"1969-12-31T23:00:00Z\"", -1},
+        {"\"1970-01-01T00:00:00+01:00\"", -1},
+        {"\"2026-03-02T08:00:00Zx\"", -1},
+        {"1772438400", -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "%s%s%s", head, cases[i].value, tail);
+        if (cases[i].epoch_s < 0) {
+            load_bad(text, 2, 11, "ISO 8601 date-time");
+            continue;
+        }
+        assert_int_equal(load_ok(text)->start_s, cases[i].epoch_s);
+        scenario_free(fx->scn);
+    }
+    char out[ISOTIME_SIZE];
+    for (int64_t t = 0; t < 400LL * 366 * 86400; t += 86400 * 7 + 3661) {
+        int64_t back = -1;
+        isotime_format(t, out, sizeof(out));
+        assert_int_equal(isotime_parse(out, &back), 0);
+        assert_int_equal(back, t);
+    }
+    isotime_format(SCN_START_DEFAULT_S, out, sizeof(out));
+    assert_string_equal(out, "2026-01-05T00:00:00Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1208,6 +1258,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),        cmocka_unit_test(test_bad_inputs_leave_nothing),
         cmocka_unit_test(test_mangled_inputs),    cmocka_unit_test(test_limits_sites_backends),
         cmocka_unit_test(test_limits_timeline),   cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_start),
         cmocka_unit_test(test_deep_nesting),      cmocka_unit_test(test_long_text),
         cmocka_unit_test(test_jsonpos_positions), cmocka_unit_test(test_jsonpos_matches_jansson),
         cmocka_unit_test(test_jsonpos_limits),    cmocka_unit_test(test_jsonpos_paths),

@@ -21,6 +21,7 @@
 #include "core/settings.h"
 #include "core/userhash.h"
 #include "sim/base/argv.h"
+#include "sim/base/isotime.h"
 #include "sim/scenario/jsonpos.h"
 #include "sim/base/names.h"
 #include "sim/scenario/override.h"
@@ -1785,6 +1786,17 @@ static int load_mode(struct loader *ld, const struct node *n)
     return 0;
 }
 
+/* "start": the wall-clock date-time of t = 0, for the reports' dates. */
+static int load_start(struct loader *ld, const struct node *n)
+{
+    const char *text = json_is_string(n->json) ? json_string_value(n->json) : "";
+    if (isotime_parse(text, &ld->scn->start_s) != 0)
+        return expected(ld, n, "an ISO 8601 date-time from %d to %d with Z or an offset, "
+                               "like \"2026-03-02T08:00:00Z\"",
+                        ISOTIME_YEAR_MIN, ISOTIME_YEAR_MAX);
+    return 0;
+}
+
 static int load_intervals(struct loader *ld, const struct node *root)
 {
     struct scenario *scn = ld->scn;
@@ -1810,7 +1822,7 @@ static int load_intervals(struct loader *ld, const struct node *root)
     return 0;
 }
 
-/* name, description, seed, duration, mode: the scalars of the top level. */
+/* name, description, seed, duration, mode, start: the scalars of the top level. */
 static int load_head(struct loader *ld, const struct node *root)
 {
     struct scenario *scn = ld->scn;
@@ -1829,6 +1841,8 @@ static int load_head(struct loader *ld, const struct node *root)
     if (get_duration(ld, &c, 1, SCN_DURATION_MAX_MS, &scn->duration_ms) != 0)
         return -1;
     if (node_member(ld, root, "mode", &c) && load_mode(ld, &c) != 0)
+        return -1;
+    if (node_member(ld, root, "start", &c) && load_start(ld, &c) != 0)
         return -1;
     return load_intervals(ld, root);
 }
@@ -1865,6 +1879,7 @@ static int load_root(struct loader *ld, const struct node *root)
                                        "seed",
                                        "duration",
                                        "mode",
+                                       "start",
                                        "sample_interval",
                                        "scrape_interval",
                                        "geodb",
@@ -1902,6 +1917,7 @@ static void scenario_defaults(struct scenario *scn)
 {
     memset(scn, 0, sizeof(*scn));
     scn->seed = 1;
+    scn->start_s = SCN_START_DEFAULT_S;
     scn->mode = SCN_PALOMAR;
     scn->sample_interval_ms = 60 * SECOND_MS;
     scn->scrape_interval_ms = 15 * SECOND_MS;

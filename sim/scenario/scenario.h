@@ -30,6 +30,11 @@
 #define SCN_CURVE_MAX 64
 #define SCN_USERS_MAX 50000000
 #define SCN_DURATION_MAX_MS (366LL * 24 * 3600 * 1000)
+/* The default "start", 2026-01-05T00:00:00Z: a fixed date, so that a
+ * scenario without one gives the same report on every day it is run; a
+ * Monday at midnight UTC, so that a run's days read as a working week and
+ * its hours as the hours of the day (the diurnal workload's peak_hour). */
+#define SCN_START_DEFAULT_S 1767571200LL
 #define SCN_AT_END (-1)
 
 /* Where in the file a value was: for error messages of later checks. */
@@ -193,6 +198,7 @@ struct scenario {
     uint64_t seed;               /* default 1; integer 0..2^63-1 in JSON */
     int64_t duration_ms;         /* required, > 0, <= SCN_DURATION_MAX_MS */
     enum scn_mode mode;          /* "mode": "palomar" (default) | "director" */
+    int64_t start_s;             /* "start": UTC seconds since the epoch of t = 0 */
     int64_t sample_interval_ms;  /* default 60s, >= scrape interval */
     int64_t scrape_interval_ms;  /* default 15s, >= 1s */
     bool cluster_settings_table; /* "geodb": {"cluster_settings": true} default true */

@@ -133,10 +133,12 @@ void workload_free(struct world *w)
     memset(u, 0, sizeof(*u));
 }
 
-/* The diurnal factor at t (mean 1 over a day). */
-static double diurnal(const struct scn_workload *wl, int64_t t_ms)
+/* The diurnal factor at t (mean 1 over a day). The hour is the UTC hour of
+ * the day at t, counted from the scenario's start (midnight by default). */
+static double diurnal(const struct scn_workload *wl, int64_t start_s, int64_t t_ms)
 {
-    double hours = fmod((double)t_ms / 3600000.0, 24.0);
+    int64_t wall_ms = t_ms + start_s % (24 * 3600) * 1000;
+    double hours = fmod((double)wall_ms / 3600000.0, 24.0);
     return 1.0 + wl->diurnal_amplitude * cos(2.0 * PI * (hours - wl->peak_hour) / 24.0);
 }
 
@@ -169,7 +171,7 @@ void workload_warm_start(struct world *w)
     double mean_ms = exp(mu + sigma * sigma / 2.0);
     if (mean_ms > (double)wl->session_max_ms)
         mean_ms = (double)wl->session_max_ms;
-    double rate = w->login_rate_per_ms * diurnal(wl, 0);
+    double rate = w->login_rate_per_ms * diurnal(wl, w->scn->start_s, 0);
     unsigned n = rng_poisson(&rng, rate * mean_ms);
     for (unsigned i = 0; i < n && w->error[0] == '\0'; i++) {
         uint32_t user = alias_draw(&w->alias, &rng);
@@ -232,7 +234,7 @@ static void run_batch(struct world *w, int64_t t0, int64_t t1, uint64_t first, u
 void workload_tick(struct world *w, int64_t t0, int64_t t1)
 {
     assert(t1 > t0);
-    double factor = diurnal(&w->scn->workload, (t0 + t1) / 2);
+    double factor = diurnal(&w->scn->workload, w->scn->start_s, (t0 + t1) / 2);
     double span = (double)(t1 - t0);
     uint64_t logins = rng_poisson(&w->rng_arrivals, w->login_rate_per_ms * factor * span);
     uint64_t deliveries = rng_poisson(&w->rng_arrivals, w->delivery_rate_per_ms * factor * span);
