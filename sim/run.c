@@ -29,6 +29,7 @@
 #include "sim/base/report.h"
 #include "sim/scenario/override.h"
 #include "sim/scenario/scenario.h"
+#include "sim/report/html.h"
 #include "sim/report/summary.h"
 #include "sim/adapters/ctl_adapter.h"
 #include "sim/world/loop.h"
@@ -38,6 +39,9 @@
 #define EXIT_FAIL 1
 #define EXIT_BAD_INPUT 2
 #define REPORTS_DIR "reports/"
+#define RUN_REPLAY_SIZE 8192
+#define RUN_PARAMS_MAX 256
+#define RUN_SETTING_TEXT_SIZE 320
 
 struct run_args {
     const char *scenario;
@@ -279,18 +283,93 @@ static void print_header(const struct scenario *scn, const struct run_args *a, u
     fflush(stdout);
 }
 
-static void replay_command(const struct run_args *a, uint64_t seed, const char *out_dir)
+/* The command line that replays the run (without "replay: "). */
+static void replay_text(const struct run_args *a, uint64_t seed, const char *out_dir, char *out,
+                        size_t size)
 {
-    printf("replay: clustersim run %s --seed %" PRIu64 " --out %s", a->scenario, seed, out_dir);
-    for (int i = 0; i < a->nsets; i++) {
+    int n = snprintf(out, size, "clustersim run %s --seed %" PRIu64 " --out %s", a->scenario,
+                     seed, out_dir);
+    for (int i = 0; i < a->nsets && n >= 0 && (size_t)n < size; i++) {
+        /* quoted for the shell unless it is plain (or holds a quote) */
         const char *set = a->sets[i];
         bool plain = strspn(set, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                  "0123456789_.,:=/+-%@") == strlen(set);
-        printf(plain || strchr(set, '\'') ? " --set %s" : " --set '%s'", set);
+        n += snprintf(out + n, size - (size_t)n,
+                      plain || strchr(set, '\'') ? " --set %s" : " --set '%s'", set);
     }
-    if (a->lean)
-        printf(" --lean");
-    printf("\n");
+    if (a->lean && n >= 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, " --lean");
+}
+
+static void replay_command(const struct run_args *a, uint64_t seed, const char *out_dir)
+{
+    char text[RUN_REPLAY_SIZE];
+    replay_text(a, seed, out_dir, text, sizeof(text));
+    printf("replay: %s\n", text);
+}
+
+/* The settings of the run for report.html: those the scenario or --set
+ * changed, and every one in effect. */
+struct run_settings {
+    int noverrides, nparams;
+    char overrides[SCN_SETTINGS_MAX + RUN_SETS_MAX][RUN_SETTING_TEXT_SIZE];
+    char params[RUN_PARAMS_MAX][RUN_SETTING_TEXT_SIZE];
+    const char *override_ptrs[SCN_SETTINGS_MAX + RUN_SETS_MAX];
+    const char *param_ptrs[RUN_PARAMS_MAX];
+};
+
+static void collect_table(struct run_settings *rs, const struct setting_def *table, int n,
+                          const void *base)
+{
+    char value[64];
+    for (int i = 0; i < n && rs->nparams < RUN_PARAMS_MAX; i++) {
+        settings_format(&table[i], base, value, sizeof(value));
+        snprintf(rs->params[rs->nparams], RUN_SETTING_TEXT_SIZE, "%s=%s", table[i].name, value);
+        rs->param_ptrs[rs->nparams] = rs->params[rs->nparams];
+        rs->nparams++;
+    }
+}
+
+static void collect_settings(struct run_settings *rs, const struct scenario *scn,
+                             const struct run_args *a, const struct ctl_settings *ctl,
+                             const struct sim_params *sim)
+{
+    rs->noverrides = rs->nparams = 0;
+    for (int i = 0; i < scn->nsettings; i++, rs->noverrides++)
+        snprintf(rs->overrides[rs->noverrides], RUN_SETTING_TEXT_SIZE,
+                 "%s=%s (scenario line %d)", scn->settings[i].name, scn->settings[i].value,
+                 scn->settings[i].pos.line);
+    for (int i = 0; i < a->nsets; i++, rs->noverrides++)
+        snprintf(rs->overrides[rs->noverrides], RUN_SETTING_TEXT_SIZE, "%s (--set)", a->sets[i]);
+    for (int i = 0; i < rs->noverrides; i++)
+        rs->override_ptrs[i] = rs->overrides[i];
+    collect_table(rs, ctl_settings_table, ctl_settings_count, ctl);
+    collect_table(rs, sim_params_table, sim_params_count, sim);
+}
+
+/* report.html, after the digest it shows. Returns 0, or -1 (said). */
+static int write_html(struct report *report, const struct scenario *scn, const struct run_args *a,
+                      uint64_t seed, const char *out_dir, const struct ctl_settings *ctl,
+                      const struct sim_params *sim, const char *digest, int expectations,
+                      int failed)
+{
+    struct run_settings *rs = malloc(sizeof(*rs));
+    char replay[RUN_REPLAY_SIZE], err[1024];
+    if (rs == NULL) {
+        fprintf(stderr, "clustersim run: out of memory\n");
+        return -1;
+    }
+    collect_settings(rs, scn, a, ctl, sim);
+    replay_text(a, seed, out_dir, replay, sizeof(replay));
+    struct html_run run = {.scn = scn, .seed = seed, .replay = replay, .digest = digest,
+                           .expectations = expectations, .failed = failed,
+                           .noverrides = rs->noverrides, .overrides = rs->override_ptrs,
+                           .nparams = rs->nparams, .params = rs->param_ptrs};
+    int rc = html_write(report, &run, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "clustersim run: %s/%s\n", out_dir, err);
+    free(rs);
+    return rc;
 }
 
 static void on_progress(void *arg, int64_t now_ms, int64_t end_ms)
@@ -383,6 +462,10 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
     char digest[REPORT_DIGEST_SIZE];
     if (report_seal(report, digest, err, sizeof(err)) != 0) {
         fprintf(stderr, "clustersim run: %s\n", err);
+        return EXIT_BAD_INPUT;
+    }
+    if (write_html(report, scn, a, seed, out_dir, ctl, sim, digest, expectations, failed) != 0) {
+        report_abort(report);
         return EXIT_BAD_INPUT;
     }
     printf("result: %s (%d expectations, %d failed)\n", failed ? "FAIL" : "PASS", expectations,

@@ -121,7 +121,8 @@ static void signals_block(sigset_t *saved)
 }
 
 /* A file name a report holds: *.csv, *.sqlite and SQLite's companions of
- * it, and the ".NAME.tmp" temporaries of earlier versions. */
+ * it, report.html, metrics.om, and the ".NAME.tmp" temporaries of earlier
+ * versions. */
 static bool report_file_name(const char *name)
 {
     char base[OUTDIR_NAME_SIZE + 32];
@@ -134,6 +135,8 @@ static bool report_file_name(const char *name)
         if (len > n && strcmp(base + len - n, strip[i]) == 0)
             base[len -= n] = '\0';
     }
+    if (strcmp(base, "report.html") == 0 || strcmp(base, "metrics.om") == 0)
+        return true;
     return (len > 4 && strcmp(base + len - 4, ".csv") == 0) ||
            (len > 7 && strcmp(base + len - 7, ".sqlite") == 0);
 }

@@ -79,6 +79,7 @@ struct report {
     int nfiles;
     char names[REPORT_FILES_MAX][OUTDIR_NAME_SIZE];
     char paths[REPORT_FILES_MAX][PATH_SIZE]; /* where each is written */
+    bool undigested[REPORT_FILES_MAX]; /* left out of the digest (report.html shows it) */
     FILE *files[CSV_COUNT];
     struct csv csv[CSV_COUNT];
     bool summary_written;
@@ -215,10 +216,28 @@ static void drop_geodb_files(struct report *r)
         if (kept != i) {
             memcpy(r->names[kept], r->names[i], sizeof(r->names[0]));
             memcpy(r->paths[kept], r->paths[i], sizeof(r->paths[0]));
+            r->undigested[kept] = r->undigested[i];
         }
         kept++;
     }
     r->nfiles = kept;
+}
+
+int report_register_undigested(struct report *r, const char *name, char *path, size_t size)
+{
+    int i = add_file(r, name);
+    if (i < 0 || snprintf(path, size, "%s", r->paths[i]) >= (int)size)
+        return -1;
+    r->undigested[i] = true;
+    return 0;
+}
+
+const char *report_staged_path(const struct report *r, const char *name)
+{
+    for (int i = 0; i < r->nfiles; i++)
+        if (strcmp(r->names[i], name) == 0)
+            return r->paths[i];
+    return NULL;
 }
 
 static void close_files(struct report *r)
@@ -289,12 +308,14 @@ static int staged_cmp(const void *a, const void *b)
 static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
 {
     struct staged_file files[REPORT_FILES_MAX];
+    int n = 0;
     for (int i = 0; i < r->nfiles; i++)
-        files[i] = (struct staged_file){r->names[i], r->paths[i]};
-    qsort(files, (size_t)r->nfiles, sizeof(files[0]), staged_cmp);
+        if (!r->undigested[i])
+            files[n++] = (struct staged_file){r->names[i], r->paths[i]};
+    qsort(files, (size_t)n, sizeof(files[0]), staged_cmp);
     struct hash_stream ctx;
     hash_stream_init(&ctx, 0);
-    for (int i = 0; i < r->nfiles; i++) {
+    for (int i = 0; i < n; i++) {
         hash_stream_update(&ctx, files[i].name, strlen(files[i].name) + 1);
         if (digest_file(&ctx, files[i].path) != 0)
             return -1;
@@ -320,7 +341,8 @@ int report_dir_digest(const char *dir, char digest[REPORT_DIGEST_SIZE])
     int n = 0, rc = 0;
     struct dirent *e;
     while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
+        /* report.html shows the digest, so it is not part of it. */
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "report.html") == 0)
             continue;
         if (n == REPORT_FILES_MAX || (names[n] = strdup(e->d_name)) == NULL)
             rc = -1;
@@ -349,7 +371,7 @@ int report_dir_digest(const char *dir, char digest[REPORT_DIGEST_SIZE])
     return 0;
 }
 
-int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
+int report_close(struct report *r, char *err, size_t err_size)
 {
     assert(!r->sealed);
     close_files(r);
@@ -361,6 +383,13 @@ int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, si
             return -1;
         }
     }
+    return 0;
+}
+
+int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
+{
+    if (report_close(r, err, err_size) != 0)
+        return -1;
     r->sealed = true;
     if (r->lean)
         drop_geodb_files(r);

@@ -1,7 +1,7 @@
 /*
  * A run's report directory: timeseries.csv, sites.csv, replicas.csv,
- * moves.csv, events.csv, expectations.csv, summary.csv and the final GeoDB
- * file(s). Everything is written into a staging directory (outdir.h) that
+ * moves.csv, events.csv, expectations.csv, summary.csv, the final GeoDB
+ * file(s), and what sim/report/ makes from them (metrics.om, report.html). Everything is written into a staging directory (outdir.h) that
  * is put in place only when the run finished and every write succeeded, so
  * a killed or failed run never leaves a report that looks complete.
  * report_seal computes a digest of everything written.
@@ -21,8 +21,12 @@ struct report;
 struct report *report_open(const char *dir, char *err, size_t err_size);
 /* Closes and deletes every temporary file (a run that did not finish). */
 void report_abort(struct report *r);
-/* Closes every file and checks that every write succeeded, then computes
- * the digest of all files (final names and bytes, in name order) as hex.
+/* Closes the CSV files and checks that every write succeeded, so that they
+ * can be read back (report.html and metrics.om are made from them). Returns
+ * 0, or -1 with err naming the file (r is then aborted and freed). */
+int report_close(struct report *r, char *err, size_t err_size);
+/* report_close, then computes the digest of every file but the undigested
+ * ones (final names and bytes, in name order) as hex.
  * Returns 0 (then call report_commit or report_abort), or -1 with err
  * naming the file (r is then aborted and freed). */
 int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size);
@@ -53,6 +57,12 @@ int report_dir_digest(const char *dir, char digest[REPORT_DIGEST_SIZE]);
 /* A file another module writes (the GeoDB): its staged path goes into path.
  * -1 when the name or the path does not fit, or there are too many files. */
 int report_register(struct report *r, const char *name, char *tmp_path, size_t size);
+/* The same for a file left out of the digest: report.html, which shows the
+ * digest and so cannot be part of it. It may be registered after
+ * report_seal, before report_commit. */
+int report_register_undigested(struct report *r, const char *name, char *tmp_path, size_t size);
+/* Where a registered file (e.g. "timeseries.csv") is staged; NULL if none. */
+const char *report_staged_path(const struct report *r, const char *name);
 
 /* One row per backend per sample interval. */
 struct report_backend_row {
