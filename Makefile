@@ -106,16 +106,22 @@ oracle-deps:
 	@[ -x /usr/sbin/dovecot ] || [ "$${CLUSTERSIM_SKIP_ORACLE:-}" = 1 ] || \
 		./scripts/install-deps dovecot-core
 
-# tests/robustness.sh makes single writes fail with strace; installed like
-# the others when missing (the test says so and skips if it still is).
-# tests/sweep.sh runs sweeps with GNU parallel, one part of them through an
-# sshd it starts (openssh-server), and checks JUnit files with xmllint.
+# tests/robustness.sh makes single writes fail with strace; tests/sweep.sh
+# runs sweeps with GNU parallel, one part of them through an sshd it starts
+# (openssh-server), and checks JUnit files with xmllint; tests/html.sh opens
+# report.html in headless Chromium; tests/openmetrics.sh backfills
+# metrics.om into a real Prometheus. Installed like the others when missing
+# (each test says so and skips if it still is).
 test-deps:
 	@command -v strace > /dev/null 2>&1 || ./scripts/install-deps strace || \
 		echo "strace could not be installed: the injected-failure tests will be skipped" >&2
 	@{ command -v parallel && command -v xmllint && { command -v sshd || [ -x /usr/sbin/sshd ]; }; } \
 		> /dev/null 2>&1 || ./scripts/install-deps parallel openssh-server libxml2-utils || \
 		echo "parallel, openssh-server or libxml2-utils could not be installed: sweep tests will fail or skip" >&2
+	@command -v chromium > /dev/null 2>&1 || ./scripts/install-deps chromium || \
+		echo "chromium could not be installed: the browser test of report.html will be skipped" >&2
+	@command -v promtool > /dev/null 2>&1 || ./scripts/install-deps prometheus || \
+		echo "prometheus could not be installed: the OpenMetrics test will be skipped" >&2
 
 test: $(BIN) $(TEST_BIN) layering oracle-deps test-deps
 	@CLUSTERSIM=$(abspath $(BIN)) BUILD=$(BUILD) ./scripts/run-tests $(TEST_BIN)
