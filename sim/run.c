@@ -30,6 +30,7 @@
 #include "sim/scenario/override.h"
 #include "sim/scenario/scenario.h"
 #include "sim/report/html.h"
+#include "sim/report/openmetrics.h"
 #include "sim/report/summary.h"
 #include "sim/adapters/ctl_adapter.h"
 #include "sim/world/loop.h"
@@ -58,6 +59,7 @@ struct run_args {
     bool help;
     const char *stdout_file;
     const char *junit_file;
+    bool openmetrics; /* also write metrics.om */
 };
 
 struct progress {
@@ -77,7 +79,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: clustersim run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE]... [--stats]\n"
-            "                      [--lean] [--junit FILE] [--stdout FILE]\n"
+            "                      [--lean] [--junit FILE] [--stdout FILE] [--openmetrics]\n"
             "  --seed N          the seed (decimal, 0x hex, or a 40-hex commit)\n"
             "  --out DIR         the report directory (default reports/<scenario name>)\n"
             "  --set NAME=VALUE  a setting (clustersim settings)\n"
@@ -86,7 +88,8 @@ static void usage(FILE *out)
             "  --stats           performance figures on stderr\n"
             "  --lean            keep no GeoDB files in the report (the digest covers the rest)\n"
             "  --junit FILE      one JUnit test case per expectation\n"
-            "  --stdout FILE     print into FILE (put in place at the end, with 'exit: N')\n");
+            "  --stdout FILE     print into FILE (put in place at the end, with 'exit: N')\n"
+            "  --openmetrics     also write metrics.om (OpenMetrics, for backfilling Prometheus)\n");
 }
 
 /* A decimal seed, 0x-prefixed hex, or a 40-hex git commit (its first 16
@@ -134,6 +137,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             a->stdout_file = argv[++i];
         } else if (strcmp(arg, "--junit") == 0 && has_value) {
             a->junit_file = argv[++i];
+        } else if (strcmp(arg, "--openmetrics") == 0) {
+            a->openmetrics = true;
         } else if (strcmp(arg, "--seed") == 0 && has_value) {
             if (parse_seed(argv[++i], &a->seed) != 0) {
                 fprintf(stderr,
@@ -458,6 +463,17 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
         report_abort(report);
         replay_command(a, seed, out_dir);
         return EXIT_BAD_INPUT;
+    }
+    if (a->openmetrics) {
+        if (report_close(report, err, sizeof(err)) != 0) {
+            fprintf(stderr, "clustersim run: %s\n", err);
+            return EXIT_BAD_INPUT;
+        }
+        if (openmetrics_write(report, scn, err, sizeof(err)) != 0) {
+            fprintf(stderr, "clustersim run: %s/%s\n", out_dir, err);
+            report_abort(report);
+            return EXIT_BAD_INPUT;
+        }
     }
     char digest[REPORT_DIGEST_SIZE];
     if (report_seal(report, digest, err, sizeof(err)) != 0) {
