@@ -77,7 +77,7 @@ else
         rc=$?
         if [ $rc -ne 2 ]; then
             bad="$bad $n(exit $rc)"
-        elif ! grep -Eq 'clustersim run: .*(\.csv|stdout).*(write|No space)' "$out.err"; then
+        elif ! grep -Eq 'clustersim run: .*(\.csv|\.html|stdout).*(write|No space)' "$out.err"; then
             bad="$bad $n(message: $(head -c 200 "$out.err"))"
         elif [ -n "$(report_files "$out")" ]; then
             bad="$bad $n(left $(report_files "$out" | tr '\n' ' '))"
@@ -123,7 +123,11 @@ check "[ $? -eq 0 ]" "a run into an earlier report's directory failed"
 check "[ \"\$(listing $tmp/reused/out)\" = \"\$(listing $tmp/fresh)\" ]" \
     "a reused --out holds $(listing "$tmp/reused/out"), a fresh one $(listing "$tmp/fresh")"
 check "[ \"\$(listing $tmp/reused)\" = 'out ' ]" "a run left files beside --out: $(listing "$tmp/reused")"
-for f in $(ls "$tmp/fresh"); do
+# report.html shows the replay command, which names --out: compared with
+# the directory's name replaced.
+sed "s|$tmp/reused/out|$tmp/fresh|g" "$tmp/reused/out/report.html" > "$tmp/reused.html"
+check "cmp -s '$tmp/fresh/report.html' '$tmp/reused.html'" "reused --out: report.html differs from a fresh run's"
+for f in $(ls "$tmp/fresh" | grep -v '^report.html$'); do
     check "cmp -s '$tmp/fresh/$f' '$tmp/reused/out/$f'" "reused --out: $f differs from a fresh run's"
 done
 
