@@ -15,7 +15,7 @@
 
 #define SVG_WIDTH 1180
 #define SVG_LEFT 200   /* room for the row labels of heat maps */
-#define SVG_RIGHT 20
+#define SVG_RIGHT 44 /* room for the last date label */
 #define SVG_PLOT_WIDTH (SVG_WIDTH - SVG_LEFT - SVG_RIGHT)
 #define SVG_COLORS 12
 
