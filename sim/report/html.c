@@ -239,24 +239,20 @@ static int read_timeseries(struct page *pg)
     struct csvread c;
     if (open_csv(pg, &c, "timeseries.csv") != 0)
         return -1;
-    int ct = csvread_col(&c, "time_s"), cs = csvread_col(&c, "site"),
+    int ct = csvread_col(&c, "time_s"),
         cb = csvread_col(&c, "backend"), cst = csvread_col(&c, "status"),
         cu = csvread_col(&c, "users"), ccpu = csvread_col(&c, "cpu"),
-        cm = csvread_col(&c, "memory"), cmc = csvread_col(&c, "metacache"),
-        clf = csvread_col(&c, "logins_failed"), cdf = csvread_col(&c, "deliveries_failed");
+        cm = csvread_col(&c, "memory"), cmc = csvread_col(&c, "metacache");
     int rc = 0;
     while (rc == 0 && csvread_next(&c)) {
         int b = bucket_of(&pg->grid, atof(csvread_field(&c, ct)));
         char name[NAME_SIZE];
         snprintf(name, sizeof(name), "%s", csvread_field(&c, cb));
-        const char *site = csvread_field(&c, cs);
         rc |= family_add(&pg->users_be, name, b, atof(csvread_field(&c, cu)));
         rc |= family_add(&pg->cpu_be, name, b, atof(csvread_field(&c, ccpu)));
         rc |= family_add(&pg->mem_be, name, b, atof(csvread_field(&c, cm)));
         rc |= family_add(&pg->mc_be, name, b, atof(csvread_field(&c, cmc)));
         rc |= family_add(&pg->state_be, name, b, state_of(csvread_field(&c, cst)));
-        rc |= family_add(&pg->login_fail_site, site, b, atof(csvread_field(&c, clf)));
-        rc |= family_add(&pg->delivery_fail_site, site, b, atof(csvread_field(&c, cdf)));
     }
     return close_csv(pg, &c, "timeseries.csv", rc);
 }
@@ -274,6 +270,10 @@ static int read_sites(struct page *pg)
         rc |= family_add(&pg->state_site, site, b, state_of(COL(&c, "status")));
         rc |= family_add(&pg->catastrophe_site, site, b,
                          atoi(COL(&c, "catastrophe")) ? ST_CATASTROPHE : ST_NONE);
+        /* sites.csv's failures include accesses that reached no backend
+         * (a site down or unreachable), which timeseries.csv cannot show */
+        rc |= family_add(&pg->login_fail_site, site, b, atof(COL(&c, "logins_failed")));
+        rc |= family_add(&pg->delivery_fail_site, site, b, atof(COL(&c, "deliveries_failed")));
     }
     return close_csv(pg, &c, "sites.csv", rc);
 }

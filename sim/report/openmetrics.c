@@ -32,8 +32,20 @@ enum {
     B_LOGINS_FAILED, B_DELIVERIES_OK, B_DELIVERIES_FAILED, B_CHECKS_ONLINE, B_CHECKS_OFFLINE,
     B_CHECK_FAILURES, B_MOVES_IN, B_MOVES_OUT, B_COLS
 };
-static const char *const site_cols[] = {"users", "sessions", "catastrophe", "status"};
-enum { S_USERS, S_SESSIONS, S_CATASTROPHE, S_STATUS, S_COLS };
+static const char *const site_cols[] = {"users",         "sessions",         "catastrophe",
+                                        "status",        "logins_failed",    "deliveries_failed",
+                                        "logins",        "deliveries"};
+enum {
+    S_USERS,
+    S_SESSIONS,
+    S_CATASTROPHE,
+    S_STATUS,
+    S_LOGINS_FAILED,
+    S_DELIVERIES_FAILED,
+    S_LOGINS,
+    S_DELIVERIES,
+    S_COLS
+};
 static const char *const replica_cols[] = {"stale_users", "hinted_users", "in_flight", "moving"};
 enum { R_STALE, R_HINTED, R_IN_FLIGHT, R_MOVING, R_COLS };
 static const char *const site_states[] = {"online", "offline", "standby", "evacuate", "removed"};
@@ -284,8 +296,30 @@ static int moves_metric(struct om *o, const char *path, const struct table *t)
     return rc;
 }
 
+/* A site's access counters: sites.csv has them per interval, including
+ * accesses that reached no backend (a site down or unreachable). */
+static void site_counter(struct om *o, struct table *t, int col, const char *name,
+                         const char *help)
+{
+    char labels[2 * NAME_SIZE], total[96];
+    snprintf(total, sizeof(total), "%s_total", name);
+    family(o, name, "counter", NULL, help);
+    for (int s = 0; s < t->n; s++) {
+        snprintf(labels, sizeof(labels), "site=\"%s\"", t->names[s]);
+        series(o, t, s, col, total, labels, true);
+    }
+}
+
 static void site_metrics(struct om *o, struct table *t)
 {
+    site_counter(o, t, S_LOGINS, "clustersim_site_logins",
+                 "Login attempts counted at the site (see sites.csv).");
+    site_counter(o, t, S_LOGINS_FAILED, "clustersim_site_logins_failed",
+                 "Failed logins at the site, including those that reached no backend.");
+    site_counter(o, t, S_DELIVERIES, "clustersim_site_deliveries",
+                 "Delivery attempts counted at the site (see sites.csv).");
+    site_counter(o, t, S_DELIVERIES_FAILED, "clustersim_site_deliveries_failed",
+                 "Failed deliveries at the site, including those that reached no backend.");
     char labels[2 * NAME_SIZE];
     family(o, "clustersim_site_users", "gauge", NULL, "Users located on the site's backends.");
     for (int s = 0; s < t->n; s++) {
