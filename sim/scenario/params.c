@@ -12,6 +12,7 @@ static const char *const placement_words[] = {"hrw", "least_users", NULL};
 static const char *const yes_no_words[] = {"no", "yes", NULL};
 static const char *const target_words[] = {"stored", "least_loaded", NULL};
 static const char *const unreachable_words[] = {"fail", "failover", NULL};
+static const char *const source_moves_words[] = {"wait", "finish", NULL};
 
 #define SIM(field) offsetof(struct sim_params, field)
 
@@ -84,6 +85,15 @@ const struct setting_def sim_params_table[] = {
      "Current documentation: site reachability is monitored, never acted on automatically; "
      "site failover is an operator's decision (site status offline). failover models the "
      "group-era behaviour."},
+    {"UNREACHABLE_SOURCE_MOVES", SETTING_ENUM, SIM(unreachable_source_moves), 0, 0, 1,
+     source_moves_words, "",
+     "A moving user whose source backend's site cannot be reached (a partition): wait, and "
+     "treat the access like any whose site is unreachable (SITE_UNREACHABLE); or finish the "
+     "move at once from this side, as for a source that went offline.",
+     "palomar.md 5.3: \"it is the source backend's responsibility to finish the move\"; only a "
+     "source set offline or standby lets the next access finish it, because every proxy then "
+     "knows alt_backend_id. A partitioned source is alive and may finish the move on its own "
+     "side, so finishing it here too would write the user twice."},
     {"ROAMING_RATIO", SETTING_RATIO, SIM(roaming_ppm), 0, 0, 1000000, NULL, "ratio",
      "Share of accesses that enter through another site's front door than the user's home "
      "site (clients on another continent, DNS caches).",

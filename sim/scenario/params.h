@@ -42,6 +42,7 @@ struct sim_params {
     int64_t batch_moves_per_s;       /* BATCH_MOVES_PER_SEC */
     int failover_target;             /* FAILOVER_TARGET */
     int site_unreachable;            /* SITE_UNREACHABLE */
+    int unreachable_source_moves;    /* UNREACHABLE_SOURCE_MOVES (0 wait, 1 finish) */
     int64_t roaming_ppm;             /* ROAMING_RATIO */
     int64_t repair_users_per_s;      /* GEODB_REPAIR_USERS_PER_SEC */
     int64_t merge_watch_s;           /* MERGE_WATCH_SECS */

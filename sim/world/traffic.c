@@ -153,7 +153,9 @@ static int leave_site(struct world *w, int r, int here, uint32_t user)
         return site_failover(w, r, here, user); /* offline or standby: documented */
     if (repl_reachable(w, here, route->site))
         return ROUTE_HOP;
-    if (route->moving != REASON_NONE) {
+    /* The source must hand the user over (palomar.md 5.3): across a
+     * partition only UNREACHABLE_SOURCE_MOVES=finish completes it here. */
+    if (route->moving != REASON_NONE && w->params.unreachable_source_moves == 1) {
         int dest = route->dest_site != UC_NO_SITE ? route->dest_site : route->site;
         if (repl_reachable(w, here, dest))
             return moves_finish_unreachable(w, r, here, user);
