@@ -120,7 +120,7 @@ test-deps:
 		echo "parallel, openssh-server or libxml2-utils could not be installed: sweep tests will fail or skip" >&2
 	@command -v chromium > /dev/null 2>&1 || ./scripts/install-deps chromium || \
 		echo "chromium could not be installed: the browser test of report.html will be skipped" >&2
-	@command -v promtool > /dev/null 2>&1 || ./scripts/install-deps prometheus || \
+	@{ command -v promtool && command -v curl; } > /dev/null 2>&1 || ./scripts/install-deps prometheus curl || \
 		echo "prometheus could not be installed: the OpenMetrics test will be skipped" >&2
 
 test: $(BIN) $(TEST_BIN) layering oracle-deps test-deps

@@ -15,17 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 checks=0
 
-fail() {
-    echo "  FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check() {
-    checks=$((checks + 1))
-    if ! eval "$1"; then
-        fail "$2"
-    fi
-}
+. tests/lib.sh
 
 echo "baseline: the bundled baseline holds on new seeds (1001..1003)"
 "$bin" baseline check baselines/bundled.csv --seeds 3 --quiet --work "$tmp/new" \

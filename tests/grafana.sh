@@ -14,17 +14,7 @@ failures=0
 checks=0
 dash=grafana/dashboard.json
 
-fail() {
-    echo "  FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check() {
-    checks=$((checks + 1))
-    if ! eval "$1"; then
-        fail "$2"
-    fi
-}
+. tests/lib.sh
 
 echo "grafana: dashboard.json"
 if command -v python3 > /dev/null 2>&1; then

@@ -36,17 +36,7 @@ trap 'exit 130' INT TERM HUP
 failures=0
 checks=0
 
-fail() {
-    echo "  FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check() {
-    checks=$((checks + 1))
-    if ! eval "$1"; then
-        fail "$2"
-    fi
-}
+. tests/lib.sh
 
 # browse OUT ARGS...: runs headless Chromium in its own process group with a
 # fresh profile; stdout to OUT, stderr to OUT.err. At most 60 s.

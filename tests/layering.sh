@@ -9,10 +9,7 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 checks=0
 
-fail() {
-    echo "  FAIL: $*"
-    failures=$((failures + 1))
-}
+. tests/lib.sh
 
 echo "layering: the tree follows the layers; planted wrong-way includes are caught"
 checks=$((checks + 1))

@@ -39,17 +39,7 @@ trap 'exit 130' INT TERM HUP
 failures=0
 checks=0
 
-fail() {
-    echo "  FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check() {
-    checks=$((checks + 1))
-    if ! eval "$1"; then
-        fail "$2"
-    fi
-}
+. tests/lib.sh
 
 scenario=degraded-backend
 start=1767571200 # the default start, 2026-01-05T00:00:00Z

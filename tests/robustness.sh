@@ -13,17 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 checks=0
 
-fail() {
-    echo "  FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check() {
-    checks=$((checks + 1))
-    if ! eval "$1"; then
-        fail "$2"
-    fi
-}
+. tests/lib.sh
 
 echo "robustness: CI runs every stage and fails at the end"
 ci="$tmp/ci"

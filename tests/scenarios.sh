@@ -13,22 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 checks=0
 
-fail() {
-    echo "  FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check() {
-    checks=$((checks + 1))
-    if ! eval "$1"; then
-        fail "$2"
-    fi
-}
-
-# The CSV rows of a file without the CR of CRLF.
-rows() {
-    tr -d '\r' < "$1"
-}
+. tests/lib.sh
 
 echo "scenarios: every bundled scenario passes its expectations"
 for s in scenarios/*.json; do

@@ -20,17 +20,7 @@ trap cleanup EXIT
 failures=0
 checks=0
 
-fail() {
-    echo "  FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check() {
-    checks=$((checks + 1))
-    if ! eval "$1"; then
-        fail "$2"
-    fi
-}
+. tests/lib.sh
 
 if ! command -v parallel > /dev/null 2>&1; then
     echo "sweep: GNU parallel is not installed (Debian package parallel): FAIL"
