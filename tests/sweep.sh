@@ -47,6 +47,11 @@ rc=$?
 check "[ $rc -eq 0 ] || [ $rc -eq 1 ]" "the sweep exited $rc: $(cat "$tmp/a.err")"
 check "[ \$(tr -d '\r' < '$tmp/a/runs.csv' | wc -l) -eq 13 ]" "runs.csv has not 12 rows"
 check "[ \$(tr -d '\r' < '$tmp/a/aggregate.csv' | wc -l) -eq 13 ]" "aggregate.csv has not 4 cells x 3 metrics"
+# report.html: a chart of every metric against every axis (2 axes x 3
+# metrics), each cell's mean with its interval, nothing outside the page
+check "[ \$(grep -o '<figure>' '$tmp/a/report.html' | wc -l) -eq 6 ]" "report.html has not 6 charts"
+check "[ \$(grep -o '<circle' '$tmp/a/report.html' | wc -l) -eq 24 ]" "report.html has not 4 cells x 2 axes x 3 metrics points"
+check "! grep -qE 'http:|src=|<link' '$tmp/a/report.html'" "report.html refers to something outside itself"
 check "[ -d '$tmp/a/runs/HOST_FAILURE_RATIO=0.2,HOST_FAILURE_BACKEND_NUM_THRESHOLD=70/seed-9' ]" \
     "a run's directory is not named from its cell and seed"
 check "! ls '$tmp/a/runs/'*/seed-7/*.sqlite > /dev/null 2>&1" "a sweep's run kept its GeoDB (not lean)"

@@ -10,6 +10,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "sim/sweep/sweep.h"
+#include "sim/sweep/sweep_html.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -740,8 +741,10 @@ static int sweep_outputs(const struct plan *p, const struct sweep_args *a,
         return EXIT_BAD;
     char err[1024];
     if (write_runs(p, res, a->o.out) != 0 ||
-        write_aggregate(p, res, a->o.out, metrics, nmetrics) != 0) {
-        fprintf(stderr, "clustersim sweep: %s: cannot write runs.csv or aggregate.csv: %s\n",
+        write_aggregate(p, res, a->o.out, metrics, nmetrics) != 0 ||
+        sweep_html_write(p, res, a->o.out, metrics, nmetrics) != 0) {
+        fprintf(stderr,
+                "clustersim sweep: %s: cannot write runs.csv, aggregate.csv or report.html: %s\n",
                 a->o.out, strerror(errno));
         return EXIT_BAD;
     }
@@ -758,7 +761,8 @@ static int sweep_outputs(const struct plan *p, const struct sweep_args *a,
     int worst = unfinished ? EXIT_BAD : failed ? 1 : 0;
     printf("sweep: %d runs (%d resumed), %d with failed expectations, %d did not complete\n",
            res->nruns, res->skipped, failed, unfinished);
-    printf("runs: %s/runs.csv\naggregate: %s/aggregate.csv\n", a->o.out, a->o.out);
+    printf("runs: %s/runs.csv\naggregate: %s/aggregate.csv\nreport: %s/report.html\n", a->o.out,
+           a->o.out, a->o.out);
     return worst;
 }
 
