@@ -31,7 +31,16 @@ endif
 endif
 endif
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# `make fuzz`: libFuzzer targets, built by clang with ASan and UBSan; every
+# object is instrumented for coverage (fuzzer-no-link), the targets link
+# libFuzzer's main.
+CC := clang
+BUILD ?= build-fuzz
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+BIN := $(BUILD)/clustersim
+else ifeq ($(SANITIZE),1)
 BUILD ?= build-asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BIN := $(BUILD)/clustersim
@@ -61,7 +70,11 @@ MAIN_OBJ := $(BUILD)/sim/main.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libclustersim.a
 
-.PHONY: all test check demo bench compare balance-table seeds baseline oracle-deps test-deps clean distclean install uninstall asan layering help
+FUZZ_TARGETS := scenario doveadm director
+FUZZ_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz fuzz-build fuzz-deps all test check demo bench compare balance-table seeds baseline oracle-deps test-deps clean distclean install uninstall asan layering help
 # Keep test objects between runs.
 .SECONDARY:
 
@@ -90,6 +103,33 @@ $(BIN): $(MAIN_OBJ) $(LIB)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 	$(CC) $(PROJECT_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(DEP_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/fuzz/%.o: fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROJECT_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -I. -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/fuzzfile.o $(LIB)
+	$(CC) $(PROJECT_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+# `make fuzz [FUZZ_SECONDS=N]`: builds the libFuzzer targets (fuzz/) with
+# clang and runs each for N seconds from its seed corpus in fuzz/corpus/
+# (new inputs go to build-fuzz/corpus/, crashes to build-fuzz/artifacts/).
+# clang is a fuzz dependency, installed like the others when missing.
+ifeq ($(FUZZ),1)
+fuzz: fuzz-build
+	@./scripts/fuzz $(BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_BIN)
+else
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz
+
+fuzz-build: fuzz-deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+endif
+
+fuzz-deps:
+	@command -v clang > /dev/null 2>&1 || ./scripts/install-deps clang
 
 # The layering rule, checked mechanically: every #include points down the
 # layers (core < base < geodb < doveadm; base < scenario; < world <
@@ -172,7 +212,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(datadir)/clustersim
 
 clean:
-	rm -rf build build-asan clustersim
+	rm -rf build build-asan build-fuzz clustersim
 
 distclean: clean
 	rm -rf reports/*/
@@ -181,6 +221,7 @@ help:
 	@echo "make [all]        build ./clustersim"
 	@echo "make demo         build and run the default scenario, print where the report is"
 	@echo "make test         build and run every test (unit, scenario, determinism)"
+	@echo "make fuzz         libFuzzer targets (clang), each run FUZZ_SECONDS (60) from fuzz/corpus/"
 	@echo "make asan         the tests under AddressSanitizer + UBSan (= make SANITIZE=1 test)"
 	@echo "make seeds        every bundled scenario on SEEDS=20 seeds: a pass table"
 	@echo "make bench        the 1M-user, 3x40-backend, 24h benchmark"
@@ -189,4 +230,5 @@ help:
 	@echo "make baseline     re-record baselines/bundled.csv (after a deliberate behaviour change)"
 	@echo "make install      PREFIX=/usr/local DESTDIR= honoured"
 
--include $(CORE_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(CORE_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d) \
+	$(wildcard $(BUILD)/fuzz/*.d)

@@ -27,6 +27,7 @@ PATH="$ci/bin:$PATH" sh "$ci/.ci/run" > "$ci/out" 2>&1
 check "[ $? -ne 0 ]" "CI passed although make test failed"
 check "grep -q 'make SANITIZE=1 test' '$ci/made'" "CI stopped before the sanitizer stage after a failure"
 check "grep -q 'FAILED' '$ci/out'" "CI does not report the failed stage"
+check "grep -q 'make fuzz FUZZ_SECONDS=' '$ci/made'" "CI does not run the fuzz targets for a bounded time"
 
 # A small scenario: a few thousand report bytes in every CSV file, a run
 # that takes milliseconds, so that every write() can be made to fail.

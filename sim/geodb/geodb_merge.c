@@ -35,7 +35,7 @@ struct table_desc {
     struct cell_desc cells[CELLS_MAX];
 };
 
-#define END {NULL}
+#define END {NULL, NULL, {NULL}}
 
 static const struct table_desc tables[] = {
     {GEODB_T_TOPOLOGY, "tags", "id", "id, name, name_ts, name_w, del_ts, del_w",

@@ -2043,6 +2043,28 @@ static int apply_overrides(struct loader *ld, json_t *json)
     return 0;
 }
 
+/* Parses text (len bytes, read from ld->file), applies the overrides and
+ * validates the result. */
+static int load_text(struct loader *ld, const char *text, size_t len)
+{
+    json_t *json = NULL;
+    int rc = parse(ld, text, len, &json);
+    if (rc == 0)
+        rc = apply_overrides(ld, json);
+    if (rc == 0) {
+        struct node root;
+        node_root(ld, json, &root);
+        rc = load_root(ld, &root);
+    }
+    json_decref(json);
+    jsonpos_free(&ld->index);
+    free(ld->backends);
+    ld->backends = NULL;
+    free(ld->override_ptrs);
+    ld->override_ptrs = NULL;
+    return rc;
+}
+
 int scenario_load_with(const char *path, const char *const *overrides, int noverrides,
                        struct scenario *out, char *err, size_t err_size)
 {
@@ -2056,7 +2078,6 @@ int scenario_load_with(const char *path, const char *const *overrides, int nover
                         .overrides = overrides};
     char *text = NULL;
     size_t len = 0;
-    json_t *json = NULL;
     err[0] = '\0';
     scenario_defaults(out);
     snprintf(out->path, sizeof(out->path), "%s", path);
@@ -2064,18 +2085,7 @@ int scenario_load_with(const char *path, const char *const *overrides, int nover
     out->overrides = overrides;
     int rc = file_read(&ld, &text, &len);
     if (rc == 0)
-        rc = parse(&ld, text, len, &json);
-    if (rc == 0)
-        rc = apply_overrides(&ld, json);
-    if (rc == 0) {
-        struct node root;
-        node_root(&ld, json, &root);
-        rc = load_root(&ld, &root);
-    }
-    json_decref(json);
-    jsonpos_free(&ld.index);
-    free(ld.backends);
-    free(ld.override_ptrs);
+        rc = load_text(&ld, text, len);
     free(text);
     if (rc != 0)
         scenario_free(out);
@@ -2085,6 +2095,26 @@ int scenario_load_with(const char *path, const char *const *overrides, int nover
 int scenario_load(const char *path, struct scenario *out, char *err, size_t err_size)
 {
     return scenario_load_with(path, NULL, 0, out, err, err_size);
+}
+
+int scenario_load_buffer(const char *name, const char *text, size_t len, struct scenario *out,
+                         char *err, size_t err_size)
+{
+    assert(name != NULL && text != NULL && out != NULL && err != NULL && err_size > 0);
+    struct loader ld = {.file = name, .scn = out, .err = err, .err_size = err_size};
+    err[0] = '\0';
+    scenario_defaults(out);
+    snprintf(out->path, sizeof(out->path), "%s", name);
+    int rc = 0;
+    if (len > SCN_FILE_MAX) {
+        snprintf(err, err_size, "%s: larger than %d MiB", name, SCN_FILE_MAX / (1024 * 1024));
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = load_text(&ld, text, len);
+    if (rc != 0)
+        scenario_free(out);
+    return rc;
 }
 
 void scenario_where(const struct scenario *scn, struct scn_pos pos, char *out, size_t size)

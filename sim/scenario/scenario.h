@@ -232,6 +232,10 @@ int scenario_load_with(const char *path, const char *const *overrides, int nover
 /* Where pos is, for messages: "FILE:LINE:COLUMN", or "--set PATH=VALUE"
  * when the value came from an override. */
 void scenario_where(const struct scenario *scn, struct scn_pos pos, char *out, size_t size);
+/* The same from len bytes in memory (the fuzzer's entry point); name stands
+ * for the file in messages and in out->path. */
+int scenario_load_buffer(const char *name, const char *text, size_t len, struct scenario *out,
+                         char *err, size_t err_size);
 void scenario_free(struct scenario *scn);
 
 /* Parses a duration string (see the top of this file). Returns 0 or -1. */

@@ -1,0 +1,37 @@
+/*
+ * libFuzzer target: the scenario loader. Any input must load or be refused
+ * with a message; neither may crash, leak or trip a sanitizer. A loaded
+ * scenario's user and backend names are expanded too, since a run does
+ * that next.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim/scenario/scenario.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct scenario *scn = calloc(1, sizeof(*scn));
+    if (scn == NULL)
+        return 0;
+    char err[512];
+    if (scenario_load_buffer("fuzz.json", (const char *)data, size, scn, err, sizeof(err)) == 0) {
+        char name[512];
+        for (int i = 0; i < scn->nsites; i++) {
+            for (int g = 0; g < scn->sites[i].ngroups; g++)
+                scenario_backend_name(&scn->sites[i].groups[g], 0, name, sizeof(name));
+        }
+        if (scn->users.count > 0)
+            scenario_user_name(&scn->users, scn->users.count - 1, name, sizeof(name));
+        scenario_free(scn);
+    } else if (err[0] == '\0') {
+        fprintf(stderr, "scenario refused without a message\n");
+        abort();
+    }
+    free(scn);
+    return 0;
+}

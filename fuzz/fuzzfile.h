@@ -1,0 +1,23 @@
+/*
+ * Files for the fuzz targets: a private scratch directory (in /dev/shm when
+ * there is one, so that an iteration costs no disk I/O), whole-file reads
+ * and writes, and an integrity check of a GeoDB. Any failure here is the
+ * harness's, not the code under test's: it aborts with a message.
+ */
+#ifndef FUZZFILE_H
+#define FUZZFILE_H
+
+#include <stddef.h>
+
+/* The scratch directory, created on first use and removed at exit. */
+const char *fuzzfile_dir(void);
+/* dir/name in a static buffer of its own per call site (copy it). */
+void fuzzfile_path(const char *name, char *out, size_t size);
+/* Replaces path (and its -wal/-shm/-journal companions) by len bytes. */
+void fuzzfile_write(const char *path, const void *data, size_t len);
+/* The whole file in a malloc'ed buffer; NULL with *len 0 if it is missing. */
+char *fuzzfile_read(const char *path, size_t *len);
+/* Whether path's SQLite `PRAGMA integrity_check` answers "ok". */
+int fuzzfile_integrity_ok(const char *path);
+
+#endif
