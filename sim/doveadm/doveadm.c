@@ -130,6 +130,14 @@ int doveadm__geodb(struct doveadm_ctx *ctx, int rc, const char *what)
         return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: already exists", what);
     case GEODB_INVALID:
         return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: limit reached", what);
+    case GEODB_BUSY:
+        /* Another writer held the lock longer than the busy timeout: say
+         * so plainly, and that this command changed nothing. */
+        return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL,
+                              "%s: the GeoDB stayed locked by another command for %d s; nothing "
+                              "was changed, retry (%s)",
+                              what, GEODB_BUSY_TIMEOUT_MS / 1000,
+                              ctx->db ? geodb_errmsg(ctx->db) : "database is locked");
     default:
         return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s: %s", what,
                               ctx->db ? geodb_errmsg(ctx->db) : "GeoDB failure");

@@ -398,13 +398,25 @@ static int meta_put_u64(struct geodb *db, const char *key, uint64_t value)
     return meta_put(db, key, text);
 }
 
+/* Reads the stored clock (meta clock_us) into db->stored_clock_us. */
+static int clock_load(struct geodb *db)
+{
+    uint64_t clock = 0;
+    int rc = meta_get_u64(db, "clock_us", &clock);
+    if (rc == GEODB_OK)
+        db->stored_clock_us = (int64_t)clock;
+    return rc;
+}
+
+static int tx_lock(struct geodb *db);
+
 static int schema_create(struct geodb *db, const struct geodb_options *opts)
 {
     /* journal_mode cannot change inside a transaction. */
     int rc = exec_sql(db, "PRAGMA journal_mode=WAL", "enable WAL");
     if (rc != GEODB_OK)
         return rc;
-    rc = geodb_tx_begin(db);
+    rc = tx_lock(db); /* no clock to read yet */
     if (rc != GEODB_OK)
         return rc;
     rc = exec_sql(db, schema_sql, "create schema");
@@ -467,7 +479,7 @@ static int schema_check(struct geodb *db, const struct geodb_options *opts)
 
 static int open_prepare(struct geodb *db, const struct geodb_options *opts)
 {
-    int rc = sqlite3_busy_timeout(db->handle, 5000);
+    int rc = sqlite3_busy_timeout(db->handle, GEODB_BUSY_TIMEOUT_MS);
     if (rc != SQLITE_OK)
         return geodb__fail_code(db, "set busy timeout", rc);
     if (opts->readonly) {
@@ -487,11 +499,9 @@ static int open_prepare(struct geodb *db, const struct geodb_options *opts)
     rc = exec_sql(db, "PRAGMA cache_size=-32768; PRAGMA foreign_keys=OFF", "set pragmas");
     if (rc != GEODB_OK)
         return rc;
-    uint64_t clock = 0;
-    rc = meta_get_u64(db, "clock_us", &clock);
+    rc = clock_load(db);
     if (rc != GEODB_OK)
         return rc;
-    db->stored_clock_us = (int64_t)clock;
     return geodb__table_exists(db, "main", "cluster_settings", &db->has_settings);
 }
 
@@ -565,6 +575,8 @@ void geodb_close(struct geodb *db)
     free(db);
 }
 
+static int tx_abort(struct geodb *db, int rc);
+
 int geodb_bulk_begin(struct geodb *db)
 {
     assert(!db->in_tx);
@@ -577,7 +589,8 @@ int geodb_bulk_end(struct geodb *db)
     return exec_sql(db, "PRAGMA journal_mode=WAL", "end bulk load");
 }
 
-int geodb_tx_begin(struct geodb *db)
+/* Takes the write lock (waiting up to the busy timeout). */
+static int tx_lock(struct geodb *db)
 {
     assert(!db->in_tx);
     /* A message left from an earlier failure must not be read as this
@@ -587,6 +600,20 @@ int geodb_tx_begin(struct geodb *db)
     if (rc == GEODB_OK)
         db->in_tx = true;
     return rc;
+}
+
+int geodb_tx_begin(struct geodb *db)
+{
+    int rc = tx_lock(db);
+    if (rc != GEODB_OK)
+        return rc;
+    /* Another connection may have committed since this one last looked:
+     * the clock read under the write lock is the one this transaction's
+     * writes must follow (see geodb_clock_stored). */
+    rc = clock_load(db);
+    if (rc != GEODB_OK)
+        return tx_abort(db, rc);
+    return GEODB_OK;
 }
 
 /* Rolls back after the failure rc: returns rc, or the rollback's failure

@@ -30,6 +30,8 @@
 /* The writer recorded for commands run without a local site. */
 #define GEODB_ADMIN_SITE_ID "00000000-0000-0000-0000-000000000000"
 #define GEODB_ERRMSG_SIZE 1024
+/* How long a connection waits for another one's lock before GEODB_BUSY. */
+#define GEODB_BUSY_TIMEOUT_MS 5000
 
 enum geodb_rc {
     GEODB_OK = 0,
