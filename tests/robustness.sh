@@ -243,5 +243,95 @@ check "[ \"\$(listing .)\" = 'empty.sqlite new.sqlite out ' ]" "reads left $(lis
 check "[ -z \"\$(ls $tmp | grep 'sqlite-')\" ]" "reads left $(ls "$tmp" | grep 'sqlite-' | tr '\n' ' ')"
 cd - > /dev/null || exit 1
 
+echo "robustness: hostile GeoDB contents give errors, not aborts"
+mkdir -p "$tmp/hg"
+cd "$tmp/hg" || exit 1
+"$bin" doveadm --geodb ok.sqlite -o 'director_mail_servers=10.0.0.1 10.0.0.2' director add 10.0.0.3 > out 2>&1 &&
+    "$bin" doveadm --geodb ok.sqlite cluster site add DC1 > out 2>&1 &&
+    "$bin" doveadm --geodb ok.sqlite cluster backend add --site DC1 be1.example.com > out 2>&1 &&
+    "$bin" doveadm --geodb ok.sqlite cluster site add DC3 > out 2>&1 &&
+    "$bin" doveadm --geodb ok.sqlite cluster user batch move site --count 5 DC1 DC3 > out 2>&1
+echo alice | "$bin" director login --geodb ok.sqlite > out 2>&1
+check "[ $? -eq 0 ]" "cannot set up the GeoDB for the hostile contents"
+# Each damage: one SQL statement. Every command on the damaged file (a
+# write, a read, a director login) must exit 75 with a message naming the
+# damage, never abort, and leave the file as it was.
+# With a third argument "writes", only the writing commands are refused.
+hostile() {
+    cp ok.sqlite bad.sqlite
+    sqlite3 bad.sqlite "PRAGMA ignore_check_constraints = ON; $1"
+    sum=$(cksum < bad.sqlite)
+    cmds="cluster_site_add_DC2 cluster_backend_list director_status_alice"
+    [ "${3:-}" = writes ] && cmds="cluster_site_add_DC2"
+    for cmd in $cmds cluster_backend_update_--load-factor_5_be1.example.com; do
+        cmd=$(echo "$cmd" | tr _ ' ')
+        "$bin" doveadm --geodb bad.sqlite $cmd > out 2>&1
+        rc=$?
+        check "[ $rc -eq 75 ] && grep -Eq '$2' out" \
+            "'$1', then '$cmd': exit $rc, $(head -c 300 out)"
+    done
+    echo bob | "$bin" director login --geodb bad.sqlite > out 2>&1
+    rc=$?
+    check "[ $rc -eq 75 ] && grep -Eq '$2' out" "'$1', then director login: exit $rc, $(head -c 300 out)"
+    check "[ \"$sum\" = \"\$(cksum < bad.sqlite)\" ]" "'$1': a refused command changed the file"
+}
+if command -v sqlite3 > /dev/null 2>&1; then
+    damaged='damaged GeoDB'
+    hostile "UPDATE meta SET value = '9223372036854775807' WHERE key = 'clock_us'" "$damaged: meta clock_us"
+    hostile "UPDATE meta SET value = '-5' WHERE key = 'clock_us'" "$damaged: meta clock_us"
+    hostile "UPDATE meta SET value = 'x' WHERE key = 'clock_us'" "$damaged: meta clock_us"
+    hostile "UPDATE meta SET value = '4611686018427387904' WHERE key = 'clock_us'" 'clock .* is at its end' writes
+    hostile "UPDATE sites SET name_ts = 9223372036854775807" "$damaged: sites .*name_ts"
+    hostile "UPDATE sites SET del_ts = -1" "$damaged: sites .*del_ts"
+    hostile "UPDATE backends SET load_factor = 1000" "$damaged: backends .*load_factor"
+    hostile "UPDATE backends SET lf_ts = 'soon'" "$damaged: backends .*lf_ts"
+    hostile "UPDATE user_moves SET count = 9223372036854775807" "$damaged: user_moves .*count"
+    hostile "UPDATE director_settings SET clock_s = 9223372036854775807" "$damaged: director_settings .*clock_s"
+    hostile "UPDATE director_settings SET user_expire_s = 9223372036854775807" "$damaged: director_settings .*user_expire_s"
+    hostile "UPDATE director_users SET timestamp_s = 9223372036854775807" "$damaged: director_users .*timestamp_s"
+    hostile "UPDATE director_hosts SET last_updown_change_s = -9223372036854775807" "$damaged: director_hosts"
+    hostile "UPDATE director_tags SET timer_at_s = 9223372036854775807" "$damaged: director_tags"
+    hostile "ALTER TABLE backends DROP COLUMN lf_w" "$damaged: table backends"
+    # A new id after uuid_counter's last value.
+    cp ok.sqlite bad.sqlite
+    sqlite3 bad.sqlite "UPDATE meta SET value = '18446744073709551615' WHERE key = 'uuid_counter'"
+    "$bin" doveadm --geodb bad.sqlite cluster site add DC2 > out 2>&1
+    rc=$?
+    check "[ $rc -eq 75 ] && grep -q '$damaged: meta uuid_counter' out" "uuid_counter at its end: exit $rc, $(head -c 300 out)"
+else
+    echo "  SKIPPED: the sqlite3 command line tool is not installed"
+fi
+
+echo "robustness: a GeoDB in a directory the user cannot write: the error says so"
+# Root may write anywhere: run as nobody when setpriv can (and the binary is
+# reachable by nobody), else skip.
+ro="$tmp/ro"
+mkdir -p "$ro"
+cp ok.sqlite "$ro/geodb.sqlite"
+chmod 755 "$tmp" "$ro"
+chmod 644 "$ro/geodb.sqlite"
+as_nobody="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+if [ "$(id -u)" -ne 0 ] || ! command -v setpriv > /dev/null 2>&1 ||
+    ! $as_nobody "$bin" version > /dev/null 2>&1; then
+    echo "  SKIPPED: needs root, setpriv, and a binary that the user nobody may run"
+else
+    $as_nobody "$bin" doveadm --geodb "$ro/geodb.sqlite" cluster site list > out 2>&1
+    rc=$?
+    check "[ $rc -eq 75 ] && grep -q 'cannot read: its directory .* is not writable' out" \
+        "read in an unwritable directory: exit $rc, $(head -c 300 out)"
+    check "! grep -qi 'not a GeoDB' out" "a valid GeoDB in an unwritable directory was called not a GeoDB"
+    $as_nobody "$bin" doveadm --geodb "$ro/geodb.sqlite" cluster site add DC2 > out 2>&1
+    rc=$?
+    check "[ $rc -eq 75 ] && grep -q 'the file is not writable' out" \
+        "write of a read-only file: exit $rc, $(head -c 300 out)"
+    chmod 666 "$ro/geodb.sqlite"
+    $as_nobody "$bin" doveadm --geodb "$ro/geodb.sqlite" cluster site add DC2 > out 2>&1
+    rc=$?
+    check "[ $rc -eq 75 ] && grep -q 'cannot write: its directory .* is not writable' out" \
+        "write in an unwritable directory: exit $rc, $(head -c 300 out)"
+fi
+chmod 700 "$tmp"
+cd - > /dev/null || exit 1
+
 echo "robustness: $checks checks, $failures failed"
 [ $failures -eq 0 ]

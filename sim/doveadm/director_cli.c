@@ -182,7 +182,11 @@ static int run_login(struct cli *cli)
     int rc = geodb_tx_begin(db);
     if (rc != GEODB_OK)
         return doveadm__geodb(&cli->ctx, rc, "begin transaction");
-    geodb_clock_set(db, geodb_clock_stored(db) + US_PER_S);
+    int64_t now_us = 0;
+    if (geodb_clock_next(db, US_PER_S, &now_us) != GEODB_OK)
+        return doveadm__tx_end(&cli->ctx, doveadm__error(&cli->ctx, DOVEADM_EX_TEMPFAIL, "%s",
+                                                         geodb_errmsg(db)));
+    geodb_clock_set(db, now_us);
     struct doveadm_director_state st;
     int ex = doveadm_director_open(&cli->ctx, true, NULL, &st);
     if (ex == DOVEADM_EX_OK)

@@ -21,6 +21,7 @@
 #include "sim/doveadm/doveadm_moves.h"
 #include "sim/doveadm/doveadm_user.h"
 #include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_check.h"
 #include "sim/geodb/geodb_topo.h"
 
 #define DOVEADM_DEFAULT_GEODB "geodb.sqlite"
@@ -377,9 +378,12 @@ static int run_write(struct doveadm_ctx *ctx, const struct doveadm_args *args)
     int rc = geodb_tx_begin(ctx->db);
     if (rc != GEODB_OK)
         return doveadm__geodb(ctx, rc, "begin transaction");
+    /* The stored clock was read under the write lock (geodb_tx_begin), so
+     * this write is newer than every committed one. */
     int64_t now = ctx->now_us;
-    if (now < 0)
-        now = geodb_clock_stored(ctx->db) + DOVEADM_CLI_TICK_US;
+    if (now < 0 && geodb_clock_next(ctx->db, DOVEADM_CLI_TICK_US, &now) != GEODB_OK)
+        return doveadm__tx_end(ctx, doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "%s",
+                                                   geodb_errmsg(ctx->db)));
     geodb_clock_set(ctx->db, now);
     int ex = writer_resolve(ctx);
     if (ex == DOVEADM_EX_OK)
@@ -480,6 +484,16 @@ int doveadm_file_open(struct doveadm_ctx *ctx, const struct geodb_options *opts,
     char err[GEODB_ERRMSG_SIZE];
     const char *path = file->staged ? file->staged_path : ctx->geodb_path;
     int rc = geodb_open(path, opts, &ctx->db, err, sizeof(err));
+    /* A file from elsewhere may hold anything: its numbers are checked
+     * before any command does arithmetic with them. */
+    if (rc == GEODB_OK && !file->staged) {
+        rc = geodb_check_values(ctx->db);
+        if (rc != GEODB_OK) {
+            snprintf(err, sizeof(err), "%s", geodb_errmsg(ctx->db));
+            geodb_close(ctx->db);
+            ctx->db = NULL;
+        }
+    }
     if (rc == GEODB_OK)
         return DOVEADM_EX_OK;
     if (file->staged)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/hash.h"
 
@@ -372,21 +373,46 @@ static int meta_put(struct geodb *db, const char *key, const char *value)
     return geodb__q_exec(&q, "write meta");
 }
 
-static int meta_get_u64(struct geodb *db, const char *key, uint64_t *out)
+/* A decimal integer 0..max written as digits only (how meta_put_u64
+ * writes it): a file edited to hold anything else is damaged. */
+static bool u64_parse(const char *text, uint64_t max, uint64_t *out)
+{
+    if (text == NULL || text[0] < '0' || text[0] > '9' || strlen(text) > 20)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (*end != '\0' || errno == ERANGE || value > max)
+        return false;
+    *out = value;
+    return true;
+}
+
+static int meta_get_u64(struct geodb *db, const char *key, uint64_t max, uint64_t *out)
 {
     static const char sql[] = "SELECT value FROM meta WHERE key = ?1";
     struct geodb_q q;
     geodb__q_open(&q, db, sql);
     geodb__q_text(&q, 1, key);
     bool found = geodb__q_row(&q, "read meta");
+    bool valid = false;
+    char shown[32] = "";
     if (found) {
         const char *text = (const char *)sqlite3_column_text(q.stmt, 0);
-        *out = strtoull(text ? text : "0", NULL, 10);
+        valid = u64_parse(text, max, out);
+        snprintf(shown, sizeof(shown), "%.24s%s", text ? text : "NULL",
+                 text && strlen(text) > 24 ? "..." : "");
     }
     int rc = geodb__q_close(&q);
     if (rc == GEODB_OK && !found) {
         snprintf(db->errmsg, sizeof(db->errmsg), "%s: meta key %s is missing", db->path, key);
         return GEODB_NOTGEODB;
+    }
+    if (rc == GEODB_OK && !valid) {
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: damaged GeoDB: meta %s is '%s', expected an integer 0..%" PRIu64, db->path,
+                 key, shown, max);
+        return GEODB_CORRUPT;
     }
     return rc;
 }
@@ -402,7 +428,7 @@ static int meta_put_u64(struct geodb *db, const char *key, uint64_t value)
 static int clock_load(struct geodb *db)
 {
     uint64_t clock = 0;
-    int rc = meta_get_u64(db, "clock_us", &clock);
+    int rc = meta_get_u64(db, "clock_us", (uint64_t)GEODB_TS_MAX_US, &clock);
     if (rc == GEODB_OK)
         db->stored_clock_us = (int64_t)clock;
     return rc;
@@ -505,6 +531,39 @@ static int open_prepare(struct geodb *db, const struct geodb_options *opts)
     return geodb__table_exists(db, "main", "cluster_settings", &db->has_settings);
 }
 
+/* Says why SQLite was refused access (GEODB_ACCESS), in the terms of the
+ * file system: a WAL-mode GeoDB is read and written with -wal and -shm
+ * files beside it, so an unwritable directory makes even a valid file
+ * unusable. Leaves err alone when no permission explains it. */
+static void access_explain(const char *path, bool write, char *err, size_t err_size)
+{
+    char dir[512];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    char shm[600];
+    snprintf(shm, sizeof(shm), "%s-shm", path);
+    if (access(path, R_OK) != 0) {
+        snprintf(err, err_size, "%s: cannot read the file: %s", path, strerror(errno));
+    } else if (write && access(path, W_OK) != 0) {
+        snprintf(err, err_size, "%s: the file is not writable (%s); a writing command needs write "
+                 "permission", path, strerror(errno));
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        int dir_errno = errno;
+        if (access(shm, W_OK) != 0)
+            snprintf(err, err_size,
+                     "%s: cannot %s: its directory %s is not writable (%s), and SQLite must "
+                     "create %s-wal and -shm beside a GeoDB (WAL mode) to %s it; run as a user "
+                     "who may write that directory, or work on a copy",
+                     path, write ? "write" : "read", dir, strerror(dir_errno), path,
+                     write ? "write" : "read");
+    }
+}
+
 int geodb_open(const char *path, const struct geodb_options *opts, struct geodb **out,
                char *err, size_t err_size)
 {
@@ -547,6 +606,8 @@ int geodb_open(const char *path, const struct geodb_options *opts, struct geodb 
     }
     if (rc != GEODB_OK) {
         snprintf(err, err_size, "%s", db->errmsg);
+        if (rc == GEODB_ACCESS)
+            access_explain(path, !opts->readonly, err, err_size);
         geodb_close(db);
         return rc;
     }
@@ -675,7 +736,7 @@ int geodb_tx_rollback(struct geodb *db)
 
 void geodb_clock_set(struct geodb *db, int64_t ts_us)
 {
-    assert(ts_us >= 0);
+    assert(ts_us >= 0 && ts_us <= GEODB_TS_MAX_US);
     db->clock_us = ts_us;
 }
 
@@ -687,6 +748,21 @@ int64_t geodb_clock(const struct geodb *db)
 int64_t geodb_clock_stored(const struct geodb *db)
 {
     return db->stored_clock_us;
+}
+
+int geodb_clock_next(struct geodb *db, int64_t step_us, int64_t *out)
+{
+    assert(db->in_tx && step_us >= 0);
+    /* stored_clock_us was checked against GEODB_TS_MAX_US when read. */
+    if (db->stored_clock_us > GEODB_TS_MAX_US - step_us) {
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "%s: the GeoDB's clock (%" PRId64 " us) is at its end: no later write is "
+                 "possible",
+                 db->path, db->stored_clock_us);
+        return GEODB_INVALID;
+    }
+    *out = db->stored_clock_us + step_us;
+    return GEODB_OK;
 }
 
 int64_t geodb_writer_key(const char *site_id)
@@ -762,9 +838,9 @@ int geodb_uuid_new(struct geodb *db, char out[CLUSTER_ID_SIZE])
 {
     assert(db->in_tx);
     uint64_t seed = 0, counter = 0;
-    int rc = meta_get_u64(db, "uuid_seed", &seed);
+    int rc = meta_get_u64(db, "uuid_seed", UINT64_MAX, &seed);
     if (rc == GEODB_OK)
-        rc = meta_get_u64(db, "uuid_counter", &counter);
+        rc = meta_get_u64(db, "uuid_counter", UINT64_MAX - 1, &counter);
     if (rc != GEODB_OK)
         return rc;
     counter++;

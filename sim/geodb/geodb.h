@@ -30,6 +30,13 @@
 /* The writer recorded for commands run without a local site. */
 #define GEODB_ADMIN_SITE_ID "00000000-0000-0000-0000-000000000000"
 #define GEODB_ERRMSG_SIZE 1024
+/* The largest timestamp a GeoDB may hold: 2^62 virtual microseconds
+ * (146,000 years), so that adding a step to any stored time cannot overflow.
+ * Stored times in seconds (the director's, last_moved) are bounded by
+ * GEODB_SECS_MAX (2^40 s) for the same reason. A file holding more is
+ * damaged (geodb_check.h). */
+#define GEODB_TS_MAX_US ((int64_t)1 << 62)
+#define GEODB_SECS_MAX ((int64_t)1 << 40)
 /* How long a connection waits for another one's lock before GEODB_BUSY. */
 #define GEODB_BUSY_TIMEOUT_MS 5000
 
@@ -108,6 +115,9 @@ int64_t geodb_writer(const struct geodb *db);
  * second after it, so that a file edited by hand stays deterministic without
  * a wall clock and every edit is newer than what a simulation wrote. */
 int64_t geodb_clock_stored(const struct geodb *db);
+/* The stored clock plus step_us, in *out: GEODB_INVALID (with a message)
+ * when that passes GEODB_TS_MAX_US. Inside a transaction. */
+int geodb_clock_next(struct geodb *db, int64_t step_us, int64_t *out);
 
 /* A new UUID from the file's deterministic stream. */
 int geodb_uuid_new(struct geodb *db, char out[CLUSTER_ID_SIZE]);
