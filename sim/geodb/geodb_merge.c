@@ -117,9 +117,12 @@ static size_t set_column(char *buf, size_t used, const struct cell_desc *c, cons
 static void merge_sql(const struct table_desc *t, const char *alias, char *buf)
 {
     size_t used = 0;
+    /* ORDER BY: rows go in in key order whatever order SQLite would scan
+     * them in, so that the merged file's pages (and its bytes) do not
+     * depend on it. "WHERE true" keeps ON CONFLICT from parsing as a join. */
     used = append(buf, used, "INSERT INTO main.%s (%s) SELECT %s FROM %s.%s WHERE true "
-                             "ON CONFLICT (%s) DO UPDATE SET ",
-                  t->name, t->all, t->all, alias, t->name, t->key);
+                             "ORDER BY %s ON CONFLICT (%s) DO UPDATE SET ",
+                  t->name, t->all, t->all, alias, t->name, t->key, t->key);
     bool first = true;
     for (int i = 0; t->cells[i].ts != NULL; i++) {
         const struct cell_desc *c = &t->cells[i];
@@ -207,7 +210,7 @@ int geodb_link_open(struct geodb *db, const char *path, struct geodb_link **out)
     }
     link->attached = true;
     char sql[128];
-    snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO main.writers SELECT w, site_id FROM %s.writers",
+    snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO main.writers SELECT w, site_id FROM %s.writers ORDER BY w",
              link->alias);
     rc = prepare(db, sql, &link->writers);
     if (rc != GEODB_OK) {
