@@ -26,7 +26,8 @@
 # fire at the start of a second; a kick lasts 2.00-2.01 s, so nothing in the
 # timeline touches a kicked user 2 s after its move). A step that does not
 # finish within its second makes the run invalid (not a mismatch), and the
-# timeline is run again, at most 3 times.
+# timeline is run again, at most 5 times; the real side runs with a
+# real-time priority so that other load does not make it late (p2_run_real).
 #
 # Needs root and dovecot-core. It fails when they are missing, so that CI
 # cannot pass without running it; developers without them can set
@@ -191,12 +192,26 @@ P2_TAGGED="tina tom"
 # of alice@example.com), and lookups in tag t1.
 P2_STATUS="$P2_USERS 3244357836 zed newuser1 newuser2"
 
-# record WHAT: stores stdin as the next output of this mode.
-record() {
+# next WHAT: names the next output of this mode: $f, with WHAT in $f.what.
+# Shell built-ins only (no command substitution, no cat): in real mode
+# every process started inside a step costs time a loaded machine may not
+# give (see p2_run_real); the outputs are put together afterwards
+# (assemble).
+next() {
     seq=$((seq + 1))
-    f=$(printf '%s/%s/%04d' "$work" "$mode" "$seq")
+    f="$work/$mode/$((10000 + seq))"
     printf '%s\n' "$1" > "$f.what"
-    cat > "$f"
+}
+
+# assemble MODE: turns each recorded doveadm run (exit code, stdout, stderr
+# in $f.rc, $f.out, $f.err) into the one file $f that is compared.
+assemble() {
+    for rcf in "$work/$1"/*.rc; do
+        [ -e "$rcf" ] || continue
+        f=${rcf%.rc}
+        { echo "exit $(cat "$rcf")"; cat "$f.out"; echo "-- stderr"; cat "$f.err"; } > "$f"
+        rm -f "$rcf" "$f.out" "$f.err"
+    done
 }
 
 # at K: the next step runs in second T0+K. Real mode waits for it and
@@ -225,18 +240,20 @@ dcmd() {
         fmtopt="-f $2"
         shift 2
     fi
+    next "$step_t: doveadm $fmtopt director $*"
     if [ "$mode" = real ]; then
         # shellcheck disable=SC2086
-        doveadm -c "$ORACLE_CONF" $fmtopt director "$@" > "$work/o" 2> "$work/e"
+        # The running config service's socket as the config: doveadm then
+        # reads its settings from it instead of running doveconf to parse
+        # the file (one process instead of three, a third of the time).
+        doveadm -c "$ORACLE_DIR/run/config" $fmtopt director "$@" > "$f.out" 2> "$f.err"
     else
         # shellcheck disable=SC2086
         sim_doveadm $fmtopt -o "director_mail_servers=$P2_SERVERS" \
             -o "director_user_expire=$P2_EXPIRE" -o "director_now=$step_t" \
-            director "$@" > "$work/o" 2> "$work/e"
+            director "$@" > "$f.out" 2> "$f.err"
     fi
-    rc=$?
-    { echo "exit $rc"; cat "$work/o"; echo "-- stderr"; cat "$work/e"; } > "$work/r"
-    record "$step_t: doveadm $fmtopt director $*" < "$work/r"
+    echo $? > "$f.rc"
 }
 
 # login TAG USER...: logins through the director ("-" is the default tag).
@@ -244,20 +261,20 @@ login() {
     tag=$1
     shift
     [ "$tag" = - ] && tag=
+    next "$step_t: login ${tag:-(default tag)} $*"
     if [ "$mode" = real ]; then
         args=
         for u in "$@"; do
             args="$args $u${tag:+:$tag}"
         done
         # shellcheck disable=SC2086
-        oracle_login $args > "$work/o" 2>&1
+        oracle_login $args > "$f" 2>&1
     else
         printf '%s\n' "$@" |
             "$bin" director login --geodb "$work/p2.sqlite" --tag "$tag" \
                 -o "director_mail_servers=$P2_SERVERS" -o "director_user_expire=$P2_EXPIRE" \
-                -o "director_now=$step_t" 2>&1 | tr -d '\r' | sed 1d > "$work/o"
+                -o "director_now=$step_t" 2>&1 | tr -d '\r' | sed 1d > "$f"
     fi
-    record "$step_t: login ${tag:-(default tag)} $*" < "$work/o"
 }
 
 check() {
@@ -382,23 +399,46 @@ timeline() {
     check
 }
 
+# The real timeline races the wall clock: each step's commands must run
+# within their second, and on a busy machine the processes they start wait
+# for a CPU. So the real side starts as few processes per step as it can
+# (next, assemble), and runs ahead of other load: this shell, and so the
+# director it starts and every doveadm, is scheduled round-robin real-time
+# (chrt -r 10; the suite runs as root, and the kernel's real-time
+# throttling still leaves other processes 5% of each second), or at nice
+# -15 where real-time scheduling is not allowed, while the real timeline
+# runs; back to normal after. A busy machine then delays it by
+# milliseconds, not seconds. A run with a late step is still invalid (not a
+# mismatch) and is run again, up to P2_ATTEMPTS times.
+P2_ATTEMPTS=5
+
 p2_run_real() {
-    attempt=1
-    while [ "$attempt" -le 3 ]; do
+    old_nice=$(ps -o ni= -p $$ | tr -d ' ')
+    chrt -r -p 10 $$ > /dev/null 2>&1 || renice -n -15 -p $$ > /dev/null 2>&1 ||
+        say "part 2: cannot raise the priority (chrt, renice)"
+    attempt=1 late=1
+    while [ "$attempt" -le "$P2_ATTEMPTS" ]; do
         rm -rf "$work/real"
         mkdir -p "$work/real"
-        oracle_start "$P2_SERVERS" %Lu "$P2_EXPIRE" || return 1
+        oracle_start "$P2_SERVERS" %Lu "$P2_EXPIRE" || break
         mode=real seq=0 late=0 step_t=
         t0=$(($(date +%s) + 2))
         timeline
         [ "$(date +%s)" -ne "$step_t" ] && late=$((late + 1))
         oracle_stop
-        [ "$late" -eq 0 ] && return 0
+        [ "$late" -eq 0 ] && break
         say "part 2: $late real steps overran their second (a loaded machine); running again"
         attempt=$((attempt + 1))
     done
-    say "part 2: FAIL: the real steps kept overrunning their seconds"
-    return 1
+    chrt -o -p 0 $$ > /dev/null 2>&1
+    renice -n "${old_nice:-0}" -p $$ > /dev/null 2>&1
+    if [ "$attempt" -gt "$P2_ATTEMPTS" ] || [ "$late" -ne 0 ]; then
+        say "part 2: FAIL: the real steps kept overrunning their seconds"
+        return 1
+    fi
+    [ "$attempt" -gt 1 ] && say "part 2: a valid real run after $attempt attempts"
+    assemble real
+    return 0
 }
 
 p2_compared=0
@@ -412,6 +452,7 @@ part2() {
     rm -f "$work/p2.sqlite"
     mode=sim seq=0 step_t=
     timeline
+    assemble sim
     shown=0
     for f in "$work"/real/[0-9]*; do
         case $f in *.what) continue ;; esac
