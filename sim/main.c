@@ -8,6 +8,7 @@
 
 #include "sim/doveadm/director_cli.h"
 #include "sim/doveadm/doveadm.h"
+#include "sim/explore/explore.h"
 #include "sim/run.h"
 #include "sim/scenario/settings_cmd.h"
 #include "sim/sweep/baseline.h"
@@ -25,6 +26,8 @@ static void usage(FILE *out)
             "                      simulate a scenario file and write its report\n"
             "  sweep PLAN.json [--jobs N] [--sshlogin LOGIN]... [--slf FILE] [--out DIR] [--junit F]\n"
             "                      run a plan's cells x seeds with GNU parallel; runs.csv, aggregate.csv\n"
+            "  explore [BASE.json] --runs N [--seed S] [--jobs J] --out DIR\n"
+            "                      draw runs of faults and commands, check invariants, shrink failures\n"
             "  baseline record|check ...\n"
             "                      record scenario metrics over seeds; check them on new seeds\n"
             "  doveadm [--geodb FILE] [-f FMT] [-o k=v]... cluster|director ...\n"
@@ -48,6 +51,8 @@ int main(int argc, char **argv)
         return run_main(argc - 2, argv + 2);
     if (strcmp(cmd, "sweep") == 0)
         return sweep_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "explore") == 0)
+        return explore_main(argc - 2, argv + 2);
     if (strcmp(cmd, "baseline") == 0)
         return baseline_main(argc - 2, argv + 2);
     if (strcmp(cmd, "doveadm") == 0)

@@ -1,0 +1,123 @@
+/*
+ * Child `clustersim run` processes for explore (see runner.h).
+ */
+#include "sim/explore/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LINE_SIZE 4096
+
+int runner_self(char *out, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", out, size - 1);
+    if (n <= 0 || (size_t)n >= size - 1)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
+pid_t runner_start(const char *bin, const char *scenario, const char *out_dir,
+                   const char *stdout_file)
+{
+    char err_file[LINE_SIZE];
+    snprintf(err_file, sizeof(err_file), "%s.err", stdout_file);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int fd = open(err_file, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+        dup2(null, STDOUT_FILENO); /* the run prints into --stdout */
+        close(null);
+    }
+    execl(bin, bin, "run", scenario, "--out", out_dir, "--lean", "--stdout", stdout_file,
+          (char *)NULL);
+    fprintf(stderr, "clustersim explore: cannot run %s: %s\n", bin, strerror(errno));
+    _exit(127);
+}
+
+/* "path:line: at T s: subject: assertion: expected E, got A" -> T and
+ * "subject: assertion: expected E". */
+static int parse_fail(const char *line, int64_t *at_s, char *key, size_t size)
+{
+    const char *at = strstr(line, ": at ");
+    if (at == NULL)
+        return -1;
+    long long t = 0;
+    int used = 0;
+    if (sscanf(at, ": at %lld s: %n", &t, &used) < 1 || used == 0)
+        return -1;
+    const char *rest = at + used;
+    const char *got = strstr(rest, ", got ");
+    size_t len = got ? (size_t)(got - rest) : strlen(rest);
+    snprintf(key, size, "%.*s", (int)len, rest);
+    *at_s = t;
+    return 0;
+}
+
+void runner_result(const char *stdout_file, int wait_status, struct runner_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->status = -1;
+    res->at_s = -1;
+    FILE *f = fopen(stdout_file, "r");
+    char line[LINE_SIZE];
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "exit: ", 6) == 0) {
+            res->status = atoi(line + 6);
+        } else if (strncmp(line, "FAIL ", 5) == 0) {
+            if (res->nfails++ == 0) {
+                snprintf(res->text, sizeof(res->text), "%.1000s", line + 5);
+                parse_fail(line + 5, &res->at_s, res->key, sizeof(res->key));
+            }
+        }
+    }
+    if (f != NULL)
+        fclose(f);
+    if (res->status < 0 && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) != 127)
+        res->status = WEXITSTATUS(wait_status) ? 2 : -1;
+    if (res->status != 0 && res->status != 1 && res->text[0] == '\0')
+        snprintf(res->text, sizeof(res->text), "the run did not complete (exit %d): see %.900s.err",
+                 res->status, stdout_file);
+}
+
+void runner_run(const char *bin, const char *scenario, const char *out_dir,
+                const char *stdout_file, struct runner_result *res)
+{
+    remove(stdout_file);
+    pid_t pid = runner_start(bin, scenario, out_dir, stdout_file);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        status = 0;
+    runner_result(stdout_file, status, res);
+}
+
+int runner_fails_key(const char *stdout_file, const char *key)
+{
+    FILE *f = fopen(stdout_file, "r");
+    char line[LINE_SIZE], k[RUNNER_TEXT_SIZE];
+    int found = 0;
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        int64_t at;
+        if (strncmp(line, "FAIL ", 5) == 0 && parse_fail(line + 5, &at, k, sizeof(k)) == 0)
+            found = strcmp(k, key) == 0;
+    }
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
