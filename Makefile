@@ -40,6 +40,13 @@ BUILD ?= build-fuzz
 SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 BIN := $(BUILD)/clustersim
+# EXPLORE_PLANT=cooltime builds a binary with a known defect planted
+# (docs/explore.md) in its own build directory, for `make explore-selftest`.
+else ifneq ($(EXPLORE_PLANT),)
+PLANT_FLAGS := -DCLUSTERSIM_PLANT_$(shell echo $(EXPLORE_PLANT) | tr a-z A-Z)
+BUILD ?= build-plant-$(EXPLORE_PLANT)
+SAN_FLAGS :=
+BIN := $(BUILD)/clustersim
 else ifeq ($(SANITIZE),1)
 BUILD ?= build-asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -54,7 +61,7 @@ endif
 # bytes on every x86-64 machine; no -ffast-math, no -march=native.
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 PROJECT_CFLAGS := -std=c11 $(WARN) -O2 -g -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
-	$(SAN_FLAGS) -MMD -MP
+	$(SAN_FLAGS) $(PLANT_FLAGS) -MMD -MP
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
@@ -74,7 +81,7 @@ FUZZ_TARGETS := scenario doveadm director
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: fuzz fuzz-build fuzz-deps all test check demo bench compare balance-table seeds baseline oracle-deps test-deps clean distclean install uninstall asan layering help
+.PHONY: fuzz fuzz-build fuzz-deps all test check demo explore-selftest bench compare balance-table seeds baseline oracle-deps test-deps clean distclean install uninstall asan layering help
 # Keep test objects between runs.
 .SECONDARY:
 
@@ -186,6 +193,13 @@ compare: $(BIN)
 balance-table: $(BIN)
 	@./scripts/balance-table --bin $(abspath $(BIN)) --update $(BALANCE_TABLE_FLAGS)
 
+# Explore's proof that it finds bugs: each planted defect built into its own
+# binary (EXPLORE_PLANT=...), explored until found, and shrunk
+# (scripts/explore-selftest; docs/explore.md).
+explore-selftest:
+	@$(MAKE) --no-print-directory EXPLORE_PLANT=cooltime build-plant-cooltime/clustersim
+	@./scripts/explore-selftest build-plant-cooltime/clustersim
+
 # Every bundled scenario on SEEDS seeds (default 20), as a pass table: a
 # scenario's expectations are claims about the system, not about one seed.
 SEEDS ?= 20
@@ -212,7 +226,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(datadir)/clustersim
 
 clean:
-	rm -rf build build-asan build-fuzz clustersim
+	rm -rf build build-asan build-fuzz build-plant-* clustersim
 
 distclean: clean
 	rm -rf reports/*/
@@ -223,6 +237,7 @@ help:
 	@echo "make test         build and run every test (unit, scenario, determinism)"
 	@echo "make fuzz         libFuzzer targets (clang), each run FUZZ_SECONDS (60) from fuzz/corpus/"
 	@echo "make asan         the tests under AddressSanitizer + UBSan (= make SANITIZE=1 test)"
+	@echo "make explore-selftest  explore finds and shrinks each planted defect"
 	@echo "make seeds        every bundled scenario on SEEDS=20 seeds: a pass table"
 	@echo "make bench        the 1M-user, 3x40-backend, 24h benchmark"
 	@echo "make compare      one workload in director mode and in Palomar mode, side by side"

@@ -407,6 +407,10 @@ int draw_run(uint64_t seed, json_t *base, struct draw_run *r, char *err, size_t 
     }
     r->users = 2000 + (int64_t)rng_below(&g, 18001);
     r->fault_ms = (60 + (int64_t)rng_below(&g, 121)) * MIN_MS - r->quiet_ms;
+    /* The default (3000 samples, 12.5 h) would keep balancing off in a
+     * run this short. */
+    static const int min_samples[] = {20, 120, 3000};
+    r->min_samples = min_samples[rng_below(&g, 3)];
     for (int k = 0; k < DRAW_KINDS; k++) {
         if (rng_below(&g, 2) == 1) {
             r->kinds |= 1u << k;
@@ -564,6 +568,7 @@ static int write_body(const struct draw_run *r, FILE *f)
         fprintf(f, "  \"users\": { \"count\": %" PRId64 " },\n", r->users);
         fprintf(f, "  \"features\": { \"MetricsExport\": \"on\", \"BackendHealthAutoHandling\": "
                    "\"on\", \"BackendLoadBalancing\": \"on\" },\n");
+        fprintf(f, "  \"settings\": { \"HOST_LOAD_BALANCE_MIN_SAMPLES\": %d },\n", r->min_samples);
     }
     fprintf(f, "  \"timeline\": [\n");
     for (int i = 0; rc == 0 && i < r->nentries; i++) {
@@ -610,6 +615,8 @@ void draw_print(const struct draw_run *r, FILE *out)
     fprintf(out, "  sites=%d base=%s\n", r->nsites, r->base ? "yes" : "no");
     for (int s = 0; s < r->nsites; s++)
         fprintf(out, "  site.%s.backends=%d\n", r->sites[s], r->backends[s]);
+    if (r->base == NULL)
+        fprintf(out, "  setting.HOST_LOAD_BALANCE_MIN_SAMPLES=%d\n", r->min_samples);
     fprintf(out, "  users=%" PRId64 "\n  fault_phase_s=%" PRId64 "\n  quiet_phase_s=%" PRId64 "\n",
             r->users, r->fault_ms / 1000, r->quiet_ms / 1000);
     for (int k = 0; k < DRAW_KINDS; k++)

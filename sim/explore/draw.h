@@ -41,6 +41,7 @@ struct draw_run {
     char sites[DRAW_SITES_MAX][DRAW_NAME_SIZE];
     char (*base_names)[DRAW_NAME_SIZE]; /* a base's backends, site by site; NULL: drawn */
     int64_t users;
+    int min_samples;  /* HOST_LOAD_BALANCE_MIN_SAMPLES (no base): when balancing may start */
     int64_t fault_ms; /* the fault phase; the quiet phase follows */
     int64_t quiet_ms;
     unsigned kinds;   /* bit per enum draw_kind: enabled */
