@@ -94,13 +94,19 @@ void doveadm_ctx_init(struct doveadm_ctx *ctx)
     ctx->director_now_s = -1;
 }
 
+/* "Error: <message>" on one line of ctx->err. */
+static void error_line(struct doveadm_ctx *ctx, const char *fmt, va_list ap)
+{
+    fputs("Error: ", ctx->err);
+    vfprintf(ctx->err, fmt, ap);
+    fputc('\n', ctx->err);
+}
+
 int doveadm__error(struct doveadm_ctx *ctx, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("Error: ", ctx->err);
-    vfprintf(ctx->err, fmt, ap);
-    fputc('\n', ctx->err);
+    error_line(ctx, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -110,9 +116,7 @@ int doveadm__usage(struct doveadm_ctx *ctx, const struct doveadm_args *args, con
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("Error: ", ctx->err);
-    vfprintf(ctx->err, fmt, ap);
-    fputc('\n', ctx->err);
+    error_line(ctx, fmt, ap);
     va_end(ap);
     const struct doveadm_cmd *cmd = args->cmd;
     fprintf(ctx->err, "Usage: doveadm %s %s%s%s\n", cmd->group, cmd->words,
