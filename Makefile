@@ -135,8 +135,10 @@ fuzz-build: fuzz-deps
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
 endif
 
+# libFuzzer's runtime is only a Recommends of clang, which install-deps
+# does not install: it is named here.
 fuzz-deps:
-	@command -v clang > /dev/null 2>&1 || ./scripts/install-deps clang
+	@./scripts/install-deps clang libclang-rt-dev
 
 # The layering rule, checked mechanically: every #include points down the
 # layers (core < base < geodb < doveadm; base < scenario; < world <
