@@ -9,6 +9,7 @@
  * reads a wall clock: for the progress line and the performance figures,
  * never for the model.
  */
+#include "sim/base/wallclock.h"
 #include "sim/run.h"
 
 #include <errno.h>
@@ -67,13 +68,6 @@ struct progress {
     double started_s;
     double last_s;
 };
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void usage(FILE *out)
 {
@@ -380,7 +374,7 @@ static int write_html(struct report *report, const struct scenario *scn, const s
 static void on_progress(void *arg, int64_t now_ms, int64_t end_ms)
 {
     struct progress *p = arg;
-    double now = wall_s();
+    double now = wallclock_s();
     if (!p->enabled || now - p->last_s < 1.0)
         return;
     p->last_s = now;
@@ -436,7 +430,7 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
         fprintf(stderr, "clustersim run: out of memory\n");
         return EXIT_BAD_INPUT;
     }
-    struct progress progress = {.enabled = isatty(STDERR_FILENO), .started_s = wall_s()};
+    struct progress progress = {.enabled = isatty(STDERR_FILENO), .started_s = wallclock_s()};
     progress.last_s = progress.started_s;
     int rc = loop_init(w, scn, seed, ctl, sim, out_dir, report);
     if (rc == 0)
@@ -455,7 +449,7 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
     if (rc != 0)
         fprintf(stderr, "clustersim run: %s\n", w->error);
     if (a->stats && rc == 0)
-        print_stats(w, wall_s() - progress.started_s);
+        print_stats(w, wallclock_s() - progress.started_s);
     ctl_adapter_free(w);
     loop_free(w);
     free(w);

@@ -6,6 +6,7 @@
  * its own scenario file, and the shrinker needs one run at a time with
  * its result at once; a fork/exec pool does both without a dependency.
  */
+#include "sim/base/wallclock.h"
 #include "sim/explore/explore.h"
 
 #include <errno.h>
@@ -52,13 +53,6 @@ struct explore_run {
     long minimal_bytes, original_bytes;
     int shrink_runs;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void usage(FILE *out)
 {
@@ -158,7 +152,7 @@ static void run_paths(const char *out, const struct draw_run *d, char *json, cha
 
 static void progress(int done, int total, int failed, double started)
 {
-    double elapsed = now_s() - started;
+    double elapsed = wallclock_s() - started;
     char eta[32] = "?";
     if (done > 0)
         snprintf(eta, sizeof(eta), "%.0f s", elapsed / done * (total - done));
@@ -174,7 +168,7 @@ static int execute(const struct explore_args *a, const char *bin, struct explore
     pid_t pids[JOBS_MAX] = {0};
     int slot_run[JOBS_MAX];
     int next = 0, running = 0, done = 0, failed = 0;
-    double started = now_s(), last = started;
+    double started = wallclock_s(), last = started;
     while (done < n) {
         while (running < a->jobs && next < n) {
             int k = 0;
@@ -211,9 +205,9 @@ static int execute(const struct explore_args *a, const char *bin, struct explore
             running--;
             done++;
         }
-        if (now_s() - last >= 5.0 || done == n) {
+        if (wallclock_s() - last >= 5.0 || done == n) {
             progress(done, n, failed, started);
-            last = now_s();
+            last = wallclock_s();
         }
     }
     return 0;
@@ -360,10 +354,10 @@ static int explore(const struct explore_args *a, json_t *base, const char *bin)
     if (rc != 0)
         drawn--;
     fflush(stdout);
-    double started = now_s();
+    double started = wallclock_s();
     if (rc == 0)
         rc = execute(a, bin, runs, a->runs);
-    double wall = now_s() - started;
+    double wall = wallclock_s() - started;
     int failed = 0;
     for (int i = 0; rc == 0 && i < a->runs; i++) {
         if (runs[i].res.status == 0)

@@ -9,6 +9,7 @@
 /* realpath() */
 #define _XOPEN_SOURCE 700
 
+#include "sim/base/wallclock.h"
 #include "sim/sweep/sweep.h"
 #include "sim/sweep/sweep_html.h"
 
@@ -46,13 +47,6 @@ static volatile sig_atomic_t interrupted;
 static void on_signal(int sig)
 {
     interrupted = sig;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- paths ---- */
@@ -295,7 +289,7 @@ static void progress(int total, int skipped, int todo, const char *joblog, doubl
 {
     int finished, failed;
     joblog_count(joblog, &finished, &failed);
-    double elapsed = now_s() - started;
+    double elapsed = wallclock_s() - started;
     char eta[64] = "?";
     if (finished > 0 && finished < todo)
         snprintf(eta, sizeof(eta), "%.0f s", elapsed / finished * (todo - finished));
@@ -321,24 +315,24 @@ static int execute(const struct sweep_opts *o, const char *jobs, const char *job
         return -1;
     }
     bool tty = isatty(STDERR_FILENO);
-    double started = now_s(), last = started, every = tty ? PROGRESS_TTY_S : PROGRESS_LOG_S;
+    double started = wallclock_s(), last = started, every = tty ? PROGRESS_TTY_S : PROGRESS_LOG_S;
     int status = 0, terms = 0;
     for (;;) {
         pid_t done = waitpid(pid, &status, WNOHANG);
         if (done == pid)
             break;
-        if (interrupted && terms < 2 && now_s() - last >= 0.2) {
+        if (interrupted && terms < 2 && wallclock_s() - last >= 0.2) {
             /* parallel stops starting jobs at the first TERM and kills
              * the running ones at the second. */
             kill(pid, SIGTERM);
             terms++;
-            last = now_s();
+            last = wallclock_s();
         }
         struct timespec nap = {0, 100 * 1000 * 1000};
         nanosleep(&nap, NULL);
-        if (!o->quiet && now_s() - last >= every) {
+        if (!o->quiet && wallclock_s() - last >= every) {
             progress(total, skipped, todo, joblog, started, tty, false);
-            last = now_s();
+            last = wallclock_s();
         }
     }
     if (!o->quiet)
