@@ -66,12 +66,3 @@ void alias_free(struct alias *a)
     a->n = 0;
 }
 
-uint32_t alias_draw(const struct alias *a, struct rng *rng)
-{
-    assert(a->n > 0);
-    uint64_t hi = gsl_rng_get(rng->gen) & 0xffffffffu;
-    uint32_t lo = (uint32_t)(gsl_rng_get(rng->gen) & 0xffffffffu);
-    uint32_t i = (uint32_t)((hi * a->n) >> 32);
-    const struct alias_slot *slot = &a->slots[i];
-    return lo < slot->threshold ? i : slot->alias;
-}

@@ -7,6 +7,7 @@
 #ifndef ALIAS_H
 #define ALIAS_H
 
+#include <assert.h>
 #include <stdint.h>
 
 #include "sim/base/rng.h"
@@ -25,6 +26,17 @@ struct alias {
  * no weight is positive. */
 int alias_build(struct alias *a, const double *weights, uint32_t n);
 void alias_free(struct alias *a);
-uint32_t alias_draw(const struct alias *a, struct rng *rng);
+
+/* Two words: the high one picks the slot, the low one keeps it or takes
+ * its alias. Inline: it runs once per access. */
+static inline uint32_t alias_draw(const struct alias *a, struct rng *rng)
+{
+    assert(a->n > 0);
+    uint64_t hi = rng_word(rng);
+    uint32_t lo = rng_word(rng);
+    uint32_t i = (uint32_t)((hi * a->n) >> 32);
+    const struct alias_slot *slot = &a->slots[i];
+    return lo < slot->threshold ? i : slot->alias;
+}
 
 #endif
