@@ -2,9 +2,10 @@
  * Session pool and timing wheel. Sessions live at least one second and at
  * most max_length_ms, and ends are taken out in time order, so a wheel of
  * (max length in seconds + 2) one-second buckets never holds two seconds in
- * one bucket. When a second comes due its bucket is sorted (by end time,
- * then opening order) into the due list; removing a session already on the
- * due list only marks it dead.
+ * one bucket. A bucket is an array of ends appended in opening order; when
+ * its second comes due it is sorted by millisecond (a stable counting sort,
+ * so equal ends stay in opening order) into the due list. Removing a
+ * session leaves its end in the bucket, recognised later as stale.
  */
 #include "sim/world/sessions.h"
 
@@ -12,8 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/bigmem.h"
+
 
 #define NONE 0xffffffffu
+#define BUCKET_MIN_CAP 64u
+/* A bucket holds the ends of one second: far more than any workload opens. */
+#define BUCKET_MAX_CAP (1u << 30)
 
 int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_t max_length_ms)
 {
@@ -23,11 +29,11 @@ int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_
     s->nusers = nusers;
     s->nbuckets = (uint32_t)(max_length_ms / 1000 + 2);
     size_t n = nusers ? nusers : 1;
-    s->pool = calloc(capacity, sizeof(*s->pool));
-    s->users = calloc(n, sizeof(*s->users));
-    s->bucket_head = calloc(s->nbuckets, sizeof(*s->bucket_head));
-    s->due = calloc(capacity, sizeof(*s->due));
-    if (!s->pool || !s->users || !s->bucket_head || !s->due) {
+    s->pool = bigmem_calloc(capacity, sizeof(*s->pool));
+    s->users = bigmem_calloc(n, sizeof(*s->users));
+    s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+    s->due = bigmem_calloc(capacity, sizeof(*s->due));
+    if (!s->pool || !s->users || !s->buckets || !s->due) {
         sessions_free(s);
         return -1;
     }
@@ -38,25 +44,34 @@ int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_
     s->free_head = 0;
     for (size_t u = 0; u < n; u++)
         s->users[u] = (struct session_user){NONE, 0};
-    for (uint32_t b = 0; b < s->nbuckets; b++)
-        s->bucket_head[b] = NONE;
     s->due_s = -1;
     return 0;
 }
 
 void sessions_free(struct sessions *s)
 {
-    free(s->pool);
-    free(s->users);
-    free(s->bucket_head);
-    free(s->due);
+    for (uint32_t b = 0; s->buckets != NULL && b < s->nbuckets; b++)
+        free(s->buckets[b].ends);
+    bigmem_free(s->pool);
+    bigmem_free(s->users);
+    free(s->buckets);
+    bigmem_free(s->due);
     memset(s, 0, sizeof(*s));
 }
 
-static uint32_t bucket_of(const struct sessions *s, int64_t end_ms)
+/* Doubles the bucket's room. Returns 0, or -1 at its bound or out of
+ * memory (the bucket is unchanged). */
+static int bucket_grow(struct session_bucket *bk)
 {
-    assert(end_ms >= 0);
-    return (uint32_t)((end_ms / 1000) % s->nbuckets);
+    uint32_t want = bk->cap ? bk->cap * 2 : BUCKET_MIN_CAP;
+    if (bk->cap >= BUCKET_MAX_CAP)
+        return -1;
+    struct session_end *p = realloc(bk->ends, (size_t)want * sizeof(*p));
+    if (p == NULL)
+        return -1;
+    bk->ends = p;
+    bk->cap = want;
+    return 0;
 }
 
 int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t end_ms)
@@ -66,16 +81,17 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
     assert(end_ms / 1000 - s->due_s < (int64_t)s->nbuckets);
     if (s->free_head == NONE)
         return -1;
+    struct session_bucket *bk = &s->buckets[(end_ms / 1000) % s->nbuckets];
+    if (bk->n == bk->cap && bucket_grow(bk) != 0)
+        return -1;
     uint32_t idx = s->free_head;
     struct session *e = &s->pool[idx];
     s->free_head = e->next_of_user;
-    uint32_t b = bucket_of(s, end_ms);
-    *e = (struct session){.end_ms = end_ms, .seq = s->next_seq++, .user = user,
-                          .next_of_user = s->users[user].head, .bucket_next = s->bucket_head[b],
-                          .bucket_prev = NONE, .backend = backend, .live = true, .ready = false};
-    if (s->bucket_head[b] != NONE)
-        s->pool[s->bucket_head[b]].bucket_prev = idx;
-    s->bucket_head[b] = idx;
+    uint64_t seq = s->next_seq++;
+    *e = (struct session){.end_ms = end_ms, .seq = seq, .user = user,
+                          .next_of_user = s->users[user].head, .backend = backend,
+                          .live = true};
+    bk->ends[bk->n++] = (struct session_end){seq, idx, (uint16_t)(end_ms % 1000)};
     s->users[user].head = idx;
     s->users[user].count++;
     s->per_backend[backend]++;
@@ -83,7 +99,8 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
     return 0;
 }
 
-/* Unlinks a live session from its user, its bucket and the counts. */
+/* Unlinks a live session from its user and the counts; its end stays in
+ * the wheel, stale. */
 static void session_remove(struct sessions *s, uint32_t idx)
 {
     struct session *e = &s->pool[idx];
@@ -95,14 +112,6 @@ static void session_remove(struct sessions *s, uint32_t idx)
     }
     *link = e->next_of_user;
     s->users[e->user].count--;
-    if (!e->ready) {
-        if (e->bucket_prev != NONE)
-            s->pool[e->bucket_prev].bucket_next = e->bucket_next;
-        else
-            s->bucket_head[bucket_of(s, e->end_ms)] = e->bucket_next;
-        if (e->bucket_next != NONE)
-            s->pool[e->bucket_next].bucket_prev = e->bucket_prev;
-    }
     assert(s->per_backend[e->backend] > 0);
     s->per_backend[e->backend]--;
     e->live = false;
@@ -112,38 +121,43 @@ static void session_remove(struct sessions *s, uint32_t idx)
 }
 
 /* Moves the next second's bucket into the due list, sorted by end time and
- * then opening order: a counting sort on the millisecond. The bucket list
- * holds the newest session first, so filling each millisecond's slots from
- * the back leaves them in opening order. */
+ * then opening order: a counting sort on the millisecond, stable over the
+ * bucket's opening order. Stale ends are dropped first, so the due list
+ * never holds more than the pool. */
 static void advance_second(struct sessions *s)
 {
     s->due_s++;
-    uint32_t b = (uint32_t)(s->due_s % s->nbuckets);
+    struct session_bucket *bk = &s->buckets[s->due_s % s->nbuckets];
     s->ndue = 0;
     s->due_pos = 0;
-    if (s->bucket_head[b] == NONE)
+    if (bk->n == 0)
         return;
     memset(s->ms_count, 0, sizeof(s->ms_count));
     uint32_t n = 0;
-    for (uint32_t i = s->bucket_head[b]; i != NONE; i = s->pool[i].bucket_next) {
-        assert(s->pool[i].end_ms / 1000 == s->due_s);
-        s->ms_count[s->pool[i].end_ms % 1000]++;
-        n++;
+    for (uint32_t i = 0; i < bk->n; i++) {
+        const struct session_end *end = &bk->ends[i];
+        const struct session *e = &s->pool[end->idx];
+        if (!e->live || e->seq != end->seq)
+            continue;
+        assert(e->end_ms == s->due_s * 1000 + end->ms);
+        s->ms_count[end->ms]++;
+        bk->ends[n++] = *end;
     }
     assert(n <= s->capacity);
-    uint32_t end = 0;
+    uint32_t start = 0;
     for (int ms = 0; ms < 1000; ms++) {
-        end += s->ms_count[ms];
-        s->ms_count[ms] = end; /* one past the last slot of this millisecond */
+        uint32_t c = s->ms_count[ms];
+        s->ms_count[ms] = start; /* the first slot of this millisecond */
+        start += c;
     }
-    for (uint32_t i = s->bucket_head[b]; i != NONE; i = s->pool[i].bucket_next) {
-        struct session *e = &s->pool[i];
-        e->ready = true;
-        uint32_t slot = --s->ms_count[e->end_ms % 1000];
-        s->due[slot] = (struct session_due){e->end_ms, e->seq, i};
+    int64_t base_ms = s->due_s * 1000;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct session_end *end = &bk->ends[i];
+        uint32_t slot = s->ms_count[end->ms]++;
+        s->due[slot] = (struct session_due){base_ms + end->ms, end->seq, end->idx};
     }
-    s->bucket_head[b] = NONE;
     s->ndue = n;
+    bk->n = 0;
 }
 
 bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uint16_t *backend)

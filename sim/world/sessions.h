@@ -6,14 +6,17 @@
  * completes, because status changes do not kick connections in Palomar.
  *
  * Ends are ordered by (end time, opening order). The wheel has one bucket
- * per second; a bucket is sorted when its second comes due, so that opening
- * or removing a session is O(1) and ending one costs about two cache misses
- * (a binary heap over a million sessions misses cache at every level).
+ * per second, an array of ends appended in opening order; a bucket is
+ * sorted when its second comes due, reading the array in order, so that
+ * opening or removing a session is O(1) and ending one costs about two
+ * cache misses (a binary heap over a million sessions misses cache at every
+ * level, and a linked bucket one per session to walk it).
  */
 #ifndef SESSIONS_H
 #define SESSIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/cluster.h"
@@ -23,11 +26,8 @@ struct session {
     uint64_t seq;          /* opening order: the tie-break of equal end times */
     uint32_t user;
     uint32_t next_of_user; /* also the free list link */
-    uint32_t bucket_next;  /* doubly linked wheel bucket */
-    uint32_t bucket_prev;
     uint16_t backend;
     bool live;
-    bool ready; /* moved from its bucket to the sorted list of due ends */
 };
 
 struct session_user {
@@ -35,8 +35,23 @@ struct session_user {
     uint32_t count;
 };
 
-/* A due end: a session index and its sequence, so that a slot reused after
- * the session was removed is recognised as stale. */
+/* An end in a wheel bucket. A removed session's end stays in its bucket
+ * and is recognised as stale by its sequence (the pool slot may have been
+ * reused since). */
+struct session_end {
+    uint64_t seq;
+    uint32_t idx;
+    uint16_t ms; /* the end's millisecond within the bucket's second */
+};
+
+/* The ends of one second, in opening order. */
+struct session_bucket {
+    struct session_end *ends;
+    uint32_t n;
+    uint32_t cap;
+};
+
+/* A due end, sorted by (end time, opening order). */
 struct session_due {
     int64_t end_ms;
     uint64_t seq;
@@ -54,9 +69,9 @@ struct sessions {
     /* the wheel: bucket i holds the sessions ending in a second s with
      * s % nbuckets == i; sessions never last longer than the wheel */
     uint32_t nbuckets;
-    uint32_t *bucket_head;
+    struct session_bucket *buckets;
     int64_t due_s; /* the last second moved into the due list */
-    struct session_due *due;
+    struct session_due *due; /* room for the whole pool */
     uint32_t ndue;
     uint32_t due_pos;
     uint32_t ms_count[1000]; /* counting sort of a due second */
@@ -68,7 +83,8 @@ int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_
 void sessions_free(struct sessions *s);
 
 /* Opens a session ending at end_ms (after the last expiry time, and within
- * max_length_ms of it). Returns 0, or -1 when the pool is full. */
+ * max_length_ms of it). Returns 0, or -1 when the pool is full or a
+ * bucket cannot grow (out of memory). */
 int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t end_ms);
 
 /* Ends the user's session that ends first (the client's oldest idle
@@ -90,6 +106,21 @@ uint32_t sessions_kick_backend(struct sessions *s, uint16_t backend);
 
 /* Ends every session of the user. Returns how many ended. */
 uint32_t sessions_kick_user(struct sessions *s, uint32_t user);
+
+/* Hints that a session of the user will be opened to end at end_ms: its
+ * per-user record and its bucket's tail are fetched ahead of use. */
+static inline void sessions_prefetch_open(const struct sessions *s, uint32_t user, int64_t end_ms)
+{
+    const struct session_bucket *bk = &s->buckets[(end_ms / 1000) % s->nbuckets];
+    __builtin_prefetch(&s->users[user], 1);
+    if (bk->ends != NULL)
+        __builtin_prefetch(&bk->ends[bk->n], 1);
+}
+
+static inline void sessions_prefetch_user(const struct sessions *s, uint32_t user)
+{
+    __builtin_prefetch(&s->users[user], 1);
+}
 
 static inline uint32_t sessions_of_user(const struct sessions *s, uint32_t user)
 {
