@@ -25,10 +25,10 @@ static int alloc_users(struct world *w, uint32_t n)
     u->n = n;
     u->state = bigmem_calloc(m, sizeof(*u->state));
     u->key = bigmem_calloc(m, sizeof(*u->key));
-    u->prev_move_s = malloc(m * sizeof(*u->prev_move_s));
-    u->requested_s = calloc(m, sizeof(*u->requested_s));
-    u->move_attempts = calloc(m, 1);
-    u->saw_failure = calloc(m, 1);
+    u->prev_move_s = bigmem_calloc(m, sizeof(*u->prev_move_s));
+    u->requested_s = bigmem_calloc(m, sizeof(*u->requested_s));
+    u->move_attempts = bigmem_calloc(m, 1);
+    u->saw_failure = bigmem_calloc(m, 1);
     if (!u->state || !u->key || !u->prev_move_s || !u->requested_s || !u->move_attempts ||
         !u->saw_failure)
         return -1;
@@ -126,10 +126,10 @@ void workload_free(struct world *w)
     alias_free(&w->alias);
     bigmem_free(u->state);
     bigmem_free(u->key);
-    free(u->prev_move_s);
-    free(u->requested_s);
-    free(u->move_attempts);
-    free(u->saw_failure);
+    bigmem_free(u->prev_move_s);
+    bigmem_free(u->requested_s);
+    bigmem_free(u->move_attempts);
+    bigmem_free(u->saw_failure);
     memset(u, 0, sizeof(*u));
 }
 
@@ -142,11 +142,10 @@ static double diurnal(const struct scn_workload *wl, int64_t start_s, int64_t t_
     return 1.0 + wl->diurnal_amplitude * cos(2.0 * PI * (hours - wl->peak_hour) / 24.0);
 }
 
-static int64_t session_length_ms(struct world *w)
+static int64_t session_length_ms(struct world *w, double mu)
 {
     const struct scn_workload *wl = &w->scn->workload;
-    double ms = rng_lognormal(&w->rng_sessions, log((double)wl->session_median_ms),
-                              wl->session_sigma);
+    double ms = rng_lognormal(&w->rng_sessions, mu, wl->session_sigma);
     if (ms > (double)wl->session_max_ms)
         ms = (double)wl->session_max_ms;
     return ms < 1000.0 ? 1000 : (int64_t)ms;
@@ -184,46 +183,79 @@ void workload_warm_start(struct world *w)
     rng_free(&rng);
 }
 
-/* Users are drawn a batch ahead of processing, and their records touched
- * in two tight loops first: routing is bound by memory latency on two
- * random records per arrival, and independent loads in a short loop overlap
- * where loads spread through the processing would each stall (prefetch
- * instructions are dropped on some virtual machines). */
+/* A batch of arrivals is drawn ahead of processing and its records
+ * fetched in stages, each a tight loop of independent loads (prefetches)
+ * whose misses overlap: the alias slots, then each user's records and the
+ * wheel bucket its session will end in, then its routing record in the
+ * replica of its home site (which needs the user's record). Processing
+ * then finds them in cache; one stall per record was most of a run. The
+ * draws are the same, in the same order, as drawing at each arrival: the
+ * streams are separate (users from "arrivals", lengths from "sessions"). */
 #define BATCH 256
 
-static void warm_records(struct world *w, const uint32_t *users, uint64_t count)
+struct batch {
+    uint32_t user[BATCH];
+    int64_t at_ms[BATCH];
+    int64_t length_ms[BATCH]; /* -1: a delivery */
+};
+
+static void draw_users(struct world *w, struct batch *bt, uint64_t count)
 {
-    uint32_t sink = 0;
-    uint8_t home[BATCH];
-    for (uint64_t i = 0; i < count; i++)
-        home[i] = w->users.state[users[i]].home_site;
+    const struct alias *a = &w->alias;
+    uint32_t lo[BATCH];
     for (uint64_t i = 0; i < count; i++) {
-        const struct replica *rep = &w->replicas[w->sites[home[i]].replica];
-        sink += rep->users.routes[users[i]].backend;
-        sink += w->sessions.users[users[i]].count;
+        uint64_t hi = rng_word(&w->rng_arrivals);
+        lo[i] = rng_word(&w->rng_arrivals);
+        bt->user[i] = (uint32_t)((hi * a->n) >> 32);
+        __builtin_prefetch(&a->slots[bt->user[i]]);
     }
-    w->warm_sink += sink;
+    for (uint64_t i = 0; i < count; i++) {
+        const struct alias_slot *slot = &a->slots[bt->user[i]];
+        if (lo[i] >= slot->threshold)
+            bt->user[i] = slot->alias;
+    }
+}
+
+static void prefetch_records(struct world *w, const struct batch *bt, uint64_t count)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        uint32_t u = bt->user[i];
+        __builtin_prefetch(&w->users.state[u]);
+        __builtin_prefetch(&w->users.key[u]);
+        if (bt->length_ms[i] >= 0)
+            sessions_prefetch_open(&w->sessions, u, bt->at_ms[i] + bt->length_ms[i]);
+        else
+            sessions_prefetch_user(&w->sessions, u);
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        uint32_t u = bt->user[i];
+        const struct replica *rep = &w->replicas[w->sites[w->users.state[u].home_site].replica];
+        __builtin_prefetch(&rep->users.routes[u]);
+    }
 }
 
 /* Arrivals first..last (exclusive) of n in the tick [t0, t1). */
 static void run_batch(struct world *w, int64_t t0, int64_t t1, uint64_t first, uint64_t last,
                       uint64_t n, uint64_t logins)
 {
-    uint32_t users[BATCH];
+    struct batch bt;
     uint64_t count = last - first;
     assert(count <= BATCH);
-    for (uint64_t i = 0; i < count; i++)
-        users[i] = alias_draw(&w->alias, &w->rng_arrivals);
-    warm_records(w, users, count);
-    for (uint64_t i = 0; i < count && w->error[0] == '\0'; i++) {
+    double mu = log((double)w->scn->workload.session_median_ms);
+    for (uint64_t i = 0; i < count; i++) {
         uint64_t k = first + i;
-        int64_t t = t0 + (int64_t)((2 * k + 1) * (uint64_t)(t1 - t0) / (2 * n));
+        bt.at_ms[i] = t0 + (int64_t)((2 * k + 1) * (uint64_t)(t1 - t0) / (2 * n));
         bool login = (k + 1) * logins / n > k * logins / n;
-        traffic_expire_sessions(w, t);
-        if (login)
-            traffic_login(w, users[i], t, session_length_ms(w));
+        bt.length_ms[i] = login ? session_length_ms(w, mu) : -1;
+    }
+    draw_users(w, &bt, count);
+    prefetch_records(w, &bt, count);
+    for (uint64_t i = 0; i < count && w->error[0] == '\0'; i++) {
+        traffic_expire_sessions(w, bt.at_ms[i]);
+        if (bt.length_ms[i] >= 0)
+            traffic_login(w, bt.user[i], bt.at_ms[i], bt.length_ms[i]);
         else
-            traffic_delivery(w, users[i], t);
+            traffic_delivery(w, bt.user[i], bt.at_ms[i]);
     }
 }
 
