@@ -1,7 +1,11 @@
 /*
  * Large arrays from mmap with MADV_HUGEPAGE (Linux's transparent huge
  * pages in "madvise" mode), small ones and other systems from calloc. A
- * header in front of each block remembers how it was obtained.
+ * header in front of each block remembers how it was obtained. A large
+ * array starts on a 2 MiB boundary, so that all of it can be huge pages:
+ * random reads over it then miss the TLB far less, and the workload's
+ * prefetches are not dropped (on this project's virtual machines a
+ * prefetch that misses the TLB is).
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE */
 
@@ -18,31 +22,39 @@
 #define HUGE_THRESHOLD (4u << 20) /* below this, huge pages do not pay */
 #define HEADER 64                 /* keeps the caller's block cache-line aligned */
 
+#define HUGE_PAGE (2u << 20)
+
 struct header {
+    void *base;    /* what mmap returned */
     size_t mapped; /* bytes mapped, 0 when from calloc */
 };
 
 void *bigmem_calloc(size_t n, size_t size)
 {
-    if (size != 0 && n > (SIZE_MAX - HEADER) / size)
+    if (size != 0 && n > (SIZE_MAX - HEADER - HUGE_PAGE) / size)
         return NULL;
     size_t bytes = n * size + HEADER;
     unsigned char *block = NULL;
+    void *base = NULL;
     size_t mapped = 0;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     if (bytes >= HUGE_THRESHOLD) {
-        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        size_t len = bytes + HUGE_PAGE;
+        void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m != MAP_FAILED) {
-            madvise(m, bytes, MADV_HUGEPAGE); /* advice: failure is harmless */
-            block = m;
-            mapped = bytes;
+            uintptr_t data = ((uintptr_t)m + HEADER + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+            madvise(m, len, MADV_HUGEPAGE); /* advice: failure is harmless */
+            block = (unsigned char *)(data - HEADER);
+            base = m;
+            mapped = len;
         }
     }
 #endif
     if (block == NULL)
-        block = calloc(1, bytes);
+        block = base = calloc(1, bytes);
     if (block == NULL)
         return NULL;
+    ((struct header *)block)->base = base;
     ((struct header *)block)->mapped = mapped;
     return block + HEADER;
 }
@@ -55,7 +67,7 @@ void bigmem_free(void *p)
     size_t mapped = ((struct header *)block)->mapped;
 #ifdef __linux__
     if (mapped != 0) {
-        munmap(block, mapped);
+        munmap(((struct header *)block)->base, mapped);
         return;
     }
 #endif

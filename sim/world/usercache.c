@@ -31,15 +31,15 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
     uc->nusers = nusers;
     size_t n = nusers ? nusers : 1;
     uc->routes = bigmem_calloc(n, sizeof(*uc->routes));
-    uc->pref_site = calloc(n, 1);
-    uc->pref_ts_us = calloc(n, sizeof(*uc->pref_ts_us));
-    uc->pref_writer = calloc(n, 1);
-    uc->next = calloc(n, sizeof(*uc->next));
-    uc->prev = calloc(n, sizeof(*uc->prev));
-    uc->mnext = malloc(n * sizeof(*uc->mnext));
-    uc->mprev = malloc(n * sizeof(*uc->mprev));
-    uc->dirty = calloc(n, 1);
-    uc->dirty_list = calloc(n, sizeof(*uc->dirty_list));
+    uc->pref_site = bigmem_calloc(n, 1);
+    uc->pref_ts_us = bigmem_calloc(n, sizeof(*uc->pref_ts_us));
+    uc->pref_writer = bigmem_calloc(n, 1);
+    uc->next = bigmem_calloc(n, sizeof(*uc->next));
+    uc->prev = bigmem_calloc(n, sizeof(*uc->prev));
+    uc->mnext = bigmem_calloc(n, sizeof(*uc->mnext));
+    uc->mprev = bigmem_calloc(n, sizeof(*uc->mprev));
+    uc->dirty = bigmem_calloc(n, 1);
+    uc->dirty_list = bigmem_calloc(n, sizeof(*uc->dirty_list));
     if (!uc->routes || !uc->pref_site || !uc->pref_ts_us || !uc->pref_writer || !uc->next ||
         !uc->prev || !uc->mnext || !uc->mprev || !uc->dirty || !uc->dirty_list) {
         usercache_free(uc);
@@ -67,15 +67,15 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
 void usercache_free(struct usercache *uc)
 {
     bigmem_free(uc->routes);
-    free(uc->pref_site);
-    free(uc->pref_ts_us);
-    free(uc->pref_writer);
-    free(uc->next);
-    free(uc->prev);
-    free(uc->mnext);
-    free(uc->mprev);
-    free(uc->dirty);
-    free(uc->dirty_list);
+    bigmem_free(uc->pref_site);
+    bigmem_free(uc->pref_ts_us);
+    bigmem_free(uc->pref_writer);
+    bigmem_free(uc->next);
+    bigmem_free(uc->prev);
+    bigmem_free(uc->mnext);
+    bigmem_free(uc->mprev);
+    bigmem_free(uc->dirty);
+    bigmem_free(uc->dirty_list);
     memset(uc, 0, sizeof(*uc));
 }
 
