@@ -388,10 +388,12 @@ static void print_stats(const struct world *w, double wall)
     getrusage(RUSAGE_SELF, &ru);
     double sim_s = w->scn->duration_ms / 1000.0;
     double events = (double)w->engine.dispatched + w->stats.logins + w->stats.deliveries;
+    double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                 ru.ru_stime.tv_usec / 1e6;
     fprintf(stderr,
-            "stats: wall_s=%.2f simulated_s=%.0f sim_s_per_wall_s=%.0f events=%.0f "
+            "stats: wall_s=%.2f cpu_s=%.2f simulated_s=%.0f sim_s_per_wall_s=%.0f events=%.0f "
             "events_per_s=%.0f peak_rss_mib=%.1f\n",
-            wall, sim_s, sim_s / wall, events, events / wall, ru.ru_maxrss / 1024.0);
+            wall, cpu, sim_s, sim_s / wall, events, events / wall, ru.ru_maxrss / 1024.0);
 }
 
 /* Flushes stdout; true (with a message) when any write to it failed. */
