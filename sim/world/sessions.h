@@ -107,19 +107,16 @@ uint32_t sessions_kick_backend(struct sessions *s, uint16_t backend);
 /* Ends every session of the user. Returns how many ended. */
 uint32_t sessions_kick_user(struct sessions *s, uint32_t user);
 
-/* Hints that a session of the user will be opened to end at end_ms: its
- * per-user record and its bucket's tail are fetched ahead of use. */
-static inline void sessions_prefetch_open(const struct sessions *s, uint32_t user, int64_t end_ms)
+/* Reads what opening a session of the user ending at end_ms will touch
+ * (its per-user record and its bucket's tail), so that a caller can bring
+ * a batch of them into cache in one loop; the value means nothing. */
+static inline uint64_t sessions_touch_open(const struct sessions *s, uint32_t user, int64_t end_ms)
 {
     const struct session_bucket *bk = &s->buckets[(end_ms / 1000) % s->nbuckets];
-    __builtin_prefetch(&s->users[user], 1);
-    if (bk->ends != NULL)
-        __builtin_prefetch(&bk->ends[bk->n], 1);
-}
-
-static inline void sessions_prefetch_user(const struct sessions *s, uint32_t user)
-{
-    __builtin_prefetch(&s->users[user], 1);
+    uint64_t v = s->users[user].count;
+    if (bk->n < bk->cap) /* the slot is not written yet: read it as bytes */
+        v += *(const volatile unsigned char *)&bk->ends[bk->n];
+    return v;
 }
 
 static inline uint32_t sessions_of_user(const struct sessions *s, uint32_t user)

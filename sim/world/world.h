@@ -306,6 +306,7 @@ struct world {
     struct world_users users;
     struct sessions sessions;
     struct alias alias; /* who acts, in proportion to activity weight */
+    uint64_t touch_sink; /* keeps the workload's cache-warming loads alive */
     struct inflight_move *inflight;
     uint32_t ninflight_max;
     uint32_t inflight_free;
