@@ -75,6 +75,7 @@ struct sessions {
     uint32_t ndue;
     uint32_t due_pos;
     uint32_t ms_count[1000]; /* counting sort of a due second */
+    uint32_t touch_sink;     /* keeps the cache-warming loads alive */
     uint32_t per_backend[CLUSTER_BACKENDS_MAX];
 };
 
