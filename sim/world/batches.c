@@ -133,7 +133,7 @@ static void select_site(struct world *w, struct batch *b, int slot, const struct
         while (u != UC_NO_USER && b->marked < limit) {
             uint32_t next = usercache_next(uc, u);
             if (pickable(w, usercache_route(uc, u), m->min_last_moved_s))
-                mark(w, b, slot, u, -1, topo_site_by_hash(w, w->users.key[u], dests, n));
+                mark(w, b, slot, u, -1, topo_site_by_hash(w, w->users.state[u].key, dests, n));
             u = next;
         }
     }
@@ -214,7 +214,7 @@ static void stop(struct world *w, struct batch *b, int slot)
         struct uc_route route = *usercache_route(uc, u);
         if (route.moving != REASON_BATCH || w->users.state[u].inflight != UC_NO_USER)
             continue;
-        int alt = topo_place(w, &w->replicas[b->replica], route.site, w->users.key[u],
+        int alt = topo_place(w, &w->replicas[b->replica], route.site, w->users.state[u].key,
                              route.backend, NULL);
         route.moving = REASON_NONE;
         route.alt = alt >= 0 && w->params.failover_target == TARGET_STORED ? (uint16_t)alt

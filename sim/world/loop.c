@@ -180,7 +180,7 @@ static void preplace_users(struct world *w)
         if (!topo_site_accepts(rep, site) || rep->sites[site].status != SITE_ONLINE)
             continue;
         int alt = -1;
-        int b = topo_place(w, rep, site, w->users.key[u], -1, &alt);
+        int b = topo_place(w, rep, site, w->users.state[u].key, -1, &alt);
         if (b < 0)
             continue;
         struct uc_route route = {

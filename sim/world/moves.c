@@ -75,7 +75,7 @@ bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int t
      * finishes the move (any proxy, either side of a partition) writes the
      * same one. */
     if (to_backend < 0 && w->params.failover_target == TARGET_STORED)
-        to_backend = topo_place(w, rep, to_site, w->users.key[user], -1, NULL);
+        to_backend = topo_place(w, rep, to_site, w->users.state[user].key, -1, NULL);
     route.alt = to_backend >= 0 ? (uint16_t)to_backend : UC_NO_BACKEND;
     route.dest_site = (uint8_t)(to_site >= 0 ? to_site : w->backends[to_backend].site);
     route.moving = (uint8_t)reason;
@@ -103,7 +103,7 @@ static int move_destination(const struct world *w, const struct replica *rep, ui
         return route->alt;
     int site = route->dest_site != UC_NO_SITE ? route->dest_site : route->site;
     int exclude = site == route->site ? route->backend : -1;
-    return topo_target(w, rep, site, w->users.key[user], exclude);
+    return topo_target(w, rep, site, w->users.state[user].key, exclude);
 }
 
 static void log_move(struct world *w, uint32_t user, int from, int to, enum move_reason reason,
@@ -200,7 +200,7 @@ void moves_apply(struct world *w, int r, int writer, uint32_t user, int to_backe
     /* The fresh failover target: the best other backend of the new site,
      * stored so that every proxy fails the user over to the same one. */
     int alt = w->params.failover_target == TARGET_STORED
-                  ? topo_place(w, rep, to_site, w->users.key[user], to_backend, NULL)
+                  ? topo_place(w, rep, to_site, w->users.state[user].key, to_backend, NULL)
                   : -1;
     route.backend = (uint16_t)to_backend;
     route.site = (uint8_t)to_site;

@@ -40,7 +40,7 @@ static int64_t user_index(const struct world *w, const char *name)
     uint64_t key = placement_key(name);
     char candidate[CLUSTER_USERNAME_SIZE];
     for (uint32_t u = 0; u < w->users.n; u++) {
-        if (w->users.key[u] != key)
+        if (w->users.state[u].key != key)
             continue;
         world_username(w, u, candidate, sizeof(candidate));
         if (strcmp(candidate, name) == 0)

@@ -51,7 +51,7 @@ static int entry_site(struct world *w, uint32_t user)
         if (front_door_open(w, s))
             open[n++] = s;
     }
-    return topo_site_by_hash(w, w->users.key[user], open, n);
+    return topo_site_by_hash(w, w->users.state[user].key, open, n);
 }
 
 /* First access of a user: a location in the preferred (or entry) site. */
@@ -64,7 +64,7 @@ static int place_user(struct world *w, int r, int entry, uint32_t user)
                    ? pref
                    : entry;
     int alt = -1;
-    int b = topo_place(w, rep, site, w->users.key[user], -1, &alt);
+    int b = topo_place(w, rep, site, w->users.state[user].key, -1, &alt);
     if (b < 0)
         return -1;
     if (w->params.failover_target != TARGET_STORED)
@@ -91,7 +91,7 @@ static int failover(struct world *w, int r, int acting, uint32_t user)
      * standby or drained (load factor 0) since the record was written. */
     if (to == UC_NO_BACKEND || !topo_backend_takes_users(rep, to) ||
         w->backends[to].site != route->site)
-        to = topo_target(w, rep, route->site, w->users.key[user], route->backend);
+        to = topo_target(w, rep, route->site, w->users.state[user].key, route->backend);
     if (to < 0)
         return -1;
     moves_apply(w, r, acting, user, to, route->site, REASON_FAILOVER, COMPLETION_LOGIN);
@@ -105,8 +105,8 @@ static int site_failover(struct world *w, int r, int acting, uint32_t user)
 {
     struct replica *rep = &w->replicas[r];
     const struct uc_route *route = usercache_route(&rep->users, user);
-    int site = topo_pick_site(w, rep, acting, w->users.key[user], route->site, acting);
-    int to = site >= 0 ? topo_target(w, rep, site, w->users.key[user], -1) : -1;
+    int site = topo_pick_site(w, rep, acting, w->users.state[user].key, route->site, acting);
+    int to = site >= 0 ? topo_target(w, rep, site, w->users.state[user].key, -1) : -1;
     if (to < 0)
         return -1;
     moves_apply(w, r, acting, user, to, site, REASON_FAILOVER, COMPLETION_LOGIN);
@@ -128,7 +128,7 @@ static void count_proxy(struct world *w, int site, uint32_t user, int backend,
     int64_t *counts = w->proxy_counts[site];
     if (counts == NULL)
         return;
-    int proxy = (int)(w->users.key[user] % (uint64_t)w->sites[site].proxies);
+    int proxy = (int)(w->users.state[user].key % (uint64_t)w->sites[site].proxies);
     counts[((size_t)proxy * CLUSTER_BACKENDS_MAX + (size_t)backend) * PROXY_OUTCOMES + outcome]++;
 }
 
@@ -201,7 +201,7 @@ static bool login_move(struct world *w, int r, int here, int entry, uint32_t use
     *to_site = -1;
     if (vs->status == SITE_EVACUATE) {
         *reason = REASON_SITE_EVACUATE;
-        *to_site = topo_pick_site(w, rep, here, w->users.key[user], here, entry);
+        *to_site = topo_pick_site(w, rep, here, w->users.state[user].key, here, entry);
     } else if (vs->fm.active && placement_fm_selected(vs->fm.id, name, vs->fm.pct)) {
         *reason = REASON_SITE_FORCE_MOVE;
         *to_site = fm_pick(w, rep, here, &vs->fm, vs->fm_dest, vs->fm_ndest, name, true);
@@ -214,7 +214,7 @@ static bool login_move(struct world *w, int r, int here, int entry, uint32_t use
             !placement_fm_selected(rep->sites[pref].recover_id, name, rep->sites[pref].recover_pct))
             return false;
         *reason = REASON_RECOVER;
-        *to_site = topo_pick_site(w, rep, here, w->users.key[user], -1, pref) == pref ? pref : -1;
+        *to_site = topo_pick_site(w, rep, here, w->users.state[user].key, -1, pref) == pref ? pref : -1;
     }
     return *to_backend >= 0 || *to_site >= 0;
 }

@@ -24,12 +24,11 @@ static int alloc_users(struct world *w, uint32_t n)
     size_t m = n ? n : 1;
     u->n = n;
     u->state = bigmem_calloc(m, sizeof(*u->state));
-    u->key = bigmem_calloc(m, sizeof(*u->key));
     u->prev_move_s = bigmem_calloc(m, sizeof(*u->prev_move_s));
     u->requested_s = bigmem_calloc(m, sizeof(*u->requested_s));
     u->move_attempts = bigmem_calloc(m, 1);
     u->saw_failure = bigmem_calloc(m, 1);
-    if (!u->state || !u->key || !u->prev_move_s || !u->requested_s || !u->move_attempts ||
+    if (!u->state || !u->prev_move_s || !u->requested_s || !u->move_attempts ||
         !u->saw_failure)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
@@ -80,7 +79,7 @@ static void assign_home_sites(struct world *w)
         total += units[s];
     }
     for (uint32_t i = 0; i < w->users.n; i++) {
-        uint64_t pick = total ? hash_mix64(w->users.key[i] ^ 0x686f6d65ULL) % total : 0;
+        uint64_t pick = total ? hash_mix64(w->users.state[i].key ^ 0x686f6d65ULL) % total : 0;
         int s = 0;
         while (s + 1 < w->nsites && pick >= units[s])
             pick -= units[s++];
@@ -99,7 +98,7 @@ int workload_init(struct world *w)
     char name[CLUSTER_USERNAME_SIZE];
     for (uint32_t i = 0; i < w->users.n; i++) {
         world_username(w, i, name, sizeof(name));
-        w->users.key[i] = placement_key(name);
+        w->users.state[i].key = placement_key(name);
     }
     assign_home_sites(w);
     double *weights = malloc((w->users.n ? w->users.n : 1) * sizeof(double));
@@ -125,7 +124,6 @@ void workload_free(struct world *w)
     struct world_users *u = &w->users;
     alias_free(&w->alias);
     bigmem_free(u->state);
-    bigmem_free(u->key);
     bigmem_free(u->prev_move_s);
     bigmem_free(u->requested_s);
     bigmem_free(u->move_attempts);
@@ -224,7 +222,6 @@ static void touch_records(struct world *w, const struct batch *bt, uint64_t coun
     for (uint64_t i = 0; i < count; i++) {
         uint32_t u = bt->user[i];
         home[i] = w->users.state[u].home_site;
-        sink += w->users.key[u];
         sink += bt->length_ms[i] >= 0
                     ? sessions_touch_open(&w->sessions, u, bt->at_ms[i] + bt->length_ms[i])
                     : sessions_of_user(&w->sessions, u);

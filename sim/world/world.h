@@ -245,7 +245,10 @@ struct inflight_move {
 /* Per-user simulation state that is not a replica's belief. The fields an
  * access touches share one 20-byte record, so that routing a login costs
  * two cache misses (this record and the replica's routing record). */
+/* What an access reads of a user, in one 32-byte record (two to a cache
+ * line): each separate per-user array was one more miss per access. */
 struct user_state {
+    uint64_t key;             /* placement_key(username) */
     float weight;             /* activity weight, mean 1 */
     uint32_t inflight;        /* slot of the move in progress, or UC_NO_USER */
     int32_t referral_until_s; /* until when referral_from refers the user */
@@ -259,7 +262,6 @@ struct user_state {
 struct world_users {
     uint32_t n;
     struct user_state *state;
-    uint64_t *key;        /* placement_key(username) */
     int32_t *prev_move_s; /* time of the user's previous completed move */
     int32_t *requested_s; /* when the pending move was requested (or last retried) */
     uint8_t *move_attempts; /* retries of the pending move */
