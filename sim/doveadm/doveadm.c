@@ -17,6 +17,7 @@
 #include "core/director.h"
 #include "sim/base/argv.h"
 #include "sim/doveadm/doveadm_cluster.h"
+#include "sim/doveadm/doveadm_controller.h"
 #include "sim/doveadm/doveadm_director.h"
 #include "sim/doveadm/doveadm_moves.h"
 #include "sim/doveadm/doveadm_user.h"
@@ -75,6 +76,7 @@ static const struct cmd_table cmd_tables[] = {
     {doveadm_cluster_cmds, &doveadm_cluster_ncmds},
     {doveadm_user_cmds, &doveadm_user_ncmds},
     {doveadm_moves_cmds, &doveadm_moves_ncmds},
+    {doveadm_controller_cmds, &doveadm_controller_ncmds},
     {doveadm_director_cmds, &doveadm_director_ncmds},
 };
 #define CMD_TABLES (int)(sizeof(cmd_tables) / sizeof(cmd_tables[0]))
@@ -408,6 +410,7 @@ static int run_argv(struct doveadm_ctx *ctx, int argc, char **argv)
 {
     assert(ctx != NULL);
     ctx->changed = 0;
+    ctx->ctl_request_id = 0;
     int nwords = 0;
     const struct doveadm_cmd *cmd = cmd_find(argc, argv, &nwords);
     if (cmd == NULL) {

@@ -37,6 +37,7 @@ enum doveadm_change {
     DOVEADM_CHANGED_MOVES = 1 << 3,    /* move requests */
     DOVEADM_CHANGED_REFRESH = 1 << 4,  /* `geodb refresh` was asked for */
     DOVEADM_CHANGED_DIRECTOR = 1 << 5, /* director state */
+    DOVEADM_CHANGED_CONTROLLER = 1 << 6, /* a controller request was queued */
 };
 
 struct geodb;
@@ -87,6 +88,10 @@ struct doveadm_ctx {
     const struct doveadm_live *live;
     /* Out: what the command changed (enum doveadm_change bits). */
     unsigned changed;
+    /* Out: the controller request the command queued (with
+     * DOVEADM_CHANGED_CONTROLLER), for a simulation to hand to the site's
+     * controller. */
+    int64_t ctl_request_id;
 };
 
 /* Sets defaults: table format, width 80, stdout/stderr, standalone clock. */

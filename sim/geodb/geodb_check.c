@@ -23,6 +23,7 @@
 /* What a column may hold. */
 enum kind {
     K_TS,    /* a write timestamp: integer 0..GEODB_TS_MAX_US */
+    K_TS_OPT, /* NULL, or a timestamp */
     K_W,     /* a writer key: integer 0..2^60-1 (60 bits of a UUID) */
     K_PCT,   /* NULL, or integer 0..100 (load factor, percentages) */
     K_FLAG,  /* integer 0 or 1 */
@@ -87,6 +88,10 @@ static const struct table_check checks[] = {
     {"director_users",
      "pos",
      {{"hash", K_HASH}, {"timestamp_s", K_SECS}, {"kill_until_s", K_SECS}}},
+    /* Created by the first controller request (geodb_ctlreq.h). */
+    {"controller_requests",
+     "id",
+     {{"percent", K_PCT}, {"requested_ts", K_TS}, {"done_ts", K_TS_OPT}}},
 };
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
 
@@ -112,6 +117,10 @@ static void kind_range(enum kind kind, int64_t *lo, int64_t *hi, bool *nullable)
     switch (kind) {
     case K_TS:
         *hi = GEODB_TS_MAX_US;
+        return;
+    case K_TS_OPT:
+        *hi = GEODB_TS_MAX_US;
+        *nullable = true;
         return;
     case K_W:
         *hi = ((int64_t)1 << 60) - 1;
@@ -220,6 +229,14 @@ int geodb_check_values(struct geodb *db)
 {
     for (size_t i = 0; i < NCHECKS; i++) {
         if (strcmp(checks[i].table, "cluster_settings") == 0 && !geodb_has_settings_table(db))
+            continue;
+        bool exists = true;
+        if (strcmp(checks[i].table, "controller_requests") == 0) {
+            int rc = geodb__table_exists(db, "main", checks[i].table, &exists);
+            if (rc != GEODB_OK)
+                return rc;
+        }
+        if (!exists)
             continue;
         int rc = check_table(db, &checks[i]);
         if (rc != GEODB_OK)
