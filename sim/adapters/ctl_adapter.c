@@ -311,10 +311,12 @@ static const struct ctl_backend_state *adapter_backend_state(const void *ctx, in
 static int adapter_request(void *ctx, int site, int action, int backend, int pct)
 {
     struct ctl_adapter *ad = ctx;
-    assert(site >= 0 && site < ad->w->nsites && ad->sites[site] != NULL);
+    assert(site >= 0 && site < ad->w->nsites);
+    /* A crashed site's controller does not answer; a site added by a
+     * command during the run has none. */
+    if (ad->sites[site] == NULL || ad->w->site_down[site])
+        return -1;
     struct controller *ctl = &ad->sites[site]->ctl;
-    if (ad->w->site_down[site])
-        return -1; /* a crashed site's controller does not answer */
     return action == SCN_CTL_REBALANCE ? controller_rebalance_now(ctl)
                                        : controller_force_move(ctl, backend, pct);
 }

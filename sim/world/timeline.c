@@ -14,6 +14,7 @@
 #include "sim/world/dirmode.h"
 #include "sim/doveadm/doveadm.h"
 #include "sim/geodb/geodb.h"
+#include "sim/geodb/geodb_ctlreq.h"
 #include "sim/geodb/geodb_merge.h"
 #include "sim/geodb/geodb_users.h"
 #include "sim/base/report.h"
@@ -165,6 +166,85 @@ static void first_line(char *text)
     text[strcspn(text, "\n")] = '\0';
 }
 
+/* Asks site's controller for a manual operation (enum scn_ctl_action;
+ * backend and pct for a force move) and logs it as the operator's, with
+ * fail_kind when the controller did not answer. Returns 0 or -1. */
+static int controller_ask(struct world *w, int site, int action, int backend, int pct,
+                          enum event_kind fail_kind)
+{
+    bool force = action == SCN_CTL_FORCE_MOVE;
+    char detail[CLUSTER_NAME_SIZE + 64];
+    snprintf(detail, sizeof(detail), force ? "force-move %d%% of %s" : "rebalance",
+             force ? pct : 0, force ? w->backends[backend].name : "");
+    const struct world_controllers *wc = &w->controllers;
+    int rc = wc->request != NULL && site >= 0 ? wc->request(wc->ctx, site, action, backend, pct)
+                                              : -1;
+    if (rc != 0)
+        strncat(detail, ": the controller did not answer", sizeof(detail) - strlen(detail) - 1);
+    world_event(w, site, backend, rc == 0 ? EVK_NOTE : fail_kind, "operator",
+                force ? w->backends[backend].name : (site >= 0 ? w->sites[site].name : ""),
+                detail);
+    return rc;
+}
+
+/* Writes the controller's answer to request id into replica r. */
+static int request_answer(struct world *w, int r, int64_t id, bool ok, int64_t now_us,
+                          const char *result)
+{
+    struct geodb *db = w->replicas[r].db;
+    int rc = geodb_tx_begin(db);
+    if (rc == GEODB_OK)
+        rc = geodb_tx_end(db, geodb_ctl_request_finish(db, id, ok, now_us, result));
+    if (rc != GEODB_OK) {
+        world_fail(w, "%s", geodb_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+/* A controller request that `cluster controller ...` queued in replica r:
+ * the site's controller takes it at once, through the same API as a
+ * timeline `controller` entry, and its answer is written to the row. With
+ * no controller at all (director mode) it stays queued, as on the command
+ * line; a controller that does not answer (its site is down) or cannot do
+ * it fails it, and the command exits 75 as the API call would. */
+static int request_dispatch(struct world *w, int r, int64_t id, int64_t now_us, char *err,
+                            size_t err_size)
+{
+    struct geodb_ctl_request req;
+    if (geodb_ctl_request_get(w->replicas[r].db, id, &req) != GEODB_OK) {
+        world_fail(w, "%s", geodb_errmsg(w->replicas[r].db));
+        return DOVEADM_EX_TEMPFAIL;
+    }
+    if (w->controllers.request == NULL)
+        return DOVEADM_EX_OK;
+    bool force = req.action == GEODB_CTL_FORCE_MOVE;
+    int site = world_site_by_id(w, req.site_id);
+    int backend = force ? world_backend_by_id(w, req.backend_id) : -1;
+    char result[GEODB_CTL_RESULT_SIZE];
+    int rc = -1;
+    if (site < 0 || (force && backend < 0)) {
+        snprintf(result, sizeof(result), "the %s is not one of the simulation's",
+                 site < 0 ? "site" : "backend");
+    } else {
+        int64_t before = w->stats.moves_requested;
+        rc = controller_ask(w, site, force ? SCN_CTL_FORCE_MOVE : SCN_CTL_REBALANCE, backend,
+                            req.percent, EVK_NOTE);
+        if (rc == 0)
+            snprintf(result, sizeof(result), "%lld moves requested",
+                     (long long)(w->stats.moves_requested - before));
+        else
+            snprintf(result, sizeof(result), "the controller of %s did not answer%s",
+                     w->sites[site].name, w->site_down[site] ? " (site down)" : "");
+    }
+    if (request_answer(w, r, id, rc == 0, now_us, result) != 0)
+        return DOVEADM_EX_TEMPFAIL;
+    if (rc == 0)
+        return DOVEADM_EX_OK;
+    snprintf(err, err_size, "Error: controller request %lld: %s", (long long)id, result);
+    return DOVEADM_EX_TEMPFAIL;
+}
+
 int timeline_doveadm(struct world *w, int site, const char *line, char *err, size_t err_size)
 {
     int r = w->sites[site].replica;
@@ -198,6 +278,8 @@ int timeline_doveadm(struct world *w, int site, const char *line, char *err, siz
         return DOVEADM_EX_TEMPFAIL;
     if (rc == DOVEADM_EX_OK)
         refresh_after(w, r, ctx.changed, ctx.now_us, site);
+    if (rc == DOVEADM_EX_OK && (ctx.changed & DOVEADM_CHANGED_CONTROLLER))
+        rc = request_dispatch(w, r, ctx.ctl_request_id, ctx.now_us, err, err_size);
     return rc;
 }
 
@@ -308,22 +390,12 @@ static void run_controller(struct world *w, const struct scn_entry *e)
     int backend = force ? world_backend_by_name(w, e->backend) : -1;
     int site = force ? (backend >= 0 ? w->backends[backend].site : -1)
                      : (e->site[0] ? world_site_by_name(w, e->site) : 0);
-    char detail[CLUSTER_NAME_SIZE + 64];
-    snprintf(detail, sizeof(detail), force ? "force-move %d%% of %s" : "rebalance",
-             force ? e->ctl_percent : 0, force ? e->backend : "");
     if (force && backend < 0) {
         world_fail(w, "%s:%d: force-move of backend %s, which does not exist at %lld ms",
                    w->scn->path, e->pos.line, e->backend, (long long)w->engine.now_ms);
         return;
     }
-    const struct world_controllers *wc = &w->controllers;
-    int rc = wc->request != NULL && site >= 0
-                 ? wc->request(wc->ctx, site, e->ctl_action, backend, e->ctl_percent)
-                 : -1;
-    if (rc != 0)
-        strncat(detail, ": the controller did not answer", sizeof(detail) - strlen(detail) - 1);
-    world_event(w, site, backend, rc == 0 ? EVK_NOTE : EVK_DOVEADM_FAILED, "operator",
-                force ? e->backend : (site >= 0 ? w->sites[site].name : ""), detail);
+    controller_ask(w, site, e->ctl_action, backend, e->ctl_percent, EVK_DOVEADM_FAILED);
 }
 
 static void run_partition(struct world *w, const struct scn_entry *e)
