@@ -3,7 +3,8 @@
  * it (each command opens the GeoDB file itself). The input is up to four
  * lines; each is a command after "doveadm" (e.g. "cluster backend list"),
  * or "-o key=value". Every iteration starts from the same small GeoDB
- * (tags, sites, backends, users, moves, a director state), built once.
+ * (tags, sites, backends, users, moves, a controller request, a director
+ * state), built once.
  *
  * Oracles, besides the sanitizers: every exit code is one of 0, 64, 68, 75;
  * a command that fails leaves the file byte-identical; a command that
@@ -38,6 +39,7 @@ static const char *const setup[] = {
     "cluster feature set --site DC1 BackendLoadBalancing dryrun",
     "cluster user batch move backend --count 3 be1.dc1.example.com be2.dc1.example.com",
     "cluster site force-move start DC1 10 DC2",
+    "cluster controller force-move be2.dc1.example.com 20",
 };
 
 static char db_path[600];
