@@ -5,7 +5,8 @@
 # file byte-identical; in a simulation the timeline's doveadm form moves
 # exactly the users its controller form moves (manual-operations.json with
 # its controller entries replaced), a request to a crashed site's controller
-# fails (exit 75, row failed), and director mode, which has no controller,
+# fails (exit 75, row failed), as does one whose controller cannot read its
+# metrics (Prometheus down), and director mode, which has no controller,
 # leaves it queued. CLUSTERSIM names the binary under test.
 set -u
 
@@ -55,7 +56,7 @@ status=$("$bin" doveadm --geodb "$tmp/cli/geodb.sqlite" -f tab cluster controlle
 want=$(printf 'action\tstate\tresult\nforce-move\tdone\t%s moves requested\nrebalance\tdone\t0 moves requested' "$moves")
 check '[ "$status" = "$want" ]' "the answered requests read: $status"
 
-echo "controller-requests: a crashed site's controller fails the request; director mode leaves it queued"
+echo "controller-requests: a crashed or blind controller fails the request; director mode leaves it queued"
 cat > "$tmp/down.json" <<'JSON'
 {
   "name": "controller-request-site-down",
@@ -69,7 +70,9 @@ cat > "$tmp/down.json" <<'JSON'
   "timeline": [
     { "at": "5m", "site": "DC2", "doveadm": "cluster controller force-move be01.dc1.example.com 20" },
     { "at": "10m", "fault": { "site": "DC1", "crash": true } },
-    { "at": "11m", "site": "DC2", "doveadm": "cluster controller rebalance DC1", "expect_rc": 75 }
+    { "at": "11m", "site": "DC2", "doveadm": "cluster controller rebalance DC1", "expect_rc": 75 },
+    { "at": "12m", "fault": { "site": "DC2", "prometheus": "down" } },
+    { "at": "13m", "site": "DC2", "doveadm": "cluster controller force-move be01.dc2.example.com 10", "expect_rc": 75 }
   ]
 }
 JSON
@@ -77,7 +80,7 @@ JSON
 rc=$?
 check '[ $rc -eq 0 ]' "the site-down run exited $rc: $(grep -E '^FAIL|clustersim' "$tmp/down.out" | head -3)"
 status=$("$bin" doveadm --geodb "$tmp/down/geodb-DC2.sqlite" -f tab cluster controller status | cut -f 2,3,7,9)
-want=$(printf 'action\tsite\tstate\tresult\nforce-move\tDC1\tdone\t%s\nrebalance\tDC1\tfailed\tthe controller of DC1 did not answer (site down)' \
+want=$(printf 'action\tsite\tstate\tresult\nforce-move\tDC1\tdone\t%s\nrebalance\tDC1\tfailed\tthe controller of DC1 did not answer (site down)\nforce-move\tDC2\tfailed\tthe controller of DC2 could not carry it out (see events.csv)' \
     "$(rows "$tmp/down/moves.csv" | awk -F, '$3 == "force_move"' | wc -l | tr -d ' ') moves requested")
 check '[ "$status" = "$want" ]' "the requests in DC2's replica read: $status"
 check 'grep -q "exit 75: Error: controller request 2: the controller of DC1 did not answer" "$tmp/down/events.csv"' \

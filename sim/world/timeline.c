@@ -233,9 +233,13 @@ static int request_dispatch(struct world *w, int r, int64_t id, int64_t now_us, 
         if (rc == 0)
             snprintf(result, sizeof(result), "%lld moves requested",
                      (long long)(w->stats.moves_requested - before));
+        else if (w->site_down[site])
+            snprintf(result, sizeof(result), "the controller of %s did not answer (site down)",
+                     w->sites[site].name);
         else
-            snprintf(result, sizeof(result), "the controller of %s did not answer%s",
-                     w->sites[site].name, w->site_down[site] ? " (site down)" : "");
+            snprintf(result, sizeof(result),
+                     "the controller of %s could not carry it out (see events.csv)",
+                     w->sites[site].name);
     }
     if (request_answer(w, r, id, rc == 0, now_us, result) != 0)
         return DOVEADM_EX_TEMPFAIL;
