@@ -20,8 +20,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char db_path[600];
-static char *template_bytes;
-static size_t template_len;
+static struct fuzzfile_bytes template, after;
 static FILE *sink;
 
 static void template_build(void)
@@ -39,18 +38,17 @@ static void template_build(void)
         abort();
     }
     fclose(in);
-    template_bytes = fuzzfile_read(db_path, &template_len);
-    if (template_bytes == NULL)
+    if (fuzzfile_load(db_path, &template) != 0)
         abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (template_bytes == NULL)
+    if (template.data == NULL)
         template_build();
     if (size < 1)
         return 0;
-    fuzzfile_write(db_path, template_bytes, template_len);
+    fuzzfile_write(db_path, template.data, template.len);
     unsigned mode = data[0];
     bool login = mode & 1;
     char *argv[12];
@@ -84,9 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_director: exit code %d\n", ex);
         abort();
     }
-    size_t after_len = 0;
-    char *after = fuzzfile_read(db_path, &after_len);
-    bool same = after_len == template_len && memcmp(after, template_bytes, after_len) == 0;
+    fuzzfile_load(db_path, &after);
+    bool same = fuzzfile_same(&after, &template);
     if ((!login || ex != DOVEADM_EX_OK) && !same) {
         fprintf(stderr, "fuzz_director: %s exit %d changed the file\n", argv[0], ex);
         abort();
@@ -95,6 +92,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_director: integrity_check failed after a login\n");
         abort();
     }
-    free(after);
     return 0;
 }

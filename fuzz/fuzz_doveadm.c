@@ -43,8 +43,10 @@ static const char *const setup[] = {
 };
 
 static char db_path[600];
-static char *template_bytes;
-static size_t template_len;
+static struct fuzzfile_bytes template;
+/* The file before and after the current line (swapped after each line, so
+ * each line costs one read). */
+static struct fuzzfile_bytes before, after;
 static FILE *sink;
 
 static void ctx_prepare(struct doveadm_ctx *ctx)
@@ -77,9 +79,21 @@ static void template_build(void)
             abort();
         }
     }
-    template_bytes = fuzzfile_read(db_path, &template_len);
-    if (template_bytes == NULL)
+    if (fuzzfile_load(db_path, &template) != 0)
         abort();
+}
+
+static void bytes_copy(struct fuzzfile_bytes *to, const struct fuzzfile_bytes *from)
+{
+    if (from->len > to->cap) {
+        char *grown = realloc(to->data, from->len);
+        if (grown == NULL)
+            abort();
+        to->data = grown;
+        to->cap = from->len;
+    }
+    memcpy(to->data, from->data, from->len);
+    to->len = from->len;
 }
 
 static int exit_code_known(int ex)
@@ -88,17 +102,17 @@ static int exit_code_known(int ex)
            ex == DOVEADM_EX_TEMPFAIL;
 }
 
+/* Runs a line and checks the oracles; `before` holds the file's bytes
+ * before it, and holds them after it on return. */
 static void check_line(struct doveadm_ctx *ctx, const char *line)
 {
-    size_t before_len = 0, after_len = 0;
-    char *before = fuzzfile_read(db_path, &before_len);
     int ex = run_line(ctx, line);
-    char *after = fuzzfile_read(db_path, &after_len);
+    fuzzfile_load(db_path, &after);
     if (!exit_code_known(ex)) {
         fprintf(stderr, "fuzz_doveadm: exit code %d for: %s\n", ex, line);
         abort();
     }
-    bool same = before_len == after_len && (before_len == 0 || memcmp(before, after, after_len) == 0);
+    bool same = fuzzfile_same(&before, &after);
     if (ex != DOVEADM_EX_OK && !same) {
         fprintf(stderr, "fuzz_doveadm: exit %d changed the file: %s\n", ex, line);
         abort();
@@ -107,15 +121,17 @@ static void check_line(struct doveadm_ctx *ctx, const char *line)
         fprintf(stderr, "fuzz_doveadm: integrity_check failed after: %s\n", line);
         abort();
     }
-    free(before);
-    free(after);
+    struct fuzzfile_bytes swap = before;
+    before = after;
+    after = swap;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (template_bytes == NULL)
+    if (template.data == NULL)
         template_build();
-    fuzzfile_write(db_path, template_bytes, template_len);
+    fuzzfile_write(db_path, template.data, template.len);
+    bytes_copy(&before, &template);
     struct doveadm_ctx ctx;
     ctx_prepare(&ctx);
     size_t pos = 0;

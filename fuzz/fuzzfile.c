@@ -3,6 +3,7 @@
  */
 #include "fuzz/fuzzfile.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,39 +62,57 @@ void fuzzfile_path(const char *name, char *out, size_t size)
 void fuzzfile_write(const char *path, const void *data, size_t len)
 {
     unlink_all(path);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
         harness_fail("cannot create", path);
-    if ((len > 0 && fwrite(data, 1, len, f) != len) || fclose(f) != 0)
+    const char *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, p + done, len - done);
+        if (n <= 0)
+            harness_fail("cannot write", path);
+        done += (size_t)n;
+    }
+    if (close(fd) != 0)
         harness_fail("cannot write", path);
 }
 
-char *fuzzfile_read(const char *path, size_t *len)
+/* One open, fstat and read into a buffer that only grows. */
+int fuzzfile_load(const char *path, struct fuzzfile_bytes *b)
 {
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 65536, used = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL)
-        harness_fail("out of memory reading", path);
-    size_t got;
-    while ((got = fread(buf + used, 1, cap - used, f)) > 0) {
-        used += got;
-        if (used == cap) {
-            cap *= 2;
-            char *grown = realloc(buf, cap);
-            if (grown == NULL)
-                harness_fail("out of memory reading", path);
-            buf = grown;
-        }
+    b->len = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        harness_fail("cannot stat", path);
+    size_t want = (size_t)st.st_size;
+    if (want + 1 > b->cap) {
+        char *grown = realloc(b->data, want + 1);
+        if (grown == NULL)
+            harness_fail("out of memory reading", path);
+        b->data = grown;
+        b->cap = want + 1;
     }
-    if (ferror(f))
-        harness_fail("cannot read", path);
-    fclose(f);
-    *len = used;
-    return buf;
+    /* Read to the end, not to st_size: one byte more says it grew. */
+    for (;;) {
+        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+        if (n < 0)
+            harness_fail("cannot read", path);
+        if (n == 0)
+            break;
+        b->len += (size_t)n;
+        if (b->len == b->cap)
+            harness_fail("file grew while read", path);
+    }
+    close(fd);
+    return 0;
+}
+
+bool fuzzfile_same(const struct fuzzfile_bytes *a, const struct fuzzfile_bytes *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
 int fuzzfile_integrity_ok(const char *path)

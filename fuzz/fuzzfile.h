@@ -7,7 +7,16 @@
 #ifndef FUZZFILE_H
 #define FUZZFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* A file's bytes, in a buffer that is reused from one read to the next
+ * (a fresh allocation per read cost more than the command it checked). */
+struct fuzzfile_bytes {
+    char *data;
+    size_t len;
+    size_t cap;
+};
 
 /* The scratch directory, created on first use and removed at exit. */
 const char *fuzzfile_dir(void);
@@ -15,8 +24,10 @@ const char *fuzzfile_dir(void);
 void fuzzfile_path(const char *name, char *out, size_t size);
 /* Replaces path (and its -wal/-shm/-journal companions) by len bytes. */
 void fuzzfile_write(const char *path, const void *data, size_t len);
-/* The whole file in a malloc'ed buffer; NULL with *len 0 if it is missing. */
-char *fuzzfile_read(const char *path, size_t *len);
+/* Reads the whole file into b; 0, or -1 with b->len 0 if it is missing. */
+int fuzzfile_load(const char *path, struct fuzzfile_bytes *b);
+/* Whether a and b hold the same bytes. */
+bool fuzzfile_same(const struct fuzzfile_bytes *a, const struct fuzzfile_bytes *b);
 /* Whether path's SQLite `PRAGMA integrity_check` answers "ok". */
 int fuzzfile_integrity_ok(const char *path);
 
