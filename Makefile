@@ -77,7 +77,7 @@ MAIN_OBJ := $(BUILD)/sim/main.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libclustersim.a
 
-FUZZ_TARGETS := scenario doveadm director
+FUZZ_TARGETS := scenario doveadm director plan
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
 

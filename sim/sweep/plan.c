@@ -352,17 +352,15 @@ static int load_root(struct reader *r, json_t *root, struct plan *p, const char 
     return 0;
 }
 
-int plan_load(const char *path, struct plan *p, char *err, size_t err_size)
+/* The plan in root (NULL: jansson's error), read from path. */
+static int plan_from_json(const char *path, json_t *root, const json_error_t *error,
+                          struct plan *p, char *err, size_t err_size)
 {
     struct reader r = {.file = path, .err = err, .err_size = err_size};
-    plan_init(p, "");
-    json_error_t error;
-    json_object_seed(1);
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &error);
     if (root == NULL) {
-        if (error.line < 1)
-            return fail(&r, "%s", error.text);
-        snprintf(err, err_size, "%s:%d:%d: %s", path, error.line, error.column, error.text);
+        if (error->line < 1)
+            return fail(&r, "%s", error->text);
+        snprintf(err, err_size, "%s:%d:%d: %s", path, error->line, error->column, error->text);
         return -1;
     }
     int rc = load_root(&r, root, p, path);
@@ -370,4 +368,23 @@ int plan_load(const char *path, struct plan *p, char *err, size_t err_size)
     if (rc != 0)
         plan_free(p);
     return rc;
+}
+
+int plan_load(const char *path, struct plan *p, char *err, size_t err_size)
+{
+    plan_init(p, "");
+    json_error_t error;
+    json_object_seed(1);
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &error);
+    return plan_from_json(path, root, &error, p, err, err_size);
+}
+
+int plan_load_buffer(const char *path, const char *text, size_t len, struct plan *p, char *err,
+                     size_t err_size)
+{
+    plan_init(p, "");
+    json_error_t error;
+    json_object_seed(1);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+    return plan_from_json(path, root, &error, p, err, err_size);
 }

@@ -40,6 +40,10 @@ struct plan {
 
 /* Reads and checks a plan file. 0, or -1 with a one-line message. */
 int plan_load(const char *path, struct plan *p, char *err, size_t err_size);
+/* The same from len bytes of text, as if read from path (which names it in
+ * messages and anchors the scenario's relative path): for the fuzzer. */
+int plan_load_buffer(const char *path, const char *text, size_t len, struct plan *p, char *err,
+                     size_t err_size);
 /* An empty plan of one scenario (no axes, no seeds yet). */
 void plan_init(struct plan *p, const char *scenario);
 int plan_add_seed_range(struct plan *p, uint64_t from, int count);
