@@ -102,6 +102,22 @@ rc=$?
 check "[ $rc -eq 2 ] && grep -q -- '--set sites.DC9.proxies=3: no site DC9' '$tmp/bad2.err' && [ ! -d '$tmp/bad2/runs' ]" \
     "a plan's bad override did not fail once, before anything ran: $(cat "$tmp/bad2.err")"
 
+# Found by fuzz_plan: 4 axes of 1000 values overflowed the int cell count
+# (UBSan; the release build said "out of memory"), and 100000 seeds grew
+# their array one seed at a time (minutes under ASan).
+printf '{"scenario": "x.json", "seeds": [1], "axes": [%s]}\n' \
+    "$(for k in a b c d; do printf '{"key": "%s", "range": {"from": 0, "to": 999, "step": 1}},' $k; done | sed 's/,$//')" \
+    > "$tmp/huge.json"
+"$bin" sweep "$tmp/huge.json" --out "$tmp/huge" > /dev/null 2> "$tmp/huge.err"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q 'more than 1000000 runs' '$tmp/huge.err'" \
+    "4 axes of 1000 values were not refused as too many runs: $(cat "$tmp/huge.err")"
+echo '{"scenario": "x.json", "seeds": {"from": 0, "count": 100000}, "axes": [{"key": "k", "values": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]}]}' > "$tmp/seeds.json"
+timeout 20 "$bin" sweep "$tmp/seeds.json" --out "$tmp/seeds" > /dev/null 2> "$tmp/seeds.err"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q 'more than 1000000 runs' '$tmp/seeds.err'" \
+    "100000 seeds x 11 values were not refused promptly (exit $rc): $(cat "$tmp/seeds.err")"
+
 echo "sweep: JUnit and --help"
 check "xmllint --noout --schema tests/junit.xsd '$tmp/a.xml' 2> /dev/null" "the sweep's JUnit file is not valid"
 check "[ \$(grep -c '<testcase' '$tmp/a.xml') -eq 12 ]" "the sweep's JUnit has not one case per run"
