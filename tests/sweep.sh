@@ -118,6 +118,14 @@ rc=$?
 check "[ $rc -eq 2 ] && grep -q 'more than 1000000 runs' '$tmp/seeds.err'" \
     "100000 seeds x 11 values were not refused promptly (exit $rc): $(cat "$tmp/seeds.err")"
 
+# Found by fuzz_plan: an axis refused after its first value leaked the
+# values read so far (LeakSanitizer fails the ASan build's exit code).
+echo '{"scenario": "x.json", "seeds": [1], "axes": [{"key": "k", "values": [1, null]}]}' > "$tmp/half.json"
+"$bin" sweep "$tmp/half.json" --out "$tmp/half" > /dev/null 2> "$tmp/half.err"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q 'axes\[0\].values\[1\]: expected a number' '$tmp/half.err'" \
+    "a half-read axis: exit $rc: $(cat "$tmp/half.err")"
+
 echo "sweep: JUnit and --help"
 check "xmllint --noout --schema tests/junit.xsd '$tmp/a.xml' 2> /dev/null" "the sweep's JUnit file is not valid"
 check "[ \$(grep -c '<testcase' '$tmp/a.xml') -eq 12 ]" "the sweep's JUnit has not one case per run"

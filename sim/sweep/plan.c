@@ -348,9 +348,11 @@ static int load_root(struct reader *r, json_t *root, struct plan *p, const char 
     json_t *v;
     json_array_foreach(axes, i, v)
     {
+        /* Counted first, so that plan_free frees the values of an axis
+         * that fails halfway. */
+        p->naxes++;
         if (load_axis(r, v, &p->axes[i], (int)i) != 0)
             return -1;
-        p->naxes++;
     }
     json_t *seeds = json_object_get(root, "seeds");
     if (seeds == NULL)
