@@ -87,13 +87,22 @@ for rc_file in "$tmp"/rc.*; do
     done < "$rc_file"
 done
 echo "concurrency: a writer that cannot get the lock fails and says so"
-# Another process holds the write lock longer than the busy timeout.
-(printf 'BEGIN IMMEDIATE;\n'; sleep 8; printf 'COMMIT;\n') | sqlite3 "$db" &
+# Another process holds the write lock until told to let go: the command
+# runs only once the lock is seen held, and the holder keeps it until the
+# command has given up, so no clock decides the outcome.
+mkfifo "$tmp/release"
+(printf '.timeout 600000\nBEGIN IMMEDIATE;\n'; cat "$tmp/release"; printf 'COMMIT;\n') | sqlite3 "$db" &
 holder=$!
-sleep 1
+i=0
+while sqlite3 "$db" "PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;" > /dev/null 2>&1 &&
+    [ $i -lt 6000 ]; do
+    sleep 0.1 # the holder has not taken the lock yet
+    i=$((i + 1))
+done
 "$bin" doveadm --geodb "$db" cluster backend update --load-factor 1 be1.dc1.example.com \
     > /dev/null 2> "$tmp/locked.err"
 rc=$?
+echo > "$tmp/release"
 wait $holder
 [ $rc -eq 75 ] || fail "a command that could not get the lock exited $rc, not 75"
 grep -q 'stayed locked by another command.*nothing was changed, retry' "$tmp/locked.err" ||

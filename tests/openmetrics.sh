@@ -75,7 +75,9 @@ for attempt in 1 2 3 4 5; do
         --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$port" \
         > "$tmp/prometheus.log" 2>&1 &
     pid=$!
-    for i in $(seq 1 50); do
+    # Wait while it lives (a loaded machine starts it slowly; the bound of
+    # ~2 min is a safety net); a port already taken makes it exit at once.
+    for i in $(seq 1 600); do
         if curl -sf "http://127.0.0.1:$port/-/ready" > /dev/null 2>&1; then
             ready=1
             break

@@ -158,7 +158,7 @@ for sig in TERM INT; do
     env --default-signal="$sig" "$bin" run "$tmp/long.json" --out "$tmp/sig/out" > /dev/null 2>&1 &
     pid=$!
     i=0
-    while [ -z "$(ls -A "$tmp/sig")" ] && [ $i -lt 100 ]; do
+    while [ -z "$(ls -A "$tmp/sig")" ] && [ $i -lt 6000 ] && kill -0 $pid 2> /dev/null; do
         sleep 0.1
         i=$((i + 1))
     done

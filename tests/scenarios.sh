@@ -254,7 +254,7 @@ echo "scenarios: a killed run leaves no report that looks complete"
 pid=$!
 started=0
 i=0
-while [ $i -lt 600 ]; do
+while [ $i -lt 6000 ] && kill -0 $pid 2> /dev/null; do
     # The report is staged in .killed.tmp beside --out until it is complete.
     if [ -f "$tmp/.killed.tmp/timeseries.csv" ] &&
         [ "$(rows "$tmp/.killed.tmp/timeseries.csv" | wc -l)" -ge 2 ]; then
