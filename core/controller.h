@@ -218,6 +218,12 @@ struct controller {
     int64_t task_failures[TASK_COUNT];
     bool catastrophe;
     int64_t catastrophe_until_ms; /* protection lingers until then */
+    /* The last health run's count of failing backends, of backends in
+     * service, and whether that count engaged protection (for the
+     * simulator's invariant checks). */
+    int health_failing;
+    int health_in_service;
+    bool catastrophe_detected;
     int threshold_warned_n; /* site size of the last unreachable-threshold warning */
     int8_t reach[CTL_SITES_MAX]; /* last reachability seen per site: -1 unknown */
     struct ctl_backend_state state[CTL_BACKENDS_MAX];

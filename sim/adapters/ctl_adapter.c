@@ -163,6 +163,92 @@ static enum move_reason reason_of(enum ctl_move_reason reason)
     return REASON_NONE;
 }
 
+/* ---- invariants the controller's actions must keep (docs/explore.md) ---- */
+
+/* A feature that is dryrun or off changes nothing: no move of its reason
+ * and no status change by it, for the backends it covers. */
+static void check_feature(struct site_controller *sc, enum feature feature, int b,
+                          const char *what)
+{
+    struct world *w = sc->w;
+    struct flags flags;
+    topo_flags_load(w, replica(sc), &flags, w->flag_rows);
+    enum feature_state st = flags_effective(&flags, feature, sc->site, b);
+    if (st != FEATURE_ON)
+        world_violation(w, WI_DISABLED_FEATURE, "%s of %s while %s is %s there", what,
+                        w->backends[b].name, feature_name(feature), feature_state_name(st));
+}
+
+/* Critical evacuation moves at most HOST_FAILURE_CRITICAL_BATCH_RATIO
+ * (20 %) of the backend's original count per round (seed 004). The
+ * original count is the larger of the controller's own and the most users
+ * the backend had when a critical round began, so that the bound is never
+ * below the rule's. */
+static void check_critical(struct site_controller *sc, int src, uint32_t marked)
+{
+    struct world *w = sc->w;
+    int64_t now = w->engine.now_ms;
+    uint32_t users = replica(sc)->users.count[src];
+    if (sc->crit_round_ms[src] != now || sc->crit_round_moved[src] == 0) {
+        sc->crit_round_ms[src] = now;
+        sc->crit_round_moved[src] = 0;
+        uint32_t start = users + marked; /* marked ones are still there until they move */
+        if (start > sc->crit_users_max[src])
+            sc->crit_users_max[src] = start;
+    }
+    sc->crit_round_moved[src] += marked;
+    const struct ctl_backend_state *st = controller_backend_state(&sc->ctl, src);
+    uint64_t users0 = sc->crit_users_max[src];
+    if (st != NULL && st->critical_users0 > users0)
+        users0 = st->critical_users0;
+    uint64_t bound = (users0 * (uint64_t)w->ctl.failure_critical_batch_ppm + 999999) / 1000000;
+    if (sc->crit_round_moved[src] > (bound > 0 ? bound : 1))
+        world_violation(w, WI_CRITICAL_BATCH,
+                        "%s: %u users in one critical round, over %.0f%% of %llu (%llu)",
+                        w->backends[src].name, sc->crit_round_moved[src],
+                        w->ctl.failure_critical_batch_ppm / 1e4, (unsigned long long)users0,
+                        (unsigned long long)bound);
+}
+
+/* Every check of a batch of moves the controller asked for. */
+static void check_moves(struct site_controller *sc, int src, int dst, uint32_t marked,
+                        enum ctl_move_reason reason)
+{
+    bool evacuation = reason == CTL_MOVE_CRITICAL || reason == CTL_MOVE_DEGRADED;
+    if (evacuation && sc->ctl.catastrophe)
+        world_violation(sc->w, WI_CATASTROPHE_EVACUATION,
+                        "%s evacuation of %u users off %s while catastrophe protection is "
+                        "engaged at %s",
+                        move_reason_name(reason_of(reason)), marked, sc->w->backends[src].name,
+                        sc->w->sites[sc->site].name);
+    if (evacuation)
+        check_feature(sc, FEATURE_HEALTH, src, move_reason_name(reason_of(reason)));
+    if (reason == CTL_MOVE_BALANCE || reason == CTL_MOVE_DRAIN)
+        check_feature(sc, FEATURE_BALANCING, src, move_reason_name(reason_of(reason)));
+    if (reason == CTL_MOVE_BALANCE)
+        check_feature(sc, FEATURE_BALANCING, dst, "balance");
+    if (reason == CTL_MOVE_CRITICAL)
+        check_critical(sc, src, marked);
+}
+
+/* After a health run: protection is engaged exactly when more than
+ * HOST_FAILURE_BACKEND_NUM_THRESHOLD % of the backends in service fail
+ * (the share computed here, apart from the controller's own test). */
+static void check_catastrophe(struct site_controller *sc)
+{
+    const struct controller *c = &sc->ctl;
+    int failing = c->health_failing, n = c->health_in_service;
+    bool over = n > 0 && failing > 0 &&
+                (int64_t)failing * 100 > sc->w->ctl.failure_backend_num_pct * n;
+    if (over != c->catastrophe_detected)
+        world_violation(sc->w, WI_CATASTROPHE_MISMATCH,
+                        "site %s: %d of %d backends failing (threshold %lld%%) but protection "
+                        "%s",
+                        sc->w->sites[sc->site].name, failing, n,
+                        (long long)sc->w->ctl.failure_backend_num_pct,
+                        c->catastrophe_detected ? "engaged" : "not engaged");
+}
+
 /* The source backend's batch move: its users in arrival order, skipping
  * those moved too recently or already moving. */
 static uint32_t action_move_users(void *ctx, int src, int dst, uint32_t count,
@@ -189,6 +275,8 @@ static uint32_t action_move_users(void *ctx, int src, int dst, uint32_t count,
         }
         u = next;
     }
+    if (marked > 0)
+        check_moves(sc, src, dst, marked, reason);
     return marked;
 }
 
@@ -196,6 +284,11 @@ static int action_set_status(void *ctx, int backend, enum backend_status status)
 {
     struct site_controller *sc = ctx;
     char err[256];
+    if (status == BACKEND_OFFLINE && sc->ctl.catastrophe)
+        world_violation(sc->w, WI_CATASTROPHE_EVACUATION,
+                        "%s set offline while catastrophe protection is engaged at %s",
+                        sc->w->backends[backend].name, sc->w->sites[sc->site].name);
+    check_feature(sc, FEATURE_HEALTH, backend, status == BACKEND_OFFLINE ? "offlining" : "onlining");
     return topo_set_backend_status(sc->w, sc->site, backend, status, err, sizeof(err));
 }
 
@@ -294,8 +387,10 @@ static void adapter_run_task(void *ctx, uint32_t arg)
     assert(site < w->nsites && task < TASK_COUNT);
     struct site_controller *sc = ad->sites[site];
     assert(sc != NULL);
-    if (!w->site_down[site]) /* a crashed site's controller is down too */
-        controller_run(&sc->ctl, task);
+    /* a crashed site's controller is down too */
+    if (!w->site_down[site] && controller_run(&sc->ctl, task) == 0 &&
+        task == TASK_CHECK_BACKEND_HEALTH)
+        check_catastrophe(sc);
     int64_t next = w->engine.now_ms + ctl_task_period_ms(task);
     if (next < w->scn->duration_ms && engine_push(&w->engine, next, EV_CTL_TASK, arg) != 0)
         world_fail(w, "event queue full");

@@ -25,6 +25,12 @@ struct site_controller {
     int site;
     struct gauge_memo memo;
     struct controller ctl;
+    /* Critical evacuation, per backend, as the world sees it (for the
+     * 20 % invariant): the round's time and users asked to move so far,
+     * and the most users it had at the start of a critical round. */
+    int64_t crit_round_ms[CLUSTER_BACKENDS_MAX];
+    uint32_t crit_round_moved[CLUSTER_BACKENDS_MAX];
+    uint32_t crit_users_max[CLUSTER_BACKENDS_MAX];
 };
 
 /* Creates the controllers of every site, binds them to the world

@@ -59,6 +59,23 @@ const struct expect_metric_def expect_metrics[EM_COUNT] = {
     [EM_MISPLACED] = {"misplaced_users", C, false, NULL,
                       "director mode: users assigned to another host than the ring gives them "
                       "now"},
+    [EM_UNUSABLE_DEST] = {"unusable_destination_moves", C, false, NULL,
+                          "moves sent to an offline, standby or load-factor-0 backend (counted "
+                          "when the destination is chosen)"},
+    [EM_CATASTROPHE_MISMATCH] = {"catastrophe_mismatches", C, false, NULL,
+                                 "health runs whose catastrophe protection disagreed with "
+                                 "HOST_FAILURE_BACKEND_NUM_THRESHOLD"},
+    [EM_CATASTROPHE_EVAC] = {"catastrophe_evacuations", C, false, NULL,
+                             "evacuations or offlinings while catastrophe protection was "
+                             "engaged"},
+    [EM_CRITICAL_BATCH] = {"critical_batch_excess", C, false, NULL,
+                           "critical evacuation rounds over HOST_FAILURE_CRITICAL_BATCH_RATIO "
+                           "of the original count"},
+    [EM_DISABLED_FEATURE] = {"disabled_feature_actions", C, false, NULL,
+                             "moves or status changes by a feature that is dryrun or off"},
+    [EM_LOGINS_FAILED_RECENT] = {"logins_failed_recent", C, false, NULL,
+                                 "failed logins in the last 10 minutes (as of the timeseries "
+                                 "samples)"},
 };
 
 int expect_key_parse(const char *key, int *metric, int *cmp)

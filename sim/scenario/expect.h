@@ -55,6 +55,13 @@ enum expect_metric {
     EM_MOVED_USERS,          /* users whose backend changed at least once */
     EM_FAILED_USERS,         /* users who saw at least one failed access */
     EM_MISPLACED,            /* director: users not on the host the ring gives them now */
+    /* Controller invariants counted while the run goes on (docs/explore.md). */
+    EM_UNUSABLE_DEST,        /* moves sent to an offline, standby or load-factor-0 backend */
+    EM_CATASTROPHE_MISMATCH, /* health runs whose protection disagreed with the threshold */
+    EM_CATASTROPHE_EVAC,     /* evacuations or offlinings while protection was engaged */
+    EM_CRITICAL_BATCH,       /* critical rounds over 20 % of the original count */
+    EM_DISABLED_FEATURE,     /* moves or status changes of a feature that is dryrun or off */
+    EM_LOGINS_FAILED_RECENT, /* failed logins in the last 10 minutes */
     EM_COUNT
 };
 

@@ -229,6 +229,26 @@ static double failure_ratio(const struct world *w, const struct subject *s)
     return total > 0 ? failed / total : 0.0;
 }
 
+#define RECENT_WINDOW_MS (10 * 60 * 1000)
+
+/* The invariant counted by a violation metric, or -1. */
+static int violation_of(int metric)
+{
+    switch (metric) {
+    case EM_UNUSABLE_DEST:
+        return WI_UNUSABLE_DEST;
+    case EM_CATASTROPHE_MISMATCH:
+        return WI_CATASTROPHE_MISMATCH;
+    case EM_CATASTROPHE_EVAC:
+        return WI_CATASTROPHE_EVACUATION;
+    case EM_CRITICAL_BATCH:
+        return WI_CRITICAL_BATCH;
+    case EM_DISABLED_FEATURE:
+        return WI_DISABLED_FEATURE;
+    }
+    return -1;
+}
+
 /* A numeric metric of the subject; filter is the reason or event kind
  * index (-1: none). */
 static double metric_value(const struct world *w, const struct subject *s, int metric, int filter)
@@ -289,6 +309,14 @@ static double metric_value(const struct world *w, const struct subject *s, int m
         return (double)w->stats.failed_users;
     case EM_MISPLACED:
         return w->dir != NULL ? (double)dirmode_misplaced(w) : 0.0;
+    case EM_UNUSABLE_DEST:
+    case EM_CATASTROPHE_MISMATCH:
+    case EM_CATASTROPHE_EVAC:
+    case EM_CRITICAL_BATCH:
+    case EM_DISABLED_FEATURE:
+        return (double)w->violations.count[violation_of(metric)];
+    case EM_LOGINS_FAILED_RECENT:
+        return (double)world_logins_failed_recent(w, RECENT_WINDOW_MS);
     }
     return NAN;
 }
@@ -393,7 +421,7 @@ static void check_one(struct world *w, const struct scn_entry *e, const struct s
 {
     static const char *const cmp_words[] = {">=", "<=", "=="};
     const struct expect_metric_def *def = &expect_metrics[c->metric];
-    char assertion[96], expected[64], actual[64];
+    char assertion[96], expected[64], actual[400];
     int filter = filter_index(&e->expect, c->metric);
     snprintf(assertion, sizeof(assertion), "%s%s%s", def->name,
              filter >= 0 ? "/" : "", filter >= 0 ? e->expect.filter : "");
@@ -410,6 +438,14 @@ static void check_one(struct world *w, const struct scn_entry *e, const struct s
     number_text(c->value, value, sizeof(value));
     snprintf(expected, sizeof(expected), "%s %s", cmp_words[c->cmp], value);
     number_text(v, actual, sizeof(actual));
+    /* A violation counted while the run went on names its first one: when,
+     * what and where. */
+    int inv = violation_of(c->metric);
+    if (!ok && inv >= 0 && w->violations.count[inv] > 0) {
+        size_t len = strlen(actual);
+        snprintf(actual + len, sizeof(actual) - len, " (first at %lld s: %s)",
+                 (long long)w->violations.first_s[inv], w->violations.first[inv]);
+    }
     outcome(w, e, label, assertion, expected, actual, ok);
 }
 

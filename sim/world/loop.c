@@ -618,6 +618,7 @@ static void sample(struct world *w)
         sample_site(w, s);
     for (int r = 0; r < w->nreplicas; r++)
         sample_replica(w, r);
+    world_fail_ring_push(w);
 }
 
 static void flush_all(struct world *w)

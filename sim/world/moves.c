@@ -63,6 +63,33 @@ static int64_t reason_cool_time_s(const struct world *w, enum move_reason reason
     }
 }
 
+/* The invariant that the controller (and the proxies acting for it) never
+ * sends a user to a backend that takes no users: offline, standby, load
+ * factor 0, or in a site that takes none, in the acting replica's view at
+ * the moment the destination is chosen. An operator's single-user move may
+ * name any usable backend; a merge and the director place by other rules. */
+static void check_destination(struct world *w, const struct replica *rep, uint32_t user, int to,
+                              enum move_reason reason, const char *when)
+{
+    if (reason == REASON_MANUAL || reason == REASON_MERGE || reason == REASON_DIRECTOR ||
+        topo_backend_takes_users(rep, to))
+        return;
+    const struct view_backend *v = &rep->backends[to];
+    char name[CLUSTER_USERNAME_SIZE];
+    world_username(w, user, name, sizeof(name));
+    world_violation(w, WI_UNUSABLE_DEST, "%s of %s %s to %s (%s, load factor %d, site %s)",
+                    move_reason_name(reason), name, when, w->backends[to].name,
+                    !v->live ? "removed" : backend_status_name(v->status), v->load_factor,
+                    w->sites[w->backends[to].site].name);
+}
+
+/* The reasons whose destination the controller picks itself. */
+static bool controller_reason(enum move_reason reason)
+{
+    return reason == REASON_BALANCE || reason == REASON_CRITICAL || reason == REASON_DEGRADED ||
+           reason == REASON_DRAIN || reason == REASON_FORCE;
+}
+
 bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int to_backend,
                    int to_site, enum move_reason reason)
 {
@@ -74,6 +101,8 @@ bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int t
     /* A site move stores its destination backend now, so that whoever
      * finishes the move (any proxy, either side of a partition) writes the
      * same one. */
+    if (to_backend >= 0 && controller_reason(reason))
+        check_destination(w, rep, user, to_backend, reason, "requested");
     if (to_backend < 0 && w->params.failover_target == TARGET_STORED)
         to_backend = topo_place(w, rep, to_site, w->users.state[user].key, -1, NULL);
     route.alt = to_backend >= 0 ? (uint16_t)to_backend : UC_NO_BACKEND;
@@ -189,8 +218,10 @@ void moves_director(struct world *w, uint32_t user, int from, int to, bool rehas
     log_move(w, user, from, to, REASON_DIRECTOR, rehashed ? COMPLETION_REHASH : COMPLETION_ASSIGNED);
 }
 
-void moves_apply(struct world *w, int r, int writer, uint32_t user, int to_backend, int to_site,
-                 enum move_reason reason, enum move_completion how)
+/* Writes the user's new location; the destination was checked when it was
+ * chosen (an in-flight move's, when it started). */
+static void apply_move(struct world *w, int r, int writer, uint32_t user, int to_backend,
+                       int to_site, enum move_reason reason, enum move_completion how)
 {
     struct replica *rep = &w->replicas[r];
     struct uc_route route = *usercache_route(&rep->users, user);
@@ -213,6 +244,15 @@ void moves_apply(struct world *w, int r, int writer, uint32_t user, int to_backe
     repl_put_route(w, r, user, &route);
     if (from != to_backend)
         account_move(w, user, from, to_backend, reason, how, seen_s);
+}
+
+void moves_apply(struct world *w, int r, int writer, uint32_t user, int to_backend, int to_site,
+                 enum move_reason reason, enum move_completion how)
+{
+    int from = usercache_route(&w->replicas[r].users, user)->backend;
+    if (from != to_backend)
+        check_destination(w, &w->replicas[r], user, to_backend, reason, "moved");
+    apply_move(w, r, writer, user, to_backend, to_site, reason, how);
 }
 
 static bool source_down(const struct world *w, const struct replica *rep, int backend)
@@ -244,6 +284,7 @@ int moves_on_access(struct world *w, int r, uint32_t user, enum move_completion 
     }
     if (w->inflight_free >= w->ninflight_max)
         return from; /* the source is busy: this access is served where the user is */
+    check_destination(w, rep, user, to, reason, "started");
     uint32_t slot = w->inflight_free;
     w->inflight[slot] = (struct inflight_move){
         .used = true, .user = user, .replica = r, .from = (uint16_t)from, .to = (uint16_t)to,
@@ -273,8 +314,8 @@ void moves_finish_inflight(struct world *w, uint32_t slot)
      * operator); the source then has nothing left to finish. */
     if (route->backend != m.from || route->moving == REASON_NONE)
         return;
-    moves_apply(w, m.replica, w->backends[m.from].site, m.user, m.to, m.to_site,
-                (enum move_reason)m.reason, (enum move_completion)m.how);
+    apply_move(w, m.replica, w->backends[m.from].site, m.user, m.to, m.to_site,
+               (enum move_reason)m.reason, (enum move_completion)m.how);
 }
 
 int moves_force(struct world *w, int r, uint32_t user)

@@ -51,6 +51,46 @@ void world_fail(struct world *w, const char *fmt, ...)
     va_end(ap);
 }
 
+void world_violation(struct world *w, enum world_invariant inv, const char *fmt, ...)
+{
+    assert(inv < WI_COUNT);
+    struct world_violations *v = &w->violations;
+    if (v->count[inv]++ > 0)
+        return;
+    v->first_s[inv] = w->engine.now_ms / 1000;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->first[inv], sizeof(v->first[inv]), fmt, ap);
+    va_end(ap);
+}
+
+void world_fail_ring_push(struct world *w)
+{
+    int64_t failed = 0;
+    for (int s = 0; s < w->nsites; s++)
+        failed += w->sites[s].access[ACCESS_LOGIN_FAIL];
+    int i = w->fail_ring_n++ % WORLD_FAIL_RING;
+    w->fail_ring[i] = failed;
+    w->fail_ring_ms[i] = w->engine.now_ms;
+}
+
+int64_t world_logins_failed_recent(const struct world *w, int64_t window_ms)
+{
+    int64_t now = 0;
+    for (int s = 0; s < w->nsites; s++)
+        now += w->sites[s].access[ACCESS_LOGIN_FAIL];
+    /* The newest sample at least window_ms old; none that old: since the
+     * start while the ring has not wrapped, else since the oldest kept (a
+     * shorter window when samples are more often than window_ms / 16). */
+    int kept = w->fail_ring_n < WORLD_FAIL_RING ? w->fail_ring_n : WORLD_FAIL_RING;
+    for (int k = 0; k < kept; k++) {
+        int i = (w->fail_ring_n - 1 - k) % WORLD_FAIL_RING;
+        if (w->engine.now_ms - w->fail_ring_ms[i] >= window_ms)
+            return now - w->fail_ring[i];
+    }
+    return kept < WORLD_FAIL_RING ? now : now - w->fail_ring[w->fail_ring_n % WORLD_FAIL_RING];
+}
+
 int64_t world_ts_us(const struct world *w, int site)
 {
     int64_t skew = (site >= 0 && site < w->nsites) ? w->sites[site].skew_ms : 0;

@@ -268,6 +268,26 @@ struct world_users {
     uint8_t *saw_failure;   /* 1 once one of the user's accesses failed */
 };
 
+/* The controller invariants counted while a run goes on (docs/explore.md):
+ * each violation is counted when it happens, and the first is kept with its
+ * time and subject for the expectation that reports it. */
+enum world_invariant {
+    WI_UNUSABLE_DEST = 0, /* a move sent to an offline, standby or load-factor-0 backend */
+    WI_CATASTROPHE_MISMATCH, /* protection engaged (or not) against the failing share */
+    WI_CATASTROPHE_EVACUATION, /* an evacuation or offlining while protection is engaged */
+    WI_CRITICAL_BATCH,         /* a critical round over 20 % of the original count */
+    WI_DISABLED_FEATURE,       /* a move of a feature that is dryrun or off */
+    WI_COUNT
+};
+
+#define WORLD_FAIL_RING 16
+
+struct world_violations {
+    int64_t count[WI_COUNT];
+    int64_t first_s[WI_COUNT];
+    char first[WI_COUNT][256]; /* what and where, of the first one */
+};
+
 struct world_stats {
     int64_t logins;
     int64_t logins_failed;
@@ -335,6 +355,12 @@ struct world {
     int nfailures;
     char failures[16][1200];
     struct world_stats stats;
+    struct world_violations violations;
+    /* Cluster-wide failed logins at each timeseries sample, the last
+     * WORLD_FAIL_RING of them (for the liveness metric). */
+    int64_t fail_ring[WORLD_FAIL_RING];
+    int64_t fail_ring_ms[WORLD_FAIL_RING];
+    int fail_ring_n;
     int expectations;
     int failed_expectations;
     struct world_controllers controllers;
@@ -378,6 +404,14 @@ void world_event(struct world *w, int site, int backend, enum event_kind kind, c
 /* The same, for a decision made in dryrun (logged, not acted on). */
 void world_event_dryrun(struct world *w, int site, int backend, enum event_kind kind,
                         const char *source, const char *subject, const char *detail);
+/* Counts a violation of an invariant counted while the run goes on, and
+ * keeps the first one's description. */
+void world_violation(struct world *w, enum world_invariant inv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The timeseries sample's hook: remembers the cluster's failed logins. */
+void world_fail_ring_push(struct world *w);
+/* Failed logins in the last window_ms (as of the last sample that old). */
+int64_t world_logins_failed_recent(const struct world *w, int64_t window_ms);
 /* The autoscaler's result for a site now: the scenario's desired-backends
  * curve, or (the default autoscaler) the site's backend count. */
 int world_desired_backends(struct world *w, int site);
