@@ -23,7 +23,7 @@
 static const char *const kind_names[DRAW_KINDS] = {
     "crash", "degraded", "critical", "doveadm_down", "site_crash", "partition",
     "prometheus", "force_move", "status", "load_factor", "batch", "feature",
-    "ctl_force_move", "ctl_rebalance",
+    "ctl_force_move", "ctl_rebalance", "swizzle",
 };
 
 static const char *const features[FEATURES] = {
@@ -178,6 +178,60 @@ static int draw_partition(struct draw_run *r, struct rng *g)
     if (rng_below(g, 2) == 0)
         return 0;
     return add(r, draw_at(g, r, at + MIN_MS), DK_PARTITION, json_pack("{s:b}", "heal", 1));
+}
+
+/* "DC1 | DC3 | DC2 DC4": each clogged site alone, the others together. */
+static void groups_text(const struct draw_run *r, const bool *clogged, char *text, size_t size)
+{
+    size_t len = 0;
+    text[0] = '\0';
+    for (int s = 0; s < r->nsites; s++)
+        if (clogged[s])
+            len += (size_t)snprintf(text + len, size - len, "%s%s", len ? " | " : "", r->sites[s]);
+    bool first = true;
+    for (int s = 0; s < r->nsites; s++) {
+        if (clogged[s])
+            continue;
+        len += (size_t)snprintf(text + len, size - len, "%s%s", first ? " | " : " ", r->sites[s]);
+        first = false;
+    }
+}
+
+/* FoundationDB's swizzle-clogging, at the granularity the partition model
+ * has (groups of sites): clog a random subset of the sites one by one,
+ * then unclog them in another random order; the last unclog heals. */
+static int draw_swizzle(struct draw_run *r, struct rng *g)
+{
+    int order[DRAW_SITES_MAX], undo[DRAW_SITES_MAX];
+    bool clogged[DRAW_SITES_MAX] = {false};
+    for (int s = 0; s < r->nsites; s++)
+        order[s] = s;
+    for (int s = r->nsites - 1; s > 0; s--) { /* Fisher-Yates */
+        int k = (int)rng_below(g, (uint32_t)(s + 1)), t = order[s];
+        order[s] = order[k], order[k] = t;
+    }
+    int n = 1 + (int)rng_below(g, (uint32_t)(r->nsites - 1));
+    for (int i = 0; i < n; i++)
+        undo[i] = order[i];
+    for (int i = n - 1; i > 0; i--) {
+        int k = (int)rng_below(g, (uint32_t)(i + 1)), t = undo[i];
+        undo[i] = undo[k], undo[k] = t;
+    }
+    int64_t at = draw_at(g, r, 0), last = r->fault_ms - MIN_MS;
+    char text[DRAW_SITES_MAX * (DRAW_NAME_SIZE + 3)];
+    for (int step = 0; step < 2 * n; step++) {
+        bool clog = step < n;
+        clogged[clog ? order[step] : undo[step - n]] = clog;
+        json_t *a = step == 2 * n - 1 ? json_pack("{s:b}", "heal", 1) : NULL;
+        if (a == NULL) {
+            groups_text(r, clogged, text, sizeof(text));
+            a = json_pack("{s:s}", "partition", text);
+        }
+        if (add(r, at < last ? at : last, DK_SWIZZLE, a) != 0)
+            return -1;
+        at += (1 + (int64_t)rng_below(g, 5)) * MIN_MS;
+    }
+    return 0;
 }
 
 /* Another backend of the same site as b (b itself when it is alone). */
@@ -367,6 +421,9 @@ static int draw_schedule(struct draw_run *r, struct rng *g)
             case DK_PARTITION:
                 rc = draw_partition(r, g);
                 break;
+            case DK_SWIZZLE:
+                rc = draw_swizzle(r, g);
+                break;
             case DK_FORCE_MOVE:
                 rc = i == 0 ? draw_force_move(r, g, reserved) : 0;
                 break;
@@ -406,24 +463,36 @@ int draw_run(uint64_t seed, json_t *base, struct draw_run *r, char *err, size_t 
         snprintf(r->sites[s], DRAW_NAME_SIZE, "DC%d", s + 1);
     }
     r->users = 2000 + (int64_t)rng_below(&g, 18001);
-    r->fault_ms = (60 + (int64_t)rng_below(&g, 121)) * MIN_MS - r->quiet_ms;
+    r->fault_ms = (60 + (int64_t)rng_below(&g, 121)) * MIN_MS - DRAW_QUIET_MS;
     /* The default (3000 samples, 12.5 h) would keep balancing off in a
      * run this short. */
     static const int min_samples[] = {20, 120, 3000};
     r->min_samples = min_samples[rng_below(&g, 3)];
+    if (base == NULL && r->min_samples < 3000)
+        r->quiet_ms = DRAW_QUIET_BALANCE_MS; /* long enough to balance again */
     for (int k = 0; k < DRAW_KINDS; k++) {
         if (rng_below(&g, 2) == 1) {
             r->kinds |= 1u << k;
             r->rate[k] = 1 + (int)rng_below(&g, 4);
         }
     }
+    /* Clock skew (static per site in the model), the replication delay and
+     * the load level: drawn once per run, as the scenario language has no
+     * timeline entry that changes them. */
+    for (int s = 0; s < r->nsites; s++)
+        r->skew_ms[s] = rng_below(&g, 2) == 0 ? 0 : (int64_t)rng_below(&g, 10001) - 5000;
+    static const int64_t delays_ms[] = {200, 2000, 20000, 120000};
+    r->repl_delay_ms = delays_ms[rng_below(&g, 4)];
+    static const int logins[] = {6, 24, 96};
+    r->logins_per_day = logins[rng_below(&g, 3)];
+    r->deliveries_per_day = 2 * r->logins_per_day;
     int rc = 0;
     if (base != NULL) {
         r->base = json_incref(base);
         rc = base_topology(r, base, err, err_size);
     }
     if (r->nsites < 2)
-        r->kinds &= ~((1u << DK_SITE_CRASH) | (1u << DK_PARTITION));
+        r->kinds &= ~((1u << DK_SITE_CRASH) | (1u << DK_PARTITION) | (1u << DK_SWIZZLE));
     if (rc == 0 && draw_schedule(r, &g) != 0) {
         snprintf(err, err_size, "out of memory");
         rc = -1;
@@ -503,38 +572,123 @@ static json_t *drawn_sites(const struct draw_run *r)
     for (int s = 0; sites != NULL && s < r->nsites; s++) {
         char pattern[64];
         snprintf(pattern, sizeof(pattern), "be%%02d.dc%d.example.com", s + 1);
-        json_array_append_new(sites, json_pack("{s:s,s:{s:i,s:s}}", "name", r->sites[s],
-                                               "backends", "count", r->backends[s], "name",
-                                               pattern));
+        json_t *site = json_pack("{s:s,s:{s:i,s:s}}", "name", r->sites[s], "backends", "count",
+                                 r->backends[s], "name", pattern);
+        if (site != NULL && r->skew_ms[s] != 0) {
+            char skew[32];
+            snprintf(skew, sizeof(skew), "%" PRId64 "ms", r->skew_ms[s]);
+            json_object_set_new(site, "clock_skew", json_string(skew));
+        }
+        json_array_append_new(sites, site);
     }
     return sites;
 }
 
+/* The last word of a command (the backend an update names). */
+static const char *last_word(const char *cmd)
+{
+    const char *sp = strrchr(cmd, ' ');
+    return sp != NULL ? sp + 1 : cmd;
+}
+
+/* The quiet phase undoes the operator's changes too: every backend whose
+ * status or load factor the run changed is online at 100 again, and every
+ * feature the run set is on again where it was set. Liveness is then a
+ * claim about the cluster, not about an operator who left a site with no
+ * backend to log in to. */
+static void put_operator_undo(const struct draw_run *r, FILE *f, const char *at)
+{
+    for (int i = 0; i < r->nentries; i++) {
+        const struct draw_entry *e = &r->entries[i];
+        if (e->kind != DK_STATUS && e->kind != DK_LOAD_FACTOR && e->kind != DK_FEATURE)
+            continue;
+        const char *cmd = json_string_value(json_object_get(e->action, "doveadm"));
+        if (cmd == NULL)
+            continue;
+        bool seen = false; /* undone already, by an earlier entry of the same target */
+        for (int j = 0; j < i && !seen; j++) {
+            const char *prev = json_string_value(json_object_get(r->entries[j].action, "doveadm"));
+            if (prev == NULL || r->entries[j].kind != e->kind)
+                continue;
+            if (e->kind == DK_FEATURE) {
+                /* same scope and feature: the text before the state word */
+                size_t a = (size_t)(last_word(cmd) - cmd), b = (size_t)(last_word(prev) - prev);
+                seen = a == b && strncmp(cmd, prev, a) == 0;
+            } else {
+                seen = strcmp(last_word(cmd), last_word(prev)) == 0;
+            }
+        }
+        if (seen)
+            continue;
+        if (e->kind == DK_FEATURE)
+            fprintf(f, "    { \"at\": \"%s\", \"doveadm\": \"%.*son\" },\n", at,
+                    (int)(last_word(cmd) - cmd), cmd);
+        else
+            fprintf(f, "    { \"at\": \"%s\", \"doveadm\": \"cluster backend update %s %s\" },\n",
+                    at, e->kind == DK_STATUS ? "--status online" : "--load-factor 100",
+                    last_word(cmd));
+    }
+}
+
+static void put_expect_at(FILE *f, const char *at, const char *what, const char *desc, bool comma)
+{
+    fprintf(f, "    { \"at\": \"%s\", \"expect\": { %s }, \"desc\": \"explore: %s\" }%s\n", at,
+            what, desc, comma ? "," : "");
+}
+
+static void put_expect(FILE *f, const char *what, const char *desc, bool comma)
+{
+    put_expect_at(f, "end", what, desc, comma);
+}
+
 /* The quiet phase: every site recovers (its backends' faults too), every
- * partition heals; then the end's expectations (docs/explore.md). */
+ * partition heals, the operator's changes are undone; then the end's
+ * expectations (docs/explore.md). */
 static int put_quiet_and_checks(const struct draw_run *r, FILE *f)
 {
     char at[32];
     duration_text(r->fault_ms, at, sizeof(at));
     bool partitioned = false;
     for (int i = 0; i < r->nentries; i++)
-        partitioned |= r->entries[i].kind == DK_PARTITION;
+        partitioned |= r->entries[i].kind == DK_PARTITION || r->entries[i].kind == DK_SWIZZLE;
     fprintf(f, "    { \"at\": \"%s\", \"note\": \"explore: quiet phase, every fault healed\" },\n", at);
     for (int s = 0; s < r->nsites; s++)
         fprintf(f, "    { \"at\": \"%s\", \"fault\": { \"site\": \"%s\", \"recover\": true } },\n",
                 at, r->sites[s]);
     if (partitioned)
         fprintf(f, "    { \"at\": \"%s\", \"heal\": true },\n", at);
-    fprintf(f, "    { \"at\": \"end\", \"expect\": { \"lost_users_max\": 0 }, "
-               "\"desc\": \"explore: no user lost\" },\n");
-    fprintf(f, "    { \"at\": \"end\", \"expect\": { \"users\": %" PRId64 " }, "
-               "\"desc\": \"explore: every user still has a location\" },\n", r->users);
-    fprintf(f, "    { \"at\": \"end\", \"expect\": { \"cool_time_violations_max\": 0 }, "
-               "\"desc\": \"explore: cool times respected\" }%s\n", r->nsites > 1 ? "," : "");
+    put_operator_undo(r, f, at);
+    char live_at[32];
+    duration_text(r->fault_ms + DRAW_LOGIN_LIVENESS_MS, live_at, sizeof(live_at));
+    put_expect_at(f, live_at, "\"logins_failed_recent_max\": 0",
+                  "liveness: every login succeeds from 20 minutes after the last heal", true);
+    char users[64];
+    snprintf(users, sizeof(users), "\"users\": %" PRId64, r->users);
+    put_expect(f, "\"lost_users_max\": 0", "no user lost", true);
+    put_expect(f, users, "every user still has a location", true);
+    put_expect(f, "\"cool_time_violations_max\": 0", "cool times respected", true);
+    /* Balancing can start (its samples are few enough): every site's users
+     * per load factor back under the bound by the end. */
+    for (int s = 0; r->base == NULL && r->min_samples < 3000 && s < r->nsites; s++) {
+        char what[160];
+        snprintf(what, sizeof(what), "\"site\": \"%s\", \"imbalance_max\": %.1f", r->sites[s],
+                 DRAW_IMBALANCE_MAX);
+        put_expect(f, what, "liveness: balanced again 90 minutes after the last heal", true);
+    }
+    put_expect(f, "\"unusable_destination_moves_max\": 0",
+               "no user sent to an offline, standby or load-factor-0 backend", true);
+    put_expect(f, "\"catastrophe_mismatches_max\": 0",
+               "catastrophe protection engaged exactly when over the threshold", true);
+    put_expect(f, "\"catastrophe_evacuations_max\": 0",
+               "no evacuation while catastrophe protection is engaged", true);
+    put_expect(f, "\"critical_batch_excess_max\": 0",
+               "critical evacuation at most 20 % of the original count per round", true);
+    put_expect(f, "\"disabled_feature_actions_max\": 0", "dryrun and off change nothing",
+               r->nsites > 1);
     if (r->nsites > 1)
-        fprintf(f, "    { \"at\": \"end\", \"expect\": { \"stale_users_max\": 0%s }, "
-                   "\"desc\": \"explore: every replica has every write after the quiet phase\" }\n",
-                partitioned ? ", \"converge_s_min\": 0" : "");
+        put_expect(f, partitioned ? "\"stale_users_max\": 0, \"converge_s_min\": 0"
+                                  : "\"stale_users_max\": 0",
+                   "every replica has every write after the quiet phase", false);
     return 0;
 }
 
@@ -569,6 +723,9 @@ static int write_body(const struct draw_run *r, FILE *f)
         fprintf(f, "  \"features\": { \"MetricsExport\": \"on\", \"BackendHealthAutoHandling\": "
                    "\"on\", \"BackendLoadBalancing\": \"on\" },\n");
         fprintf(f, "  \"settings\": { \"HOST_LOAD_BALANCE_MIN_SAMPLES\": %d },\n", r->min_samples);
+        fprintf(f, "  \"geodb\": { \"replication_delay\": \"%" PRId64 "ms\" },\n", r->repl_delay_ms);
+        fprintf(f, "  \"workload\": { \"logins_per_user_day\": %d, \"deliveries_per_user_day\": %d },\n",
+                r->logins_per_day, r->deliveries_per_day);
     }
     fprintf(f, "  \"timeline\": [\n");
     for (int i = 0; rc == 0 && i < r->nentries; i++) {
@@ -615,8 +772,14 @@ void draw_print(const struct draw_run *r, FILE *out)
     fprintf(out, "  sites=%d base=%s\n", r->nsites, r->base ? "yes" : "no");
     for (int s = 0; s < r->nsites; s++)
         fprintf(out, "  site.%s.backends=%d\n", r->sites[s], r->backends[s]);
-    if (r->base == NULL)
+    if (r->base == NULL) {
         fprintf(out, "  setting.HOST_LOAD_BALANCE_MIN_SAMPLES=%d\n", r->min_samples);
+        for (int s = 0; s < r->nsites; s++)
+            fprintf(out, "  site.%s.clock_skew_ms=%" PRId64 "\n", r->sites[s], r->skew_ms[s]);
+        fprintf(out, "  geodb.replication_delay_ms=%" PRId64 "\n", r->repl_delay_ms);
+        fprintf(out, "  workload.logins_per_user_day=%d\n  workload.deliveries_per_user_day=%d\n",
+                r->logins_per_day, r->deliveries_per_day);
+    }
     fprintf(out, "  users=%" PRId64 "\n  fault_phase_s=%" PRId64 "\n  quiet_phase_s=%" PRId64 "\n",
             r->users, r->fault_ms / 1000, r->quiet_ms / 1000);
     for (int k = 0; k < DRAW_KINDS; k++)

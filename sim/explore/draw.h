@@ -16,15 +16,24 @@
 
 #define DRAW_SITES_MAX 16
 #define DRAW_NAME_SIZE 128
-#define DRAW_KINDS 14
+#define DRAW_KINDS 15
 #define DRAW_QUIET_MS (30 * 60 * 1000)
+/* Liveness (docs/explore.md): every login succeeds from 20 minutes after
+ * the last heal (checked over minutes 20..30 of the quiet phase); when
+ * balancing can run, the quiet phase is 90 minutes and at its end each
+ * site's max/mean users per load factor is at most DRAW_IMBALANCE_MAX
+ * (balancing's one-hour cool time holds recently moved users, and it
+ * moves at most 500 users per cycle). */
+#define DRAW_LOGIN_LIVENESS_MS (30 * 60 * 1000)
+#define DRAW_QUIET_BALANCE_MS (90 * 60 * 1000)
+#define DRAW_IMBALANCE_MAX 2.0
 
 /* The fault and command kinds a run may enable (swarm testing: each run
  * enables a random subset at random rates). */
 enum draw_kind {
     DK_CRASH, DK_DEGRADED, DK_CRITICAL, DK_DOVEADM_DOWN, DK_SITE_CRASH, DK_PARTITION,
     DK_PROMETHEUS, DK_FORCE_MOVE, DK_STATUS, DK_LOAD_FACTOR, DK_BATCH, DK_FEATURE,
-    DK_CTL_FORCE_MOVE, DK_CTL_REBALANCE,
+    DK_CTL_FORCE_MOVE, DK_CTL_REBALANCE, DK_SWIZZLE,
 };
 
 struct draw_entry {
@@ -42,6 +51,9 @@ struct draw_run {
     char (*base_names)[DRAW_NAME_SIZE]; /* a base's backends, site by site; NULL: drawn */
     int64_t users;
     int min_samples;  /* HOST_LOAD_BALANCE_MIN_SAMPLES (no base): when balancing may start */
+    int64_t skew_ms[DRAW_SITES_MAX]; /* each site's clock skew (no base) */
+    int64_t repl_delay_ms;           /* the GeoDB replication delay (no base) */
+    int logins_per_day, deliveries_per_day; /* per user: the load level (no base) */
     int64_t fault_ms; /* the fault phase; the quiet phase follows */
     int64_t quiet_ms;
     unsigned kinds;   /* bit per enum draw_kind: enabled */

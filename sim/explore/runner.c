@@ -64,6 +64,12 @@ static int parse_fail(const char *line, int64_t *at_s, char *key, size_t size)
     const char *got = strstr(rest, ", got ");
     size_t len = got ? (size_t)(got - rest) : strlen(rest);
     snprintf(key, size, "%.*s", (int)len, rest);
+    /* An invariant counted while the run went on names its first
+     * violation's time: that is when it failed. */
+    const char *first = got ? strstr(got, "(first at ") : NULL;
+    long long t0 = 0;
+    if (first != NULL && sscanf(first, "(first at %lld s", &t0) == 1)
+        t = t0;
     *at_s = t;
     return 0;
 }
