@@ -40,7 +40,7 @@ BUILD ?= build-fuzz
 SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 BIN := $(BUILD)/clustersim
-# EXPLORE_PLANT=cooltime builds a binary with a known defect planted
+# EXPLORE_PLANT=cooltime (catastrophe, failover, merge) builds a binary with a known defect planted
 # (docs/explore.md) in its own build directory, for `make explore-selftest`.
 else ifneq ($(EXPLORE_PLANT),)
 PLANT_FLAGS := -DCLUSTERSIM_PLANT_$(shell echo $(EXPLORE_PLANT) | tr a-z A-Z)
@@ -204,9 +204,12 @@ balance-table: $(BIN)
 # Explore's proof that it finds bugs: each planted defect built into its own
 # binary (EXPLORE_PLANT=...), explored until found, and shrunk
 # (scripts/explore-selftest; docs/explore.md).
+EXPLORE_PLANTS := cooltime catastrophe failover merge
 explore-selftest:
-	@$(MAKE) --no-print-directory EXPLORE_PLANT=cooltime build-plant-cooltime/clustersim
-	@./scripts/explore-selftest build-plant-cooltime/clustersim
+	@for p in $(EXPLORE_PLANTS); do \
+		$(MAKE) --no-print-directory EXPLORE_PLANT=$$p build-plant-$$p/clustersim || exit 1; \
+		./scripts/explore-selftest $$p build-plant-$$p/clustersim || exit 1; \
+	done
 
 # Every bundled scenario on SEEDS seeds (default 20), as a pass table: a
 # scenario's expectations are claims about the system, not about one seed.

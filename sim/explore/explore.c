@@ -43,6 +43,7 @@ struct explore_args {
     uint64_t one_seed;
     int jobs;
     int shrink_runs;
+    int shrink_failures; /* shrink at most this many failures (the first ones) */
     bool help;
 };
 
@@ -65,6 +66,7 @@ static void usage(FILE *out)
             "  --jobs J         runs at once (default 2)\n"
             "  --out DIR        runs.csv, runs/SEED.json, failures/SEED/{original,minimal}.json\n"
             "  --shrink-runs M  at most M candidate runs to shrink one failure (default %d; 0: none)\n"
+            "  --shrink-failures K  shrink only the first K failures (default: every one)\n"
             "  --one RUNSEED    only the run of that run seed (as runs.csv names it)\n",
             RUNS_MAX, SHRINK_RUNS_DEFAULT);
 }
@@ -93,7 +95,8 @@ static int parse_int(const char *text, int lo, int hi, int *out)
 
 static int parse_args(int argc, char **argv, struct explore_args *a)
 {
-    *a = (struct explore_args){.seed = 1, .jobs = 2, .shrink_runs = SHRINK_RUNS_DEFAULT};
+    *a = (struct explore_args){.seed = 1, .jobs = 2, .shrink_runs = SHRINK_RUNS_DEFAULT,
+                               .shrink_failures = RUNS_MAX};
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -111,6 +114,8 @@ static int parse_args(int argc, char **argv, struct explore_args *a)
             bad = parse_int(v, 1, JOBS_MAX, &a->jobs), i++;
         } else if (strcmp(arg, "--shrink-runs") == 0 && v) {
             bad = parse_int(v, 0, 100000, &a->shrink_runs), i++;
+        } else if (strcmp(arg, "--shrink-failures") == 0 && v) {
+            bad = parse_int(v, 0, RUNS_MAX, &a->shrink_failures), i++;
         } else if (strcmp(arg, "--out") == 0 && v) {
             a->out = v, i++;
         } else if (arg[0] != '-' && a->base == NULL) {
@@ -214,7 +219,8 @@ static int execute(const struct explore_args *a, const char *bin, struct explore
 }
 
 /* DIR/failures/SEED/: original.json, minimal.json. */
-static int shrink_one(const struct explore_args *a, const char *bin, struct explore_run *r)
+static int shrink_one(const struct explore_args *a, const char *bin, struct explore_run *r,
+                      bool shrink)
 {
     char dir[PATH_SIZE], file[PATH_SIZE + 32];
     snprintf(dir, sizeof(dir), "%s/failures/%" PRIu64, a->out, r->draw.seed);
@@ -227,7 +233,7 @@ static int shrink_one(const struct explore_args *a, const char *bin, struct expl
     r->original_bytes = file_size(file);
     struct draw_run minimal;
     struct shrink_stats st;
-    if (r->res.status != 1 || r->res.key[0] == '\0' || a->shrink_runs == 0) {
+    if (r->res.status != 1 || r->res.key[0] == '\0' || a->shrink_runs == 0 || !shrink) {
         /* nothing to shrink against: a run that did not complete */
         if (draw_copy(&r->draw, &minimal) != 0)
             return -1;
@@ -363,7 +369,7 @@ static int explore(const struct explore_args *a, json_t *base, const char *bin)
         if (runs[i].res.status == 0)
             continue;
         failed++;
-        if (shrink_one(a, bin, &runs[i]) != 0) {
+        if (shrink_one(a, bin, &runs[i], failed <= a->shrink_failures) != 0) {
             fprintf(stderr, "clustersim explore: shrinking seed %" PRIu64 " failed: %s\n",
                     runs[i].draw.seed, strerror(errno));
             rc = -1;

@@ -433,6 +433,16 @@ static bool sync_user(struct world *w, int t, uint32_t u)
             comp |= bit(r);
     }
     int nr = newest_route(w, comp, u), np = newest_pref(w, comp, u);
+#ifdef CLUSTERSIM_PLANT_MERGE
+    /* Planted defect for `make explore-selftest` (docs/explore.md): the
+     * merge keeps the older route cell. Never in a normal build. */
+    for (int r = 0; r < rp->n; r++)
+        if ((comp & bit(r)) && usercache_pair_wins(cache(w, r), usercache_route(cache(w, r), u)->ts_us,
+                                                   usercache_route(cache(w, r), u)->writer,
+                                                   usercache_route(cache(w, nr), u)->ts_us,
+                                                   usercache_route(cache(w, nr), u)->writer))
+            nr = r;
+#endif
     measure(w, u, comp, nr);
     for (int r = 0; r < rp->n; r++) {
         if (!(comp & bit(r)))
