@@ -4,7 +4,8 @@
 # the same files whatever the job count; a run's file is redrawn from its
 # seed alone (--one) and replays with `clustersim run` to the same digest;
 # a failing run is shrunk (ddmin) to a smaller file that fails the same
-# way. CLUSTERSIM names the binary under test.
+# way; every run's file states the controller invariants and liveness it
+# checks (docs/explore.md). CLUSTERSIM names the binary under test.
 set -u
 
 bin=${CLUSTERSIM:-./clustersim}
@@ -27,6 +28,14 @@ check "[ \$(ls '$tmp/a/runs/'*.json | wc -l) -eq 12 ]" "not one scenario file pe
 check "head -1 '$tmp/a.out' | grep -q '^explore seed=3 runs=12$'" "the seed is not printed first"
 check "grep -q '^  kind\\.' '$tmp/a.out' && grep -q '^  users=' '$tmp/a.out'" "the drawn parameters are not printed"
 check "grep -q 'explore: 12/12 runs' '$tmp/a.err'" "no progress on stderr"
+f=$(ls "$tmp"/a/runs/*.json | head -1)
+for key in unusable_destination_moves_max catastrophe_mismatches_max catastrophe_evacuations_max \
+    critical_batch_excess_max disabled_feature_actions_max logins_failed_recent_max \
+    cool_time_violations_max lost_users_max; do
+    check "grep -q '\"$key\": 0' '$f'" "$(basename "$f") does not check $key"
+done
+check "grep -q '^  geodb.replication_delay_ms=' '$tmp/a.out' && grep -q '^  site.DC1.clock_skew_ms=' '$tmp/a.out' && grep -q '^  workload.logins_per_user_day=' '$tmp/a.out'" \
+    "the drawn skew, replication delay and load level are not printed"
 
 echo "explore: the same seed gives the same files with one job"
 "$bin" explore --runs 12 --seed 3 --jobs 1 --out "$tmp/b" > "$tmp/b.out" 2> /dev/null

@@ -59,7 +59,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: clustersim explore [BASE.json] --runs N [--seed S] [--jobs J] --out DIR\n"
-            "                          [--shrink-runs M] [--one RUNSEED]\n"
+            "                          [--shrink-runs M] [--shrink-failures K] [--one RUNSEED]\n"
             "  BASE.json        fixes the topology, users, workload, settings (its timeline is not used)\n"
             "  --runs N         runs to draw (1..%d)\n"
             "  --seed S         the exploration's seed (default 1); run i's seed derives from S and i\n"
