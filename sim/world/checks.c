@@ -245,6 +245,8 @@ static int violation_of(int metric)
         return WI_CRITICAL_BATCH;
     case EM_DISABLED_FEATURE:
         return WI_DISABLED_FEATURE;
+    case EM_COOL_TIME_VIOLATIONS:
+        return WI_COOL_TIME;
     }
     return -1;
 }

@@ -179,8 +179,15 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
     struct world_users *u = &w->users;
     int64_t t = now_s(w);
     int64_t cool = reason_cool_time_s(w, reason);
-    if (cool > 0 && seen_s >= 0 && t - seen_s < cool)
+    if (cool > 0 && seen_s >= 0 && t - seen_s < cool) {
         w->stats.cool_time_violations++;
+        char name[CLUSTER_USERNAME_SIZE];
+        world_username(w, user, name, sizeof(name));
+        world_violation(w, WI_COOL_TIME, "%s move of %s from %s to %s %lld s after its last "
+                        "move (cool time %lld s)", move_reason_name(reason), name,
+                        w->backends[from].name, w->backends[to].name,
+                        (long long)(t - seen_s), (long long)cool);
+    }
     else if (cool > 0 && u->prev_move_s[user] >= 0 && t - u->prev_move_s[user] < cool)
         w->stats.unseen_double_moves++;
     u->prev_move_s[user] = (int32_t)t;

@@ -277,6 +277,7 @@ enum world_invariant {
     WI_CATASTROPHE_EVACUATION, /* an evacuation or offlining while protection is engaged */
     WI_CRITICAL_BATCH,         /* a critical round over 20 % of the original count */
     WI_DISABLED_FEATURE,       /* a move of a feature that is dryrun or off */
+    WI_COOL_TIME,              /* a move within the promised cool time (also stats) */
     WI_COUNT
 };
 
