@@ -250,7 +250,7 @@ help:
 	@echo "make asan         the tests under AddressSanitizer + UBSan (= make SANITIZE=1 test)"
 	@echo "make explore-selftest  explore finds and shrinks each planted defect"
 	@echo "make seeds        every bundled scenario on SEEDS=20 seeds: a pass table"
-	@echo "make bench        the 1M-user, 3x40-backend, 24h benchmark"
+	@echo "make bench        the 24h benchmarks: 1M users on 3x40 backends, 100k on 3x400"
 	@echo "make compare      one workload in director mode and in Palomar mode, side by side"
 	@echo "make balance-table  balancing moves and imbalance per threshold on a healthy site (docs/controller.md)"
 	@echo "make baseline     re-record baselines/bundled.csv (after a deliberate behaviour change)"

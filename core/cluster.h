@@ -20,9 +20,13 @@
 #define CLUSTER_USERNAME_MAX 255
 #define CLUSTER_USERNAME_SIZE (CLUSTER_USERNAME_MAX + 1)
 
-/* Bounds of a simulated cluster; the GeoDB rejects anything larger. */
+/* Bounds of a simulated cluster; the GeoDB rejects anything larger. Backend
+ * indexes are uint16_t with 0xffff meaning none, so the backend bound must
+ * stay below that; arrays that would grow large with it (a replica's views)
+ * are allocated, and touched only up to the real count. */
 #define CLUSTER_SITES_MAX 16
-#define CLUSTER_BACKENDS_MAX 1024
+#define CLUSTER_BACKENDS_MAX 4096
+_Static_assert(CLUSTER_BACKENDS_MAX < 0xffff, "a uint16_t backend index, 0xffff for none");
 #define CLUSTER_TAGS_MAX 256
 /* Destinations of one force-move. */
 #define CLUSTER_FM_DEST_MAX 16

@@ -78,7 +78,7 @@ check "[ $blank -gt 0 ]" "no screenshot of a blank page"
 # is screenshot, with the console checked during the screenshot too.
 dom=1
 for s in split-brain $(ls scenarios/*.json | sed 's|scenarios/||; s|\.json$||' |
-    grep -v -e '^bench$' -e '^split-brain$'); do
+    grep -v -e '^bench' -e '^split-brain$'); do
     echo "html: $s"
     out="$tmp/$s"
     "$bin" run "scenarios/$s.json" --out "$out" > "$tmp/$s.log" 2>&1

@@ -649,8 +649,8 @@ static const struct bad_case bad_cases[] = {
      "sites[0].status: expected \"online\", \"offline\", \"standby\" or \"evacuate\""},
     {SITES("{\"name\": \"DC1\", \"desired_backends\": [[\"1h\", 2], [\"1h\", 3]]}"), 3, 50,
      "sites[0].desired_backends[1][0]: expected a time after the previous point's 1h"},
-    {SITES("{\"name\": \"DC1\", \"desired_backends\": [[\"1h\", 2000]]}"), 3, 45,
-     "sites[0].desired_backends[0][1]: expected an integer 0..1024"},
+    {SITES("{\"name\": \"DC1\", \"desired_backends\": [[\"1h\", 5000]]}"), 3, 45,
+     "sites[0].desired_backends[0][1]: expected an integer 0..4096"},
     {SITES("{\"name\": \"DC1\", \"clock_skew\": \"2h\"}"), 3, 31,
      "sites[0].clock_skew: expected a duration -1h..1h"},
     {SITES("{\"name\": \"DC1\", \"tag\": \"a b\"}"), 3, 24, "sites[0].tag: expected a tag name"},
@@ -676,11 +676,11 @@ static const struct bad_case bad_cases[] = {
     {SITES(
          "{\"name\": \"DC1\", \"backends\": {\"name\": \"a.example.com\", \"load_factor\": 101}}"),
      3, 70, "sites[0].backends.load_factor: expected an integer 0..100, got 101"},
-    {SITES("{\"name\": \"DC1\", \"backends\": {\"count\": 1025, \"name\": \"be%d.example.com\"}}"),
-     3, 39, "sites[0].backends.count: expected an integer 1..1024"},
-    {SITES("{\"name\": \"DC1\", \"backends\": {\"count\": 600, \"name\": \"be%d.example.com\"}},\n"
-           "{\"name\": \"DC2\", \"backends\": {\"count\": 600, \"name\": \"ce%d.example.com\"}}"),
-     4, 29, "sites[1].backends: too many backends: 1200 in all, at most 1024"},
+    {SITES("{\"name\": \"DC1\", \"backends\": {\"count\": 4097, \"name\": \"be%d.example.com\"}}"),
+     3, 39, "sites[0].backends.count: expected an integer 1..4096"},
+    {SITES("{\"name\": \"DC1\", \"backends\": {\"count\": 2100, \"name\": \"be%d.example.com\"}},\n"
+           "{\"name\": \"DC2\", \"backends\": {\"count\": 2100, \"name\": \"ce%d.example.com\"}}"),
+     4, 29, "sites[1].backends: too many backends: 4200 in all, at most 4096"},
     {SITES("{\"name\": \"DC1\", \"backends\": {\"name\": \"a.example.com\", \"cpu_cores\": 0}}"), 3,
      68, "sites[0].backends.cpu_cores: expected a number > 0"},
     {SITES("{\"name\": \"DC1\", \"backends\": {\"name\": \"a.example.com\", \"first\": -1}}"), 3,
@@ -928,12 +928,12 @@ static void test_limits_sites_backends(void **state)
     text = sites_text(CLUSTER_SITES_MAX + 1, 1);
     load_bad(text, 1, 65, "sites: expected an array of 1..16 sites");
     free(text);
-    /* 1024 + 1: the 16th site's group brings the total over. */
+    /* 4096 + 1: the 16th site's group brings the total over. */
     text = sites_text(CLUSTER_SITES_MAX, CLUSTER_BACKENDS_MAX / CLUSTER_SITES_MAX);
-    char *last = strstr(text, "\"count\": 64, \"name\": \"b%d.s15");
+    char *last = strstr(text, "\"count\": 256, \"name\": \"b%d.s15");
     assert_non_null(last);
-    memcpy(last, "\"count\": 65", 11);
-    load_bad(text, 17, 29, "sites[15].backends: too many backends: 1025 in all, at most 1024");
+    memcpy(last, "\"count\": 257", 12);
+    load_bad(text, 17, 29, "sites[15].backends: too many backends: 4097 in all, at most 4096");
     free(text);
 }
 

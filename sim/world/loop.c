@@ -212,11 +212,41 @@ static void replica_name(const struct world *w, int site, char *out, size_t size
     }
 }
 
+/* A replica's views hold every possible backend; calloc leaves the pages
+ * past the real count untouched, so they cost address space only. */
+static int replica_views(struct replica *rep)
+{
+    rep->backends = calloc(CLUSTER_BACKENDS_MAX, sizeof(*rep->backends));
+    if (rep->backends == NULL)
+        return -1;
+    for (int s = 0; s < CLUSTER_SITES_MAX; s++) {
+        struct view_candidates *c = &rep->cands[s];
+        c->backend = calloc(CLUSTER_BACKENDS_MAX, sizeof(*c->backend));
+        c->cand = calloc(CLUSTER_BACKENDS_MAX, sizeof(*c->cand));
+        if (c->backend == NULL || c->cand == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+static void replica_views_free(struct replica *rep)
+{
+    free(rep->backends);
+    rep->backends = NULL;
+    for (int s = 0; s < CLUSTER_SITES_MAX; s++) {
+        free(rep->cands[s].backend);
+        free(rep->cands[s].cand);
+        rep->cands[s].backend = NULL;
+        rep->cands[s].cand = NULL;
+    }
+}
+
 static int replica_caches(struct world *w, struct replica *rep)
 {
     rep->settings = malloc(sizeof(*rep->settings) *
                            (CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX + 1) * FEATURE_COUNT);
-    if (rep->settings == NULL || usercache_init(&rep->users, (uint32_t)w->scn->users.count)) {
+    if (rep->settings == NULL || replica_views(rep) != 0 ||
+        usercache_init(&rep->users, (uint32_t)w->scn->users.count)) {
         world_fail(w, "out of memory for the user cache");
         return -1;
     }
@@ -424,6 +454,7 @@ void loop_free(struct world *w)
         usercache_free(&rep->users);
         free(rep->settings);
         rep->settings = NULL;
+        replica_views_free(rep);
     }
     for (int b = 0; b < w->nbackends; b++)
         rng_free(&w->backends[b].noise);

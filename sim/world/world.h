@@ -206,18 +206,21 @@ struct view_site {
     int recover_pct;
 };
 
-/* The candidates a proxy of this replica places users on, per site. */
+/* The candidates a proxy of this replica places users on, per site. The
+ * arrays hold CLUSTER_BACKENDS_MAX entries (allocated with the replica). */
 struct view_candidates {
     int n;
-    uint16_t backend[CLUSTER_BACKENDS_MAX];
-    struct placement_candidate cand[CLUSTER_BACKENDS_MAX];
+    uint16_t *backend;
+    struct placement_candidate *cand;
 };
 
 struct replica {
     struct geodb *db;
     char path[512];
     struct usercache users;
-    struct view_backend backends[CLUSTER_BACKENDS_MAX];
+    /* CLUSTER_BACKENDS_MAX entries, allocated zeroed with the replica: the
+     * pages past the real backend count are never touched. */
+    struct view_backend *backends;
     struct view_site sites[CLUSTER_SITES_MAX];
     struct view_candidates cands[CLUSTER_SITES_MAX];
     /* Some site or backend is force-moving, recovering or evacuating, so

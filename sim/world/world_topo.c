@@ -171,7 +171,8 @@ static int reload_sites(struct world *w, int r, struct geodb_site *sites, int n)
 static int reload_backends(struct world *w, int r, struct geodb_backend *backends, int n)
 {
     struct replica *rep = &w->replicas[r];
-    for (int b = 0; b < CLUSTER_BACKENDS_MAX; b++)
+    /* Indexes past nbackends were never adopted, so never live. */
+    for (int b = 0; b < w->nbackends; b++)
         rep->backends[b].live = false;
     for (int i = 0; i < n; i++) {
         int site = world_site_by_id(w, backends[i].site_id);
