@@ -35,13 +35,34 @@ int prom_grow(struct prom *p, int n)
     return 0;
 }
 
-/* The i-th newest sample (0 = newest); i < len. */
+/* Ring index of the i-th newest sample (0 = newest); i < len. */
+static uint32_t newest_index(const struct prom *p, const struct prom_series *s, uint32_t i)
+{
+    assert(i < s->len);
+    uint32_t back = i + 1;
+    return s->head >= back ? s->head - back : s->head + p->capacity - back;
+}
+
 static const struct prom_sample *nth_newest(const struct prom *p, const struct prom_series *s,
                                             uint32_t i)
 {
-    assert(i < s->len);
-    uint32_t idx = (s->head + p->capacity - 1 - i) % p->capacity;
-    return &s->ring[idx];
+    return &s->ring[newest_index(p, s, i)];
+}
+
+/* The smallest i in [lo, len) whose sample is at or before t_ms, or len if
+ * none: samples get older as i grows, so a binary search finds it. */
+static uint32_t first_at_or_before(const struct prom *p, const struct prom_series *s, uint32_t lo,
+                                   int64_t t_ms)
+{
+    uint32_t hi = s->len;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (nth_newest(p, s, mid)->time_ms <= t_ms)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
 }
 
 void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample)
@@ -51,31 +72,48 @@ void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample)
     if (s->len > 0)
         assert(sample->time_ms > nth_newest(p, s, 0)->time_ms);
     s->ring[s->head] = *sample;
-    s->head = (s->head + 1) % p->capacity;
+    s->head = s->head + 1 == p->capacity ? 0 : s->head + 1;
     if (s->len < p->capacity)
         s->len++;
+    s->scraped++;
     if (sample->gauges_valid)
         s->gauge_samples++;
 }
 
-int prom_gauges_avg(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
+int prom_gauges_avg(struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
                     double out[GAUGE_COUNT])
 {
-    const struct prom_series *s = &p->series[backend];
+    struct prom_series *s = &p->series[backend];
+    if (window_ms <= 0)
+        return 0; /* (now - window, now] is empty */
+    /* The window holds the samples [newest, oldest) counted from the newest. */
+    uint32_t newest = first_at_or_before(p, s, 0, now_ms);
+    uint32_t oldest = first_at_or_before(p, s, newest, now_ms - window_ms);
+    if (newest >= oldest)
+        return 0;
+    struct prom_avg_memo *m = &s->memo;
+    uint64_t newest_seq = s->scraped - 1 - newest, oldest_seq = s->scraped - oldest;
+    if (m->n > 0 && m->window_ms == window_ms && m->newest_seq == newest_seq &&
+        m->oldest_seq == oldest_seq) {
+        memcpy(out, m->avg, sizeof(m->avg));
+        return m->n;
+    }
     double sum[GAUGE_COUNT] = {0};
     int n = 0;
-    for (uint32_t i = 0; i < s->len; i++) {
+    for (uint32_t i = newest; i < oldest; i++) {
         const struct prom_sample *x = nth_newest(p, s, i);
-        if (x->time_ms <= now_ms - window_ms)
-            break;
-        if (x->time_ms > now_ms || !x->gauges_valid)
+        if (!x->gauges_valid)
             continue;
         for (int g = 0; g < GAUGE_COUNT; g++)
             sum[g] += x->gauges[g];
         n++;
     }
-    for (int g = 0; n > 0 && g < GAUGE_COUNT; g++)
-        out[g] = sum[g] / n;
+    if (n == 0)
+        return 0;
+    *m = (struct prom_avg_memo){.window_ms = window_ms, .newest_seq = newest_seq,
+                                .oldest_seq = oldest_seq, .n = n};
+    for (int g = 0; g < GAUGE_COUNT; g++)
+        m->avg[g] = out[g] = sum[g] / n;
     return n;
 }
 
@@ -87,16 +125,16 @@ void prom_increases(const struct prom *p, int backend, int64_t now_ms, int64_t w
         out[c] = 0;
     if (s->len < 2)
         return;
-    uint32_t last = 0;
-    while (last < s->len && nth_newest(p, s, last)->time_ms > now_ms)
-        last++;
+    uint32_t last = first_at_or_before(p, s, 0, now_ms);
     if (last >= s->len)
         return;
-    uint32_t first = last;
-    while (first + 1 < s->len && nth_newest(p, s, first)->time_ms > now_ms - window_ms)
-        first++;
+    /* The newest sample at or before the window start, or the oldest held. */
+    uint32_t first = first_at_or_before(p, s, last, now_ms - window_ms);
+    if (first >= s->len)
+        first = s->len - 1;
+    const struct prom_sample *a = nth_newest(p, s, last), *z = nth_newest(p, s, first);
     for (int c = 0; c < COUNTER_COUNT; c++) {
-        int64_t delta = nth_newest(p, s, last)->counters[c] - nth_newest(p, s, first)->counters[c];
+        int64_t delta = a->counters[c] - z->counters[c];
         out[c] = delta > 0 ? delta : 0;
     }
 }

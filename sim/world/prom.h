@@ -37,11 +37,23 @@ struct prom_sample {
     int64_t counters[COUNTER_COUNT];
 };
 
+/* The last window average asked of a series: the controller asks every
+ * 5 s, scrapes arrive every 15 s, so most asks cover the same samples. */
+struct prom_avg_memo {
+    int64_t window_ms;
+    uint64_t newest_seq; /* sequence numbers of the samples the window held */
+    uint64_t oldest_seq;
+    int n;               /* 0: no memo */
+    double avg[GAUGE_COUNT];
+};
+
 struct prom_series {
     uint32_t head;          /* index of the next write */
     uint32_t len;           /* samples held, <= capacity */
     uint64_t gauge_samples; /* valid gauge samples ever scraped */
+    uint64_t scraped;       /* samples ever scraped: the next one's sequence number */
     struct prom_sample *ring;
+    struct prom_avg_memo memo;
 };
 
 struct prom {
@@ -57,9 +69,11 @@ int prom_grow(struct prom *p, int n);
 
 void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample);
 
-/* Mean of each gauge's valid samples in (now - window, now], in one pass.
- * Returns the number of samples averaged (0: out untouched). */
-int prom_gauges_avg(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
+/* Mean of each gauge's valid samples in (now - window, now], summed newest
+ * first. Returns the number of samples averaged (0: out untouched). The
+ * series remembers its last answer and gives it again while the window
+ * holds the same samples (the same bytes: the same sum in the same order). */
+int prom_gauges_avg(struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
                     double out[GAUGE_COUNT]);
 /* Increase of every counter over (now - window, now], in one pass: the last
  * sample minus the newest sample at or before the window start (or the
