@@ -14,6 +14,7 @@
 #define FLAGS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cluster.h"
 
@@ -24,11 +25,26 @@ struct flag_row {
     enum feature_state state;
 };
 
+/* A level's state in an index: no row at that level. */
+#define FLAGS_NO_ROW ((uint8_t)FEATURE_STATE_COUNT)
+
 struct flags {
     bool table_present;
     int nrows;
     const struct flag_row *rows;
+    /* Filled by flags_index(): the minimum over the global rows and over
+     * each site's rows per feature (FLAGS_NO_ROW when none), and whether any
+     * row is a backend's. Without it flags_effective reads every row. */
+    bool indexed;
+    bool backend_rows;
+    uint8_t global_min[FEATURE_COUNT];
+    uint8_t site_min[CLUSTER_SITES_MAX][FEATURE_COUNT];
 };
+
+/* Summarises the rows so that flags_effective costs a few loads instead of
+ * a pass over every row per call (the controller asks three features of
+ * every backend on every task run). Call again after changing the rows. */
+void flags_index(struct flags *flags);
 
 /* The effective state of feature for a backend (handle) of a site. Pass
  * backend -1 for the site's own state. */

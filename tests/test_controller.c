@@ -89,6 +89,41 @@ static void test_flag_precedence(void **state)
     assert_int_equal(flags_effective(&f, FEATURE_METRICS_EXPORT, 0, 4), FEATURE_OFF);
 }
 
+/* flags_index changes the cost, never the answer: every combination of a
+ * few rows, asked of every feature, site and backend, indexed or not. */
+static void test_flag_index_same(void **state)
+{
+    (void)state;
+    const struct flag_row pool[] = {
+        {SCOPE_GLOBAL, -1, FEATURE_BALANCING, FEATURE_DRYRUN},
+        {SCOPE_GLOBAL, -1, FEATURE_METRICS_EXPORT, FEATURE_ON},
+        {SCOPE_SITE, 0, FEATURE_METRICS_EXPORT, FEATURE_OFF},
+        {SCOPE_SITE, 1, FEATURE_BALANCING, FEATURE_ON},
+        {SCOPE_SITE, 1, FEATURE_HEALTH, FEATURE_DRYRUN},
+        {SCOPE_BACKEND, 2, FEATURE_HEALTH, FEATURE_OFF},
+        {SCOPE_BACKEND, 3, FEATURE_METRICS_EXPORT, FEATURE_DRYRUN},
+        {SCOPE_GLOBAL, -1, FEATURE_HEALTH, FEATURE_ON},
+    };
+    enum { POOL = sizeof(pool) / sizeof(pool[0]) };
+    struct flag_row rows[POOL];
+    for (unsigned mask = 0; mask < 1u << POOL; mask++) {
+        struct flags plain = {.table_present = true, .rows = rows};
+        for (int i = 0; i < POOL; i++) {
+            if (mask & 1u << i)
+                rows[plain.nrows++] = pool[i];
+        }
+        struct flags indexed = plain;
+        flags_index(&indexed);
+        for (int f = 0; f < FEATURE_COUNT; f++) {
+            for (int site = 0; site < 3; site++) {
+                for (int b = -1; b < 5; b++)
+                    assert_int_equal(flags_effective(&indexed, (enum feature)f, site, b),
+                                     flags_effective(&plain, (enum feature)f, site, b));
+            }
+        }
+    }
+}
+
 /* ---- a fake site ---- */
 
 #define FAKE_N 12
@@ -726,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_zscore_samuelson_bound),
         cmocka_unit_test(test_zscore_combine),
         cmocka_unit_test(test_flag_precedence),
+        cmocka_unit_test(test_flag_index_same),
         cmocka_unit_test(test_health_boundaries_are_exact),
         cmocka_unit_test(test_critical_moves_twenty_percent_of_original),
         cmocka_unit_test(test_catastrophe_suspends_evacuation),

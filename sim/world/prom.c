@@ -1,6 +1,13 @@
 /*
  * One ring of samples per backend; all of a backend's series are scraped at
  * the same instant, so they share timestamps and one ring.
+ *
+ * The controller asks every backend's window averages and counter increases
+ * every 5 s (up to four increase windows while the failure window doubles),
+ * and scrapes arrive every 15 s. Each answer is remembered with the clock
+ * range over which the same samples stay in its window, so most asks read
+ * nothing of the ring; a window's ends are found in a packed copy of the
+ * sample times, galloping from the newest sample.
  */
 #include "sim/world/prom.h"
 
@@ -18,18 +25,47 @@ int prom_init(struct prom *p, uint32_t capacity)
 
 void prom_free(struct prom *p)
 {
-    for (int b = 0; b < p->nbackends; b++)
+    for (int b = 0; b < p->nbackends; b++) {
         free(p->series[b].ring);
+        free(p->series[b].times_ms);
+    }
+    free(p->series);
     memset(p, 0, sizeof(*p));
+}
+
+static int reserve(struct prom *p, int n)
+{
+    if (n <= p->allocated)
+        return 0;
+    int want = p->allocated > 0 ? p->allocated : 16;
+    while (want < n)
+        want *= 2;
+    if (want > CLUSTER_BACKENDS_MAX)
+        want = CLUSTER_BACKENDS_MAX;
+    struct prom_series *grown = realloc(p->series, sizeof(*grown) * (size_t)want);
+    if (grown == NULL)
+        return -1;
+    memset(grown + p->allocated, 0, sizeof(*grown) * (size_t)(want - p->allocated));
+    p->series = grown;
+    p->allocated = want;
+    return 0;
 }
 
 int prom_grow(struct prom *p, int n)
 {
     assert(n <= CLUSTER_BACKENDS_MAX);
+    if (reserve(p, n) != 0)
+        return -1;
     for (int b = p->nbackends; b < n; b++) {
-        p->series[b].ring = calloc(p->capacity, sizeof(struct prom_sample));
-        if (p->series[b].ring == NULL)
+        struct prom_series *s = &p->series[b];
+        s->ring = calloc(p->capacity, sizeof(*s->ring));
+        s->times_ms = calloc(p->capacity, sizeof(*s->times_ms));
+        if (s->ring == NULL || s->times_ms == NULL) {
+            free(s->ring);
+            free(s->times_ms);
+            memset(s, 0, sizeof(*s));
             return -1;
+        }
         p->nbackends = b + 1;
     }
     return 0;
@@ -49,15 +85,34 @@ static const struct prom_sample *nth_newest(const struct prom *p, const struct p
     return &s->ring[newest_index(p, s, i)];
 }
 
+static int64_t nth_newest_time(const struct prom *p, const struct prom_series *s, uint32_t i)
+{
+    return s->times_ms[newest_index(p, s, i)];
+}
+
 /* The smallest i in [lo, len) whose sample is at or before t_ms, or len if
- * none: samples get older as i grows, so a binary search finds it. */
+ * none. Samples get older as i grows and the answer is usually a few
+ * samples past lo (a window of minutes), so the search gallops from lo
+ * (steps 1, 2, 4, ...) and then halves the last step. */
 static uint32_t first_at_or_before(const struct prom *p, const struct prom_series *s, uint32_t lo,
                                    int64_t t_ms)
 {
-    uint32_t hi = s->len;
+    if (lo >= s->len || nth_newest_time(p, s, lo) <= t_ms)
+        return lo;
+    uint32_t after = lo, hi = s->len, step = 1; /* after: a sample later than t_ms */
+    while (step < s->len - after) {
+        uint32_t probe = after + step;
+        if (nth_newest_time(p, s, probe) <= t_ms) {
+            hi = probe;
+            break;
+        }
+        after = probe;
+        step *= 2;
+    }
+    lo = after + 1;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (nth_newest(p, s, mid)->time_ms <= t_ms)
+        if (nth_newest_time(p, s, mid) <= t_ms)
             hi = mid;
         else
             lo = mid + 1;
@@ -65,13 +120,39 @@ static uint32_t first_at_or_before(const struct prom *p, const struct prom_serie
     return lo;
 }
 
+/* Until when (exclusive) a window of window_ms asked at now_ms keeps the
+ * samples [newest, oldest) found for it, while no sample arrives: until
+ * the sample before newest is no longer in the future, or the one before
+ * oldest enters the window. */
+static int64_t window_until(const struct prom *p, const struct prom_series *s, uint32_t newest,
+                            uint32_t oldest, int64_t window_ms)
+{
+    int64_t until = INT64_MAX;
+    if (newest > 0)
+        until = nth_newest_time(p, s, newest - 1);
+    if (oldest > newest) {
+        int64_t enters = nth_newest_time(p, s, oldest - 1) + window_ms;
+        if (enters < until)
+            until = enters;
+    }
+    return until;
+}
+
+static bool memo_holds(const struct prom_memo_key *k, const struct prom_series *s, int64_t now_ms,
+                       int64_t window_ms)
+{
+    return k->used && k->window_ms == window_ms && k->scraped == s->scraped &&
+           now_ms >= k->from_ms && now_ms < k->until_ms;
+}
+
 void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample)
 {
     assert(backend >= 0 && backend < p->nbackends);
     struct prom_series *s = &p->series[backend];
     if (s->len > 0)
-        assert(sample->time_ms > nth_newest(p, s, 0)->time_ms);
+        assert(sample->time_ms > nth_newest_time(p, s, 0));
     s->ring[s->head] = *sample;
+    s->times_ms[s->head] = sample->time_ms;
     s->head = s->head + 1 == p->capacity ? 0 : s->head + 1;
     if (s->len < p->capacity)
         s->len++;
@@ -86,18 +167,15 @@ int prom_gauges_avg(struct prom *p, int backend, int64_t now_ms, int64_t window_
     struct prom_series *s = &p->series[backend];
     if (window_ms <= 0)
         return 0; /* (now - window, now] is empty */
+    struct prom_avg_memo *m = &s->avg_memo;
+    if (memo_holds(&m->key, s, now_ms, window_ms)) {
+        if (m->n > 0)
+            memcpy(out, m->avg, sizeof(m->avg));
+        return m->n;
+    }
     /* The window holds the samples [newest, oldest) counted from the newest. */
     uint32_t newest = first_at_or_before(p, s, 0, now_ms);
     uint32_t oldest = first_at_or_before(p, s, newest, now_ms - window_ms);
-    if (newest >= oldest)
-        return 0;
-    struct prom_avg_memo *m = &s->memo;
-    uint64_t newest_seq = s->scraped - 1 - newest, oldest_seq = s->scraped - oldest;
-    if (m->n > 0 && m->window_ms == window_ms && m->newest_seq == newest_seq &&
-        m->oldest_seq == oldest_seq) {
-        memcpy(out, m->avg, sizeof(m->avg));
-        return m->n;
-    }
     double sum[GAUGE_COUNT] = {0};
     int n = 0;
     for (uint32_t i = newest; i < oldest; i++) {
@@ -108,35 +186,54 @@ int prom_gauges_avg(struct prom *p, int backend, int64_t now_ms, int64_t window_
             sum[g] += x->gauges[g];
         n++;
     }
-    if (n == 0)
-        return 0;
-    *m = (struct prom_avg_memo){.window_ms = window_ms, .newest_seq = newest_seq,
-                                .oldest_seq = oldest_seq, .n = n};
-    for (int g = 0; g < GAUGE_COUNT; g++)
+    *m = (struct prom_avg_memo){
+        .key = {.used = true, .window_ms = window_ms, .scraped = s->scraped, .from_ms = now_ms,
+                .until_ms = window_until(p, s, newest, oldest, window_ms)},
+        .n = n};
+    for (int g = 0; n > 0 && g < GAUGE_COUNT; g++)
         m->avg[g] = out[g] = sum[g] / n;
     return n;
 }
 
-void prom_increases(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
-                    int64_t out[COUNTER_COUNT])
+static void increases(const struct prom *p, const struct prom_series *s, int64_t now_ms,
+                      int64_t window_ms, struct prom_inc_memo *m)
 {
-    const struct prom_series *s = &p->series[backend];
-    for (int c = 0; c < COUNTER_COUNT; c++)
-        out[c] = 0;
+    memset(m->inc, 0, sizeof(m->inc));
+    m->key.until_ms = INT64_MAX;
     if (s->len < 2)
         return;
     uint32_t last = first_at_or_before(p, s, 0, now_ms);
-    if (last >= s->len)
-        return;
     /* The newest sample at or before the window start, or the oldest held. */
     uint32_t first = first_at_or_before(p, s, last, now_ms - window_ms);
+    m->key.until_ms = window_until(p, s, last, first, window_ms);
+    if (last >= s->len)
+        return;
     if (first >= s->len)
         first = s->len - 1;
     const struct prom_sample *a = nth_newest(p, s, last), *z = nth_newest(p, s, first);
     for (int c = 0; c < COUNTER_COUNT; c++) {
         int64_t delta = a->counters[c] - z->counters[c];
-        out[c] = delta > 0 ? delta : 0;
+        m->inc[c] = delta > 0 ? delta : 0;
     }
+}
+
+void prom_increases(struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
+                    int64_t out[COUNTER_COUNT])
+{
+    struct prom_series *s = &p->series[backend];
+    struct prom_inc_memo *m = NULL;
+    for (int i = 0; i < PROM_INC_MEMOS && m == NULL; i++) {
+        if (memo_holds(&s->inc_memo[i].key, s, now_ms, window_ms))
+            m = &s->inc_memo[i];
+    }
+    if (m == NULL) {
+        m = &s->inc_memo[s->inc_next];
+        s->inc_next = (s->inc_next + 1) % PROM_INC_MEMOS;
+        m->key = (struct prom_memo_key){
+            .used = true, .window_ms = window_ms, .scraped = s->scraped, .from_ms = now_ms};
+        increases(p, s, now_ms, window_ms, m);
+    }
+    memcpy(out, m->inc, sizeof(m->inc));
 }
 
 uint64_t prom_samples(const struct prom *p, int backend)

@@ -37,29 +37,50 @@ struct prom_sample {
     int64_t counters[COUNTER_COUNT];
 };
 
-/* The last window average asked of a series: the controller asks every
- * 5 s, scrapes arrive every 15 s, so most asks cover the same samples. */
-struct prom_avg_memo {
+/* A remembered answer holds for one window length while no sample arrives
+ * and the clock stays in [from, until): the controller asks every 5 s,
+ * scrapes arrive every 15 s, so two asks in three get the same samples. */
+struct prom_memo_key {
+    bool used;
     int64_t window_ms;
-    uint64_t newest_seq; /* sequence numbers of the samples the window held */
-    uint64_t oldest_seq;
-    int n;               /* 0: no memo */
+    uint64_t scraped; /* the series' scraped count when it was computed */
+    int64_t from_ms;
+    int64_t until_ms;
+};
+
+struct prom_avg_memo {
+    struct prom_memo_key key;
+    int n;
     double avg[GAUGE_COUNT];
+};
+
+/* The failure window doubles from 120 s to at most 960 s: four lengths. */
+#define PROM_INC_MEMOS 4
+
+struct prom_inc_memo {
+    struct prom_memo_key key;
+    int64_t inc[COUNTER_COUNT];
 };
 
 struct prom_series {
     uint32_t head;          /* index of the next write */
     uint32_t len;           /* samples held, <= capacity */
     uint64_t gauge_samples; /* valid gauge samples ever scraped */
-    uint64_t scraped;       /* samples ever scraped: the next one's sequence number */
+    uint64_t scraped;       /* samples ever scraped */
     struct prom_sample *ring;
-    struct prom_avg_memo memo;
+    /* ring[i].time_ms again, packed: a window's ends are found by reading
+     * these (a few cache lines) instead of whole samples. */
+    int64_t *times_ms;
+    struct prom_avg_memo avg_memo;
+    struct prom_inc_memo inc_memo[PROM_INC_MEMOS];
+    int inc_next; /* the increase memo replaced next */
 };
 
 struct prom {
     uint32_t capacity; /* samples per backend */
     int nbackends;
-    struct prom_series series[CLUSTER_BACKENDS_MAX];
+    int allocated;              /* series allocated, >= nbackends */
+    struct prom_series *series; /* nbackends of them in use */
 };
 
 int prom_init(struct prom *p, uint32_t capacity);
@@ -75,10 +96,10 @@ void prom_scrape(struct prom *p, int backend, const struct prom_sample *sample);
  * holds the same samples (the same bytes: the same sum in the same order). */
 int prom_gauges_avg(struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
                     double out[GAUGE_COUNT]);
-/* Increase of every counter over (now - window, now], in one pass: the last
- * sample minus the newest sample at or before the window start (or the
- * oldest held). */
-void prom_increases(const struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
+/* Increase of every counter over (now - window, now]: the last sample
+ * minus the newest sample at or before the window start (or the oldest
+ * held). Remembered per window length like the averages. */
+void prom_increases(struct prom *p, int backend, int64_t now_ms, int64_t window_ms,
                     int64_t out[COUNTER_COUNT]);
 uint64_t prom_samples(const struct prom *p, int backend);
 

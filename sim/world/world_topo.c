@@ -388,6 +388,7 @@ void topo_flags_load(const struct world *w, const struct replica *rep, struct fl
         rows[n++] = (struct flag_row){s->scope, handle, s->feature, s->state};
     }
     *flags = (struct flags){.table_present = rep->settings_table, .nrows = n, .rows = rows};
+    flags_index(flags);
 }
 
 enum feature_state topo_feature(struct world *w, int site, int backend, enum feature feature)
