@@ -5,10 +5,13 @@
  * is finished, an aborted one leaves nothing, and the digest covers names
  * and bytes.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -43,6 +46,69 @@ static void test_csv_quoting_and_numbers(void **state)
                              "plain,\"with,comma\",\"say \"\"hi\"\"\",\"two\nlines\",0.00,61.005\r\n"
                              ",-42,2,1.005,100.00,0.000\r\n");
     assert_int_equal(c.rows, 2);
+}
+
+/* One field through csv_fixed, as text. */
+static void fixed_text(double value, int decimals, char *out, size_t size)
+{
+    memset(out, 0, size);
+    FILE *f = fmemopen(out, size - 1, "w");
+    assert_non_null(f);
+    struct csv c;
+    const char *titles[] = {"x"};
+    csv_start(&c, f, 1, titles);
+    csv_fixed(&c, value, decimals);
+    csv_end_row(&c);
+    assert_int_equal(c.error, 0);
+    fclose(f);
+}
+
+/* What csv_fixed must print: printf's "%.*f" without a sign on zero. */
+static void printf_text(double value, int decimals, char *out, size_t size)
+{
+    char num[400];
+    snprintf(num, sizeof(num), "%.*f", decimals, value);
+    const char *p = num;
+    if (num[0] == '-' && strspn(num + 1, "0.") == strlen(num + 1))
+        p++;
+    snprintf(out, size, "x\r\n%s\r\n", p);
+}
+
+/* csv_fixed formats without printf; the bytes must be printf's: random
+ * magnitudes, exact ties (k + 0.5) / 10^d, values one ulp either side of
+ * them, and numbers too large for the fast path. */
+static void test_csv_fixed_matches_printf(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    char got[512], want[512];
+    for (int i = 0; i < 300000; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        int decimals = (int)(seed % 10);
+        double mantissa = (double)(seed >> 11) / 9007199254740992.0; /* [0, 1) */
+        double value;
+        switch (i % 4) {
+        case 0:
+            value = ldexp(mantissa, (int)((seed >> 4) % 80) - 40);
+            break;
+        case 1:
+            value = ((double)(seed >> 20 & 0xfffff) + 0.5) / pow(10, decimals);
+            break;
+        case 2:
+            value = nextafter(((double)(seed >> 24 & 0xffff) + 0.5) / pow(10, decimals),
+                              (seed & 16) ? 1e300 : -1e300);
+            break;
+        default:
+            value = ldexp(mantissa, 40 + (int)((seed >> 4) % 40));
+            break;
+        }
+        if (seed & 32)
+            value = -value;
+        fixed_text(value, decimals, got, sizeof(got));
+        printf_text(value, decimals, want, sizeof(want));
+        if (strcmp(got, want) != 0)
+            fail_msg("%.17g with %d decimals: got %s want %s", value, decimals, got, want);
+    }
 }
 
 static void test_report_appears_only_when_finished(void **state)
@@ -112,6 +178,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_quoting_and_numbers),
+        cmocka_unit_test(test_csv_fixed_matches_printf),
         cmocka_unit_test(test_report_appears_only_when_finished),
         cmocka_unit_test(test_aborted_report_leaves_nothing),
     };

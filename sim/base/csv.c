@@ -70,10 +70,69 @@ void csv_str(struct csv *c, const char *value)
     put_char(c, '"');
 }
 
+/* Decimal digits of v, written backwards ending just before end; returns
+ * where they start. */
+static char *digits_before(char *end, uint64_t v, int min_digits)
+{
+    int n = 0;
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+        n++;
+    } while (v != 0 || n < min_digits);
+    return end;
+}
+
+/* printf's "%" PRId64 without printf: a timeseries row has a dozen. */
+static char *int_text(char *end, int64_t value)
+{
+    uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    char *p = digits_before(end, magnitude, 1);
+    if (value < 0)
+        *--p = '-';
+    return p;
+}
+
 void csv_int(struct csv *c, int64_t value)
 {
     separator(c);
-    check(c, fprintf(c->f, "%" PRId64, value));
+    char buf[24];
+    buf[23] = '\0';
+    put_text(c, int_text(buf + 23, value));
+}
+
+static const double powers_of_ten[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* |value| x 10^decimals rounded to the nearest integer, ties to even: what
+ * printf's "%.*f" prints, from the exact binary value. The product is
+ * rounded once (y); fma gives its rounding error (e) exactly, so y + e is
+ * the exact product and the tie test is exact too. Returns false when the
+ * product is too large for this (printf then does it). */
+static bool scaled_round(double value, int decimals, uint64_t *out)
+{
+    double x = fabs(value), p = powers_of_ten[decimals];
+    double y = x * p;
+    if (!(y < 4503599627370496.0)) /* 2^52: floor(y) and y - floor(y) exact */
+        return false;
+    double e = fma(x, p, -y); /* exact: x * p = y + e */
+    double k = floor(y);
+    double frac = y - k; /* exact */
+    double half = frac - 0.5; /* exact for frac in [0.25, 1); the sign is all that matters below */
+    /* The exact fraction is frac + e; compare it with one half. */
+    bool up;
+    if (half > -e)
+        up = true;
+    else if (half < -e)
+        up = false;
+    else
+        up = fmod(k, 2.0) != 0.0; /* a tie: to even */
+    /* frac + e may also leave [0, 1): y rounded up past an integer. */
+    if (frac == 0.0 && e < 0.0) {
+        k -= 1.0;
+        up = true; /* the exact value is just below k + 1, far above k + 0.5 */
+    }
+    *out = (uint64_t)k + (up ? 1u : 0u);
+    return true;
 }
 
 void csv_fixed(struct csv *c, double value, int decimals)
@@ -82,8 +141,24 @@ void csv_fixed(struct csv *c, double value, int decimals)
     assert(decimals >= 0 && decimals <= 9);
     separator(c);
     char buf[64];
+    uint64_t scaled;
+    if (scaled_round(value, decimals, &scaled)) {
+        uint64_t unit = (uint64_t)powers_of_ten[decimals];
+        char *end = buf + sizeof(buf) - 1;
+        *end = '\0';
+        char *p = end;
+        if (decimals > 0) {
+            p = digits_before(p, scaled % unit, decimals);
+            *--p = '.';
+        }
+        p = digits_before(p, scaled / unit, 1);
+        /* "-0.00" and "0.00" are the same number; print one of them. */
+        if (value < 0 && scaled != 0)
+            *--p = '-';
+        put_text(c, p);
+        return;
+    }
     snprintf(buf, sizeof(buf), "%.*f", decimals, value);
-    /* "-0.00" and "0.00" are the same number; print one of them. */
     if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
         memmove(buf, buf + 1, strlen(buf));
     put_text(c, buf);
@@ -93,7 +168,11 @@ void csv_time_ms(struct csv *c, int64_t ms)
 {
     separator(c);
     assert(ms >= 0);
-    check(c, fprintf(c->f, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000));
+    char buf[32];
+    buf[31] = '\0';
+    char *p = digits_before(buf + 31, (uint64_t)(ms % 1000), 3);
+    *--p = '.';
+    put_text(c, int_text(p, ms / 1000));
 }
 
 void csv_end_row(struct csv *c)
