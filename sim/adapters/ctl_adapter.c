@@ -34,9 +34,10 @@ static int store_backends(void *ctx, struct ctl_backend *out, int max)
     topo_flags_load(w, rep, &flags, w->flag_rows);
     int n = 0;
     for (int b = 0; b < w->nbackends && n < max; b++) {
-        const struct view_backend *v = &rep->backends[b];
-        if (!v->live || v->site != sc->site)
+        if (rep->live_site[b] != sc->site)
             continue;
+        const struct view_backend *v = &rep->backends[b];
+        assert(v->live && v->site == sc->site);
         out[n++] = (struct ctl_backend){
             .handle = b, .status = v->status, .load_factor = v->load_factor,
             .users = rep->users.count[b],

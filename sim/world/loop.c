@@ -217,8 +217,10 @@ static void replica_name(const struct world *w, int site, char *out, size_t size
 static int replica_views(struct replica *rep)
 {
     rep->backends = calloc(CLUSTER_BACKENDS_MAX, sizeof(*rep->backends));
-    if (rep->backends == NULL)
+    rep->live_site = malloc(CLUSTER_BACKENDS_MAX * sizeof(*rep->live_site));
+    if (rep->backends == NULL || rep->live_site == NULL)
         return -1;
+    memset(rep->live_site, -1, CLUSTER_BACKENDS_MAX * sizeof(*rep->live_site));
     for (int s = 0; s < CLUSTER_SITES_MAX; s++) {
         struct view_candidates *c = &rep->cands[s];
         c->backend = calloc(CLUSTER_BACKENDS_MAX, sizeof(*c->backend));
@@ -232,7 +234,9 @@ static int replica_views(struct replica *rep)
 static void replica_views_free(struct replica *rep)
 {
     free(rep->backends);
+    free(rep->live_site);
     rep->backends = NULL;
+    rep->live_site = NULL;
     for (int s = 0; s < CLUSTER_SITES_MAX; s++) {
         free(rep->cands[s].backend);
         free(rep->cands[s].cand);

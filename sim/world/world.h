@@ -221,6 +221,10 @@ struct replica {
     /* CLUSTER_BACKENDS_MAX entries, allocated zeroed with the replica: the
      * pages past the real backend count are never touched. */
     struct view_backend *backends;
+    /* The same views' site of every live backend, -1 for the others: the
+     * controllers scan it for their site's backends (a byte per backend
+     * instead of a 692-byte view each). */
+    int8_t *live_site;
     struct view_site sites[CLUSTER_SITES_MAX];
     struct view_candidates cands[CLUSTER_SITES_MAX];
     /* Some site or backend is force-moving, recovering or evacuating, so

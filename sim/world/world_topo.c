@@ -168,12 +168,16 @@ static int reload_sites(struct world *w, int r, struct geodb_site *sites, int n)
     return 0;
 }
 
+_Static_assert(CLUSTER_SITES_MAX <= INT8_MAX, "replica.live_site holds a site in an int8_t");
+
 static int reload_backends(struct world *w, int r, struct geodb_backend *backends, int n)
 {
     struct replica *rep = &w->replicas[r];
     /* Indexes past nbackends were never adopted, so never live. */
-    for (int b = 0; b < w->nbackends; b++)
+    for (int b = 0; b < w->nbackends; b++) {
         rep->backends[b].live = false;
+        rep->live_site[b] = -1;
+    }
     for (int i = 0; i < n; i++) {
         int site = world_site_by_id(w, backends[i].site_id);
         if (site < 0)
@@ -186,6 +190,7 @@ static int reload_backends(struct world *w, int r, struct geodb_backend *backend
         v->status = backends[i].status;
         v->load_factor = backends[i].load_factor;
         v->site = site;
+        rep->live_site[b] = (int8_t)site;
         v->fm = backends[i].fm;
     }
     for (int b = 0; b < w->nbackends; b++) {
