@@ -448,6 +448,10 @@ int loop_init(struct world *w, const struct scenario *scn, uint64_t seed,
 
 void loop_free(struct world *w)
 {
+    free(w->reload_sites);
+    free(w->reload_backends);
+    w->reload_sites = NULL;
+    w->reload_backends = NULL;
     repl_free(w); /* its links hold statements on the replicas' connections */
     batches_free(w);
     dirmode_free(w);

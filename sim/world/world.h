@@ -336,6 +336,10 @@ struct world {
     struct world_users users;
     struct sessions sessions;
     struct alias alias; /* who acts, in proportion to activity weight */
+    /* topo_reload's buffers for a GeoDB's site and backend lists, kept from
+     * one reload to the next (4 MB at CLUSTER_BACKENDS_MAX) */
+    struct geodb_site *reload_sites;
+    struct geodb_backend *reload_backends;
     uint64_t touch_sink; /* keeps the workload's cache-warming loads alive */
     struct inflight_move *inflight;
     uint32_t ninflight_max;

@@ -236,8 +236,12 @@ static void build_candidates(struct world *w, struct replica *rep)
 int topo_reload(struct world *w, int r)
 {
     struct replica *rep = &w->replicas[r];
-    struct geodb_site *sites = malloc(sizeof(*sites) * CLUSTER_SITES_MAX);
-    struct geodb_backend *backends = malloc(sizeof(*backends) * CLUSTER_BACKENDS_MAX);
+    if (w->reload_sites == NULL)
+        w->reload_sites = malloc(sizeof(*w->reload_sites) * CLUSTER_SITES_MAX);
+    if (w->reload_backends == NULL)
+        w->reload_backends = malloc(sizeof(*w->reload_backends) * CLUSTER_BACKENDS_MAX);
+    struct geodb_site *sites = w->reload_sites;
+    struct geodb_backend *backends = w->reload_backends;
     int nsites = 0, nbackends = 0, rc = -1;
     if (sites == NULL || backends == NULL) {
         world_fail(w, "out of memory reloading the topology");
@@ -252,8 +256,6 @@ int topo_reload(struct world *w, int r)
         topo_doors_update(w);
         rc = 0;
     }
-    free(sites);
-    free(backends);
     return rc;
 }
 
