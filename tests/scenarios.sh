@@ -123,7 +123,7 @@ check "[ \$(rows $out/expectations.csv | grep -c ',pass\$') -eq 11 ]" "expectati
 check "[ \$(rows $out/summary.csv | wc -l) -eq 2 ]" "summary.csv is one row"
 check "rows $out/summary.csv | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[\$i] = i } NR == 2 { exit !(\$c[\"users\"] == 100000 && \$c[\"logins\"] > 0 && \$c[\"expectations_failed\"] == 0) }'" \
     "summary.csv figures"
-check "[ \"\$(sqlite3 $out/geodb.sqlite 'SELECT count(*) FROM users WHERE route_ts > del_ts')\" = 100000 ]" \
+check "[ \"\$(sqlite3 $out/geodb.sqlite 'SELECT count(*) FROM users_v WHERE route_ts > del_ts')\" = 100000 ]" \
     "the final GeoDB holds every user"
 check "[ -z \"\$(ls -A $out | grep '^\\.')\" ]" "temporary files left in the report"
 failover=$(rows "$tmp/backend-outage/moves.csv" | awk -F, '$3 == "failover"' | wc -l)
@@ -145,14 +145,14 @@ check "rows $sb/replicas.csv | awk -F, '\$2 == \"DC2\" && \$1 == 4800 { found = 
 check "rows $sb/replicas.csv | awk -F, 'NR > 1 && \$2 == \"DC1\" && \$1 == 5340 { d = \$6 } NR > 1 && \$1 >= 5460 && \$7 > 0 { late = 1 } END { exit !(d > 100 && !late) }'" \
     "replicas.csv: stale users do not rise while apart, or hints remain after the heal"
 # Every replica holds the same users and topology at the end.
-for q in 'SELECT username, site_id, backend_id, alt_backend_id, moving, route_ts, route_w, preferred_site_id FROM users ORDER BY username' \
+for q in 'SELECT username, site_id, backend_id, alt_backend_id, moving, route_ts, route_w, preferred_site_id FROM users_v ORDER BY username' \
          'SELECT * FROM sites ORDER BY id' 'SELECT * FROM backends ORDER BY id' \
          'SELECT * FROM user_moves ORDER BY id' 'SELECT * FROM site_reachability ORDER BY 1, 2'; do
     a=$(sqlite3 "$sb/geodb-DC1.sqlite" "$q" | cksum)
     b=$(sqlite3 "$sb/geodb-DC2.sqlite" "$q" | cksum)
     check "[ '$a' = '$b' ]" "the replicas differ at the end: $q"
 done
-check "[ \"\$(sqlite3 $sb/geodb-DC1.sqlite 'SELECT count(*) FROM users WHERE route_ts > del_ts AND backend_id IN (SELECT id FROM backends WHERE name_ts > del_ts)')\" = 40000 ]" \
+check "[ \"\$(sqlite3 $sb/geodb-DC1.sqlite 'SELECT count(*) FROM users_v WHERE route_ts > del_ts AND backend_id IN (SELECT id FROM backends WHERE name_ts > del_ts)')\" = 40000 ]" \
     "split-brain: a user without a live backend in the merged GeoDB"
 # With the default SITE_UNREACHABLE=fail nobody writes another site's
 # users, so the merge relocates nobody; the price is failed accesses.

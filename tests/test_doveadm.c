@@ -233,8 +233,11 @@ static void test_access_kick_move_status(void **state)
     assert_non_null(strstr(f->run.err, "scenario"));
     char shell[TL_PATH_SIZE * 4], out[64];
     snprintf(shell, sizeof(shell),
-             "sqlite3 '%s' \"INSERT INTO users (username, site_id, backend_id, route_ts, route_w)"
-             " SELECT 'alice@example.com', site_id, id, 1, 0 FROM backends"
+             "sqlite3 '%s' \"INSERT OR IGNORE INTO refs (id) SELECT site_id FROM backends"
+             " UNION SELECT id FROM backends;"
+             " INSERT INTO users (username, site, backend, route_ts, route_w)"
+             " SELECT 'alice@example.com', (SELECT k FROM refs WHERE refs.id = site_id),"
+             " (SELECT k FROM refs WHERE refs.id = backends.id), 1, 0 FROM backends"
              " WHERE name = 'be01.dc1.example.com'\"",
              f->path);
     assert_int_equal(tl_shell(out, sizeof(out), "%s", shell), 0);

@@ -457,6 +457,58 @@ static void test_merge_is_per_cell_and_symmetric(void **state)
     geodb_close(two);
 }
 
+/* The users table holds per-file keys of refs: two replicas that met the
+ * same backends in another order hold other keys, and a merge translates
+ * them, so that both show the same ids and digest the same. A rolled back
+ * transaction takes the keys it handed out with it. */
+static void test_merge_translates_user_refs(void **state)
+{
+    static const char x[] = "cccccccc-0000-4000-8000-000000000003";
+    static const char y[] = "dddddddd-0000-4000-8000-000000000004";
+    struct fixture *f = *state;
+    tx_at(f->db, 100, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    char p1[TL_PATH_SIZE * 2], p2[TL_PATH_SIZE * 2];
+    tl_path(&f->dir, "one.sqlite", p1, sizeof(p1));
+    tl_path(&f->dir, "two.sqlite", p2, sizeof(p2));
+    copy_file(f, p1);
+    copy_file(f, p2);
+    struct geodb *one = open_replica(f, "one.sqlite", p1, sizeof(p1));
+    struct geodb *two = open_replica(f, "two.sqlite", p2, sizeof(p2));
+    tx_at(one, 200, SITE_A);
+    put_user(one, "zed", y, "");
+    assert_int_equal(geodb_tx_rollback(one), GEODB_OK);
+    tx_at(one, 200, SITE_A);
+    put_user(one, "alice", x, "");
+    put_user(one, "bob", y, "");
+    assert_int_equal(geodb_tx_commit(one), GEODB_OK);
+    tx_at(two, 300, SITE_A);
+    put_user(two, "carol", y, "");
+    put_user(two, "dave", x, "");
+    assert_int_equal(geodb_tx_commit(two), GEODB_OK);
+    merge(one, p2, GEODB_T_ALL);
+    merge(two, p1, GEODB_T_ALL);
+    char d1[GEODB_DIGEST_SIZE], d2[GEODB_DIGEST_SIZE];
+    digest_of(one, d1);
+    digest_of(two, d2);
+    assert_string_equal(d1, d2);
+    const char *names[] = {"alice", "bob", "carol", "dave"};
+    const char *backends[] = {x, y, y, x};
+    for (int i = 0; i < 4; i++) {
+        struct geodb_user user;
+        assert_int_equal(geodb_user_get(one, names[i], &user), GEODB_OK);
+        assert_string_equal(user.backend_id, backends[i]);
+        assert_string_equal(user.site_id, SITE_A);
+        assert_int_equal(geodb_user_get(two, names[i], &user), GEODB_OK);
+        assert_string_equal(user.backend_id, backends[i]);
+    }
+    struct geodb_user user;
+    assert_int_equal(geodb_user_get(one, "zed", &user), GEODB_NOTFOUND);
+    geodb_close(one);
+    geodb_close(two);
+}
+
 /* A merge takes only the tables asked for, and reports which changed. */
 static void test_merge_table_groups(void **state)
 {
@@ -534,6 +586,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users_route_and_tombstone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_is_per_cell_and_symmetric, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_translates_user_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_table_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_reseeded_makes_other_ids, setup, teardown),
         cmocka_unit_test(test_writer_keys),

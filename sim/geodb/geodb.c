@@ -28,6 +28,17 @@ struct stmt_slot {
     sqlite3_stmt *stmt;
 };
 
+/* A cache of the refs table (id -> key), so that writing a user's ids costs
+ * a hash probe, not a query. Open addressing; an id that does not fit, or
+ * arrives when the cache is full enough, is looked up every time. */
+#define REF_SLOTS 2048
+#define REF_CACHED_MAX (REF_SLOTS * 3 / 4)
+
+struct ref_slot {
+    int64_t k; /* 0: empty */
+    char id[CLUSTER_ID_SIZE];
+};
+
 struct geodb {
     sqlite3 *handle;
     char path[512];
@@ -40,9 +51,11 @@ struct geodb {
     bool query_only; /* opened for reading: a writable file, but no writes */
     int nstmt;
     struct stmt_slot stmts[GEODB_STMT_MAX];
+    int nrefs;                         /* used slots of refs */
+    struct ref_slot refs[REF_SLOTS];   /* id -> refs.k, of committed or current-tx rows */
 };
 
-/* Version 1 of the schema. Cells: <cell>_ts is the write timestamp in
+/* Version 2 of the schema (version 1 held the users' ids as text). Cells: <cell>_ts is the write timestamp in
  * virtual microseconds, <cell>_w the writer key (writers.w). A row is live
  * while its identity cell (name, or the routing record for users) is newer
  * than its tombstone (del_ts). The routing record of a user is one cell
@@ -75,13 +88,30 @@ static const char schema_sql[] =
     " fm_id TEXT, fm_pct INTEGER CHECK (fm_pct BETWEEN 0 AND 100), fm_dest TEXT,"
     " fm_ts INTEGER NOT NULL DEFAULT 0, fm_w INTEGER NOT NULL DEFAULT 0,"
     " del_ts INTEGER NOT NULL DEFAULT 0, del_w INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    /* The site and backend ids a user row refers to, by a small key of
+     * this file (1, 2, ...: one or two bytes in a row instead of the 36 of
+     * the UUID text). Keys are handed out in first-use order, so they
+     * differ between replicas: a merge translates them through the ids. */
+    "CREATE TABLE refs (k INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);"
     "CREATE TABLE users (username TEXT PRIMARY KEY,"
-    " site_id TEXT, backend_id TEXT, alt_backend_id TEXT, moving TEXT, dest_site_id TEXT,"
+    " site INTEGER, backend INTEGER, alt_backend INTEGER, moving TEXT, dest_site INTEGER,"
     " last_moved INTEGER,"
     " route_ts INTEGER NOT NULL DEFAULT 0, route_w INTEGER NOT NULL DEFAULT 0,"
-    " preferred_site_id TEXT, pref_ts INTEGER NOT NULL DEFAULT 0,"
+    " pref_site INTEGER, pref_ts INTEGER NOT NULL DEFAULT 0,"
     " pref_w INTEGER NOT NULL DEFAULT 0,"
     " del_ts INTEGER NOT NULL DEFAULT 0, del_w INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    /* What an operator (and every reader in this program) sees: the user
+     * rows with the ids, plus the current site and backend names. */
+    "CREATE VIEW users_v AS SELECT u.username AS username, s.id AS site_id,"
+    " b.id AS backend_id, a.id AS alt_backend_id, u.moving AS moving, d.id AS dest_site_id,"
+    " u.last_moved AS last_moved, u.route_ts AS route_ts, u.route_w AS route_w,"
+    " p.id AS preferred_site_id, u.pref_ts AS pref_ts, u.pref_w AS pref_w,"
+    " u.del_ts AS del_ts, u.del_w AS del_w,"
+    " (SELECT name FROM sites WHERE sites.id = s.id) AS site_name,"
+    " (SELECT name FROM backends WHERE backends.id = b.id) AS backend_name"
+    " FROM users u LEFT JOIN refs s ON s.k = u.site LEFT JOIN refs b ON b.k = u.backend"
+    " LEFT JOIN refs a ON a.k = u.alt_backend LEFT JOIN refs d ON d.k = u.dest_site"
+    " LEFT JOIN refs p ON p.k = u.pref_site;"
     "CREATE TABLE user_moves (id TEXT PRIMARY KEY,"
     " kind TEXT NOT NULL CHECK (kind IN ('user','batch')),"
     " username TEXT, src_backend_id TEXT, src_site_id TEXT,"
@@ -647,6 +677,68 @@ void geodb_close(struct geodb *db)
 
 static int tx_abort(struct geodb *db, int rc);
 
+static void refs_forget(struct geodb *db)
+{
+    memset(db->refs, 0, sizeof(db->refs));
+    db->nrefs = 0;
+}
+
+/* The slot of id: the one holding it, or the empty one where it goes. */
+static struct ref_slot *ref_slot(struct geodb *db, const char *id, size_t len)
+{
+    uint64_t h = hash_mix64((uint64_t)len);
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ULL;
+    size_t slot = (size_t)(hash_mix64(h) & (REF_SLOTS - 1));
+    /* The cache is never full (REF_CACHED_MAX), so the probe ends. */
+    while (db->refs[slot].k != 0 && strcmp(db->refs[slot].id, id) != 0)
+        slot = (slot + 1) & (REF_SLOTS - 1);
+    return &db->refs[slot];
+}
+
+/* The key of id in refs, inserting a row (the next key) when it has none. */
+static int ref_lookup(struct geodb *db, const char *id, int64_t *out)
+{
+    static const char get_sql[] = "SELECT k FROM refs WHERE id = ?1";
+    static const char add_sql[] = "INSERT INTO refs (id) VALUES (?1)";
+    struct geodb_q q;
+    geodb__q_open(&q, db, get_sql);
+    geodb__q_text(&q, 1, id);
+    bool found = geodb__q_row(&q, "read refs");
+    if (found)
+        *out = sqlite3_column_int64(q.stmt, 0);
+    int rc = geodb__q_close(&q);
+    if (rc != GEODB_OK || found)
+        return rc;
+    geodb__q_open(&q, db, add_sql);
+    geodb__q_text(&q, 1, id);
+    rc = geodb__q_exec(&q, "add ref");
+    if (rc == GEODB_OK)
+        *out = sqlite3_last_insert_rowid(db->handle);
+    return rc;
+}
+
+int geodb__ref_key(struct geodb *db, const char *id, int64_t *out)
+{
+    assert(db->in_tx && id != NULL && id[0] != '\0');
+    size_t len = strnlen(id, CLUSTER_ID_SIZE);
+    struct ref_slot *slot = len < CLUSTER_ID_SIZE ? ref_slot(db, id, len) : NULL;
+    if (slot != NULL && slot->k != 0) {
+        *out = slot->k;
+        return GEODB_OK;
+    }
+    int rc = ref_lookup(db, id, out);
+    if (rc == GEODB_OK && slot != NULL && db->nrefs < REF_CACHED_MAX) {
+        /* Keys are rowids: 1 and up (a damaged file's key <= 0 is not cached). */
+        if (*out > 0) {
+            memcpy(slot->id, id, len + 1);
+            slot->k = *out;
+            db->nrefs++;
+        }
+    }
+    return rc;
+}
+
 int geodb_bulk_begin(struct geodb *db)
 {
     assert(!db->in_tx);
@@ -736,6 +828,8 @@ int geodb_tx_rollback(struct geodb *db)
      * connection stays in it, the next BEGIN fails and says so, and closing
      * rolls back. */
     db->in_tx = false;
+    /* Keys handed out by this transaction are gone with it. */
+    refs_forget(db);
     /* Some failures (a full disk, an I/O error, no memory) roll the whole
      * transaction back themselves; ROLLBACK would then fail for want of one. */
     if (sqlite3_get_autocommit(db->handle))

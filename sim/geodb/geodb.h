@@ -24,7 +24,7 @@
 
 #include "core/cluster.h"
 
-#define GEODB_SCHEMA_VERSION 1
+#define GEODB_SCHEMA_VERSION 2
 /* "CSGD" in PRAGMA application_id marks a file as a clustersim GeoDB. */
 #define GEODB_APPLICATION_ID 0x43534744
 /* The writer recorded for commands run without a local site. */

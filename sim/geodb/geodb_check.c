@@ -34,6 +34,7 @@ enum kind {
     K_VHOST, /* integer 0..DIRECTOR_VHOST_MAX */
     K_EXPIRE, /* integer DIRECTOR_USER_EXPIRE_MIN_S..2^31-1 */
     K_POSITIVE, /* integer 1..2^31-1 */
+    K_REF,   /* NULL, or a key of the refs table */
 };
 
 struct col_check {
@@ -63,7 +64,8 @@ static const struct table_check checks[] = {
       {"del_w", K_W}}},
     {"users",
      "username",
-     {{"last_moved", K_SECS}, {"route_ts", K_TS}, {"route_w", K_W}, {"pref_ts", K_TS},
+     {{"site", K_REF}, {"backend", K_REF}, {"alt_backend", K_REF}, {"dest_site", K_REF},
+      {"pref_site", K_REF}, {"last_moved", K_SECS}, {"route_ts", K_TS}, {"route_w", K_W}, {"pref_ts", K_TS},
       {"pref_w", K_W}, {"del_ts", K_TS}, {"del_w", K_W}}},
     {"user_moves",
      "id",
@@ -157,6 +159,11 @@ static void kind_range(enum kind kind, int64_t *lo, int64_t *hi, bool *nullable)
         *lo = 1;
         *hi = INT32_MAX;
         return;
+    case K_REF:
+        *lo = 1;
+        *hi = INT64_MAX;
+        *nullable = true;
+        return;
     }
     assert(!"unknown kind");
 }
@@ -167,6 +174,9 @@ static size_t predicate(char *buf, size_t used, const struct col_check *c)
     int64_t lo, hi;
     bool nullable;
     kind_range(c->kind, &lo, &hi, &nullable);
+    if (c->kind == K_REF) /* a key refs holds (its keys are integers) */
+        return append(buf, used, "(%s IS NULL OR %s IN (SELECT k FROM main.refs))", c->name,
+                      c->name);
     return append(buf, used,
                   "(%s%s(typeof(%s) = 'integer' AND %s BETWEEN %" PRId64 " AND %" PRId64 "))",
                   nullable ? c->name : "", nullable ? " IS NULL OR " : "", c->name, c->name, lo,
@@ -184,8 +194,13 @@ static void check_sql(const struct table_check *t, char *buf)
         kind_range(t->cols[i].kind, &lo, &hi, &nullable);
         used = append(buf, used, " WHEN NOT ");
         used = predicate(buf, used, &t->cols[i]);
-        used = append(buf, used, " THEN '%s is ' || quote(%s) || ', expected %s%" PRId64 "..%" PRId64 "'",
-                      t->cols[i].name, t->cols[i].name, nullable ? "NULL or " : "", lo, hi);
+        if (t->cols[i].kind == K_REF)
+            used = append(buf, used, " THEN '%s is ' || quote(%s) || ', expected NULL or a key of"
+                          " refs'", t->cols[i].name, t->cols[i].name);
+        else
+            used = append(buf, used, " THEN '%s is ' || quote(%s) || ', expected %s%" PRId64
+                          "..%" PRId64 "'", t->cols[i].name, t->cols[i].name,
+                          nullable ? "NULL or " : "", lo, hi);
     }
     used = append(buf, used, " END FROM main.%s WHERE NOT (", t->table);
     for (int i = 0; i < CHECK_COLS_MAX && t->cols[i].name != NULL; i++) {

@@ -33,13 +33,21 @@ struct table_desc {
     const char *key; /* "id" or "a, b" */
     const char *all; /* every column, in order */
     struct cell_desc cells[CELLS_MAX];
+    /* Columns holding keys of refs (NULL-terminated; may be empty): keys
+     * are per file, so a merge translates them through the ids. */
+    const char *refs[CELL_COLS_MAX];
+    /* What a digest reads (NULL: the table's columns): the ids, not the
+     * keys, so that replicas holding the same state digest the same. */
+    const char *digest_from;
+    const char *digest_cols;
 };
 
 #define END {NULL, NULL, {NULL}}
+#define NO_REFS {NULL}, NULL, NULL
 
 static const struct table_desc tables[] = {
     {GEODB_T_TOPOLOGY, "tags", "id", "id, name, name_ts, name_w, del_ts, del_w",
-     {{"name_ts", "name_w", {"name", NULL}}, {"del_ts", "del_w", {NULL}}, END}},
+     {{"name_ts", "name_w", {"name", NULL}}, {"del_ts", "del_w", {NULL}}, END}, NO_REFS},
     {GEODB_T_TOPOLOGY, "sites", "id",
      "id, name, name_ts, name_w, tag_id, tag_ts, tag_w, load_balancer, lb_ts, lb_w, status, "
      "status_ts, status_w, fm_id, fm_pct, fm_dest, fm_ts, fm_w, rec_id, rec_pct, rec_ts, rec_w, "
@@ -51,7 +59,7 @@ static const struct table_desc tables[] = {
       {"fm_ts", "fm_w", {"fm_id", "fm_pct", "fm_dest", NULL}},
       {"rec_ts", "rec_w", {"rec_id", "rec_pct", NULL}},
       {"del_ts", "del_w", {NULL}},
-      END}},
+      END}, NO_REFS},
     {GEODB_T_TOPOLOGY, "backends", "id",
      "id, name, name_ts, name_w, site_id, site_ts, site_w, status, status_ts, status_w, "
      "load_factor, lf_ts, lf_w, fm_id, fm_pct, fm_dest, fm_ts, fm_w, del_ts, del_w",
@@ -61,26 +69,30 @@ static const struct table_desc tables[] = {
       {"lf_ts", "lf_w", {"load_factor", NULL}},
       {"fm_ts", "fm_w", {"fm_id", "fm_pct", "fm_dest", NULL}},
       {"del_ts", "del_w", {NULL}},
-      END}},
+      END}, NO_REFS},
     {GEODB_T_SETTINGS, "cluster_settings", "scope, scope_id, feature", "scope, scope_id, feature, state, ts, w",
-     {{"ts", "w", {"state", NULL}}, END}},
+     {{"ts", "w", {"state", NULL}}, END}, NO_REFS},
     {GEODB_T_MOVES, "user_moves", "id",
      "id, kind, username, src_backend_id, src_site_id, dest_backend_ids, dest_site_ids, count, "
      "min_last_moved, "
      "req_ts, req_w, state, moved, state_ts, state_w",
-     {{"state_ts", "state_w", {"state", "moved", NULL}}, END}},
+     {{"state_ts", "state_w", {"state", "moved", NULL}}, END}, NO_REFS},
     {GEODB_T_STATS, "proxy_dest_stats", "proxy, dest_host", "proxy, dest_host, ok, fail, redirect, ts, w",
-     {{"ts", "w", {"ok", "fail", "redirect", NULL}}, END}},
+     {{"ts", "w", {"ok", "fail", "redirect", NULL}}, END}, NO_REFS},
     {GEODB_T_REACH, "site_reachability", "src_site_id, dest_site_id",
-     "src_site_id, dest_site_id, reachable, ts, w", {{"ts", "w", {"reachable", NULL}}, END}},
+     "src_site_id, dest_site_id, reachable, ts, w", {{"ts", "w", {"reachable", NULL}}, END}, NO_REFS},
     {GEODB_T_USERS, "users", "username",
-     "username, site_id, backend_id, alt_backend_id, moving, dest_site_id, last_moved, route_ts, "
-     "route_w, preferred_site_id, pref_ts, pref_w, del_ts, del_w",
+     "username, site, backend, alt_backend, moving, dest_site, last_moved, route_ts, "
+     "route_w, pref_site, pref_ts, pref_w, del_ts, del_w",
      {{"route_ts", "route_w",
-       {"site_id", "backend_id", "alt_backend_id", "moving", "dest_site_id", "last_moved"}},
-      {"pref_ts", "pref_w", {"preferred_site_id", NULL}},
+       {"site", "backend", "alt_backend", "moving", "dest_site", "last_moved"}},
+      {"pref_ts", "pref_w", {"pref_site", NULL}},
       {"del_ts", "del_w", {NULL}},
-      END}},
+      END},
+     {"site", "backend", "alt_backend", "dest_site", "pref_site", NULL},
+     "users_v",
+     "username, site_id, backend_id, alt_backend_id, moving, dest_site_id, last_moved, route_ts, "
+     "route_w, preferred_site_id, pref_ts, pref_w, del_ts, del_w"},
 };
 
 #define NTABLES (int)(sizeof(tables) / sizeof(tables[0]))
@@ -113,6 +125,36 @@ static size_t set_column(char *buf, size_t used, const struct cell_desc *c, cons
     return append(buf, used, " THEN excluded.%s ELSE %s END", col, col);
 }
 
+static bool is_ref(const struct table_desc *t, const char *col, size_t len)
+{
+    for (int i = 0; i < CELL_COLS_MAX && t->refs[i] != NULL; i++) {
+        if (strlen(t->refs[i]) == len && strncmp(t->refs[i], col, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The source row's columns (as src), a key of the linked file's refs
+ * turned into the key of the same id here (merge_refs added every id). */
+static size_t select_list(char *buf, size_t used, const struct table_desc *t, const char *alias)
+{
+    const char *col = t->all;
+    while (*col != '\0') {
+        size_t len = strcspn(col, ",");
+        if (is_ref(t, col, len))
+            used = append(buf, used, "(SELECT m.k FROM main.refs m JOIN %s.refs r ON r.id = m.id"
+                                     " WHERE r.k = src.%.*s)", alias, (int)len, col);
+        else
+            used = append(buf, used, "src.%.*s", (int)len, col);
+        col += len;
+        if (*col == ',') {
+            used = append(buf, used, ", ");
+            col += strspn(col, ", ");
+        }
+    }
+    return used;
+}
+
 /* INSERT ... SELECT FROM the link ... ON CONFLICT DO UPDATE, cell by cell. */
 static void merge_sql(const struct table_desc *t, const char *alias, char *buf)
 {
@@ -120,9 +162,10 @@ static void merge_sql(const struct table_desc *t, const char *alias, char *buf)
     /* ORDER BY: rows go in in key order whatever order SQLite would scan
      * them in, so that the merged file's pages (and its bytes) do not
      * depend on it. "WHERE true" keeps ON CONFLICT from parsing as a join. */
-    used = append(buf, used, "INSERT INTO main.%s (%s) SELECT %s FROM %s.%s WHERE true "
-                             "ORDER BY %s ON CONFLICT (%s) DO UPDATE SET ",
-                  t->name, t->all, t->all, alias, t->name, t->key, t->key);
+    used = append(buf, used, "INSERT INTO main.%s (%s) SELECT ", t->name, t->all);
+    used = select_list(buf, used, t, alias);
+    used = append(buf, used, " FROM %s.%s AS src WHERE true ORDER BY %s ON CONFLICT (%s) DO "
+                             "UPDATE SET ", alias, t->name, t->key, t->key);
     bool first = true;
     for (int i = 0; t->cells[i].ts != NULL; i++) {
         const struct cell_desc *c = &t->cells[i];
@@ -145,6 +188,7 @@ struct geodb_link {
     char alias[24];
     bool attached;
     sqlite3_stmt *writers;
+    sqlite3_stmt *refs; /* NULL until a merge of users needs it */
     sqlite3_stmt *stmts[NTABLES]; /* NULL: not prepared yet, or table absent */
     bool absent[NTABLES];
 };
@@ -233,6 +277,8 @@ int geodb_link_close(struct geodb_link *link)
     /* Every step of a link's statement is followed by a reset, which
      * reports its failures: finalizing them cannot fail. */
     int rc = sqlite3_finalize(link->writers);
+    int r0 = sqlite3_finalize(link->refs);
+    rc = rc != SQLITE_OK ? rc : r0;
     for (int i = 0; i < NTABLES; i++) {
         int r = sqlite3_finalize(link->stmts[i]);
         rc = rc != SQLITE_OK ? rc : r;
@@ -283,9 +329,26 @@ static int step_all(struct geodb *db, sqlite3_stmt *stmt)
     return geodb__q_exec(&q, "merge replica");
 }
 
+/* Adds the linked file's ids that this one lacks to refs, in the linked
+ * file's key order (so that the new keys do not depend on SQLite's scan). */
+static int merge_refs(struct geodb_link *link)
+{
+    if (link->refs == NULL) {
+        char sql[160];
+        snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO main.refs (id) SELECT id FROM %s.refs"
+                 " ORDER BY k", link->alias);
+        int rc = prepare(link->db, sql, &link->refs);
+        if (rc != GEODB_OK)
+            return rc;
+    }
+    return step_all(link->db, link->refs);
+}
+
 static int merge_tables(struct geodb_link *link, unsigned groups, unsigned *changed)
 {
     int rc = step_all(link->db, link->writers);
+    if (rc == GEODB_OK && (groups & GEODB_T_USERS))
+        rc = merge_refs(link);
     for (int i = 0; rc == GEODB_OK && i < NTABLES; i++) {
         if (!(tables[i].group & groups))
             continue;
@@ -335,7 +398,9 @@ static int digest_table(struct geodb *db, const struct table_desc *t, struct has
     if (rc != GEODB_OK || !exists)
         return rc;
     char sql[1024];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s ORDER BY %s", t->all, t->name, t->key);
+    snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s ORDER BY %s",
+             t->digest_cols != NULL ? t->digest_cols : t->all,
+             t->digest_from != NULL ? t->digest_from : t->name, t->key);
     struct geodb_q q;
     if (geodb__q_prepare(&q, db, sql) != GEODB_OK)
         return q.rc;

@@ -70,6 +70,11 @@ int geodb__fail_code(struct geodb *db, const char *what, int code);
 /* The classification alone. */
 int geodb__classify(int code);
 
+/* The key of a site or backend id in the refs table (the users table's
+ * references), adding a row when the id has none yet. Inside a
+ * transaction; the keys it hands out are forgotten if that rolls back. */
+int geodb__ref_key(struct geodb *db, const char *id, int64_t *out);
+
 sqlite3 *geodb__handle(struct geodb *db);
 /* The error message buffer (GEODB_ERRMSG_SIZE bytes), for failures that
  * are not SQLite's. */

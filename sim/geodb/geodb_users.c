@@ -15,17 +15,21 @@ static const char *const move_state_names[MOVE_STATE_COUNT] = {
     "queued", "running", "done", "stopped", "failed",
 };
 
+/* Users are read through the view users_v, which shows the ids the
+ * users table holds as keys of refs. */
+#define USER_COLUMNS                                                                      \
+    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"                    \
+    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"     \
+    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"    \
+    " route_ts, del_ts, del_ts >= route_ts FROM users_v "
 static const char user_get_one_sql[] =
-    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
-    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
-    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
-    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts > del_ts AND username = ?1";
+    USER_COLUMNS "WHERE route_ts > del_ts AND username = ?1";
 static const char user_route_sql[] =
-    "INSERT INTO users (username, site_id, backend_id, alt_backend_id, moving, dest_site_id,"
+    "INSERT INTO users (username, site, backend, alt_backend, moving, dest_site,"
     " last_moved, route_ts, route_w) VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?2)"
-    " ON CONFLICT (username) DO UPDATE SET site_id = excluded.site_id,"
-    " backend_id = excluded.backend_id, alt_backend_id = excluded.alt_backend_id,"
-    " moving = excluded.moving, dest_site_id = excluded.dest_site_id,"
+    " ON CONFLICT (username) DO UPDATE SET site = excluded.site,"
+    " backend = excluded.backend, alt_backend = excluded.alt_backend,"
+    " moving = excluded.moving, dest_site = excluded.dest_site,"
     " last_moved = excluded.last_moved, route_ts = excluded.route_ts,"
     " route_w = excluded.route_w"
     " WHERE (route_ts, route_w) <= (excluded.route_ts, excluded.route_w)";
@@ -34,12 +38,12 @@ static const char user_route_sql[] =
 #define IF_ROUTE(col) col " = CASE WHEN " ROUTE_NEWER " THEN excluded." col " ELSE " col " END"
 #define IF_PREF(col) col " = CASE WHEN " PREF_NEWER " THEN excluded." col " ELSE " col " END"
 #define CELLS_INSERT                                                                     \
-    "INSERT INTO users (username, site_id, backend_id, alt_backend_id, moving, dest_site_id," \
-    " last_moved, route_ts, route_w, preferred_site_id, pref_ts, pref_w) VALUES "
+    "INSERT INTO users (username, site, backend, alt_backend, moving, dest_site,"        \
+    " last_moved, route_ts, route_w, pref_site, pref_ts, pref_w) VALUES "
 #define CELLS_UPSERT                                                                        \
-    " ON CONFLICT (username) DO UPDATE SET " IF_ROUTE("site_id") ", " IF_ROUTE("backend_id") \
-    ", " IF_ROUTE("alt_backend_id") ", " IF_ROUTE("moving") ", " IF_ROUTE("dest_site_id")    \
-    ", " IF_ROUTE("last_moved") ", " IF_PREF("preferred_site_id") ", " IF_PREF("pref_w")    \
+    " ON CONFLICT (username) DO UPDATE SET " IF_ROUTE("site") ", " IF_ROUTE("backend")     \
+    ", " IF_ROUTE("alt_backend") ", " IF_ROUTE("moving") ", " IF_ROUTE("dest_site")        \
+    ", " IF_ROUTE("last_moved") ", " IF_PREF("pref_site") ", " IF_PREF("pref_w")           \
     ", " IF_PREF("pref_ts") ", " IF_ROUTE("route_w") ", " IF_ROUTE("route_ts")
 #define ROW1 "(?,?,?,?,?,?,?,?,?,?,?,?)"
 #define ROW2 ROW1 "," ROW1
@@ -52,11 +56,7 @@ static const char user_cells_sql[] = CELLS_INSERT ROW1 CELLS_UPSERT;
 static const char user_cells_batch_sql[] = CELLS_INSERT ROW32 CELLS_UPSERT;
 _Static_assert(GEODB_CELLS_BATCH == 32, "ROW32 must match the batch size");
 static const char user_at_sql[] =
-    "SELECT username, coalesce(site_id, ''), coalesce(backend_id, ''),"
-    " coalesce(alt_backend_id, ''), coalesce(moving, ''), coalesce(dest_site_id, ''),"
-    " coalesce(last_moved, -1), CASE WHEN pref_ts > del_ts THEN preferred_site_id END,"
-    " route_ts, del_ts, del_ts >= route_ts FROM users WHERE route_ts = ?1 OR pref_ts = ?1 OR del_ts = ?1"
-    " ORDER BY username";
+    USER_COLUMNS "WHERE route_ts = ?1 OR pref_ts = ?1 OR del_ts = ?1 ORDER BY username";
 static const char user_del_sql[] =
     "UPDATE users SET del_ts = ?1, del_w = ?2 WHERE username = ?3"
     " AND (del_ts, del_w) <= (?1, ?2)";
@@ -66,9 +66,11 @@ static const char user_tomb_sql[] =
     "INSERT INTO users (username, del_ts, del_w) VALUES (?3, ?1, ?2)"
     " ON CONFLICT (username) DO UPDATE SET del_ts = excluded.del_ts, del_w = excluded.del_w"
     " WHERE (del_ts, del_w) <= (excluded.del_ts, excluded.del_w)";
+/* Counted by key, then named: one lookup per backend, not per user. */
 static const char user_count_sql[] =
-    "SELECT backend_id, count(*) FROM users WHERE route_ts > del_ts AND backend_id IS NOT NULL"
-    " GROUP BY backend_id ORDER BY backend_id";
+    "SELECT r.id, c.n FROM (SELECT backend, count(*) AS n FROM users"
+    " WHERE route_ts > del_ts AND backend IS NOT NULL GROUP BY backend) c"
+    " JOIN refs r ON r.k = c.backend ORDER BY r.id";
 
 static const char move_add_sql[] =
     "INSERT INTO user_moves (id, kind, username, src_backend_id, src_site_id, dest_backend_ids,"
@@ -121,6 +123,17 @@ static void write_begin(struct geodb_q *q, struct geodb *db, const char *sql)
     geodb__q_int64(q, 2, geodb_writer(db));
 }
 
+/* Binds the key of a site or backend id to ?index; NULL or "" leaves it
+ * NULL. */
+static void bind_ref(struct geodb_q *q, int index, const char *id)
+{
+    if (q->rc != GEODB_OK || id == NULL || id[0] == '\0')
+        return;
+    int64_t key = 0;
+    q->rc = geodb__ref_key(q->db, id, &key);
+    geodb__q_int64(q, index, key);
+}
+
 static void user_read(sqlite3_stmt *stmt, void *arg)
 {
     struct geodb_user *out = arg;
@@ -148,11 +161,11 @@ int geodb_user_put_route(struct geodb *db, const struct geodb_user *user)
     struct geodb_q q;
     write_begin(&q, db, user_route_sql);
     geodb__q_text(&q, 3, user->username);
-    geodb__q_opt_text(&q, 4, user->site_id);
-    geodb__q_opt_text(&q, 5, user->backend_id);
-    geodb__q_opt_text(&q, 6, user->alt_backend_id);
+    bind_ref(&q, 4, user->site_id);
+    bind_ref(&q, 5, user->backend_id);
+    bind_ref(&q, 6, user->alt_backend_id);
     geodb__q_opt_text(&q, 7, user->moving);
-    geodb__q_opt_text(&q, 8, user->dest_site_id);
+    bind_ref(&q, 8, user->dest_site_id);
     if (user->last_moved_s >= 0)
         geodb__q_int64(&q, 9, user->last_moved_s);
     return geodb__q_exec(&q, "write user");
@@ -161,16 +174,16 @@ int geodb_user_put_route(struct geodb *db, const struct geodb_user *user)
 static void bind_cells(struct geodb_q *q, int base, const struct geodb_route_cells *c)
 {
     geodb__q_text(q, base + 1, c->username);
-    geodb__q_opt_text(q, base + 2, c->site_id);
-    geodb__q_opt_text(q, base + 3, c->backend_id);
-    geodb__q_opt_text(q, base + 4, c->alt_backend_id);
+    bind_ref(q, base + 2, c->site_id);
+    bind_ref(q, base + 3, c->backend_id);
+    bind_ref(q, base + 4, c->alt_backend_id);
     geodb__q_opt_text(q, base + 5, c->moving);
-    geodb__q_opt_text(q, base + 6, c->dest_site_id);
+    bind_ref(q, base + 6, c->dest_site_id);
     if (c->last_moved_s >= 0)
         geodb__q_int64(q, base + 7, c->last_moved_s);
     geodb__q_int64(q, base + 8, c->route_ts);
     geodb__q_int64(q, base + 9, c->route_w);
-    geodb__q_opt_text(q, base + 10, c->preferred_site_id);
+    bind_ref(q, base + 10, c->preferred_site_id);
     geodb__q_int64(q, base + 11, c->pref_ts);
     geodb__q_int64(q, base + 12, c->pref_w);
 }
