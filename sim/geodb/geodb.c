@@ -686,12 +686,22 @@ static void refs_forget(struct geodb *db)
 /* The slot of id: the one holding it, or the empty one where it goes. */
 static struct ref_slot *ref_slot(struct geodb *db, const char *id, size_t len)
 {
-    uint64_t h = hash_mix64((uint64_t)len);
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ULL;
+    /* A UUID's first and last eight characters tell it apart (random
+     * ids differ in the first, hand-made ones in the last); other ids are
+     * hashed whole. Collisions only cost probes. */
+    uint64_t h = (uint64_t)len;
+    if (len >= 16) {
+        uint64_t head, tail;
+        memcpy(&head, id, sizeof(head));
+        memcpy(&tail, id + len - sizeof(tail), sizeof(tail));
+        h ^= head ^ (tail * 0x9e3779b97f4a7c15ULL);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)id[i]) * 0x100000001b3ULL;
+    }
     size_t slot = (size_t)(hash_mix64(h) & (REF_SLOTS - 1));
     /* The cache is never full (REF_CACHED_MAX), so the probe ends. */
-    while (db->refs[slot].k != 0 && strcmp(db->refs[slot].id, id) != 0)
+    while (db->refs[slot].k != 0 && memcmp(db->refs[slot].id, id, len + 1) != 0)
         slot = (slot + 1) & (REF_SLOTS - 1);
     return &db->refs[slot];
 }
