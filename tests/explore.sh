@@ -85,6 +85,12 @@ check "[ $? -eq 2 ]" "--runs 0 did not exit 2"
 "$bin" explore --runs 2 > /dev/null 2>&1
 check "[ $? -eq 2 ]" "no --out did not exit 2"
 
+echo "explore: what explore found on main stays fixed (tests/explore-found/)"
+for f in tests/explore-found/*.json; do
+    "$bin" run "$f" --out "$tmp/found" --lean > "$tmp/found.out" 2>&1
+    check "[ $? -eq 0 ]" "$f fails again: $(grep '^FAIL' "$tmp/found.out" | head -n 3)"
+done
+
 if [ "$failures" -ne 0 ]; then
     echo "explore: $failures of $checks checks FAILED"
     exit 1

@@ -58,8 +58,8 @@ _Static_assert(GEODB_CELLS_BATCH == 32, "ROW32 must match the batch size");
 static const char user_at_sql[] =
     USER_COLUMNS "WHERE route_ts = ?1 OR pref_ts = ?1 OR del_ts = ?1 ORDER BY username";
 static const char user_del_sql[] =
-    "UPDATE users SET del_ts = ?1, del_w = ?2 WHERE username = ?3"
-    " AND (del_ts, del_w) <= (?1, ?2)";
+    "UPDATE users SET " GEODB_LWW_SET("del") " WHERE username = ?3"
+    " AND " GEODB_LWW_WHERE("del");
 /* A tombstone with its own timestamp and writer (a deletion replicated from
  * another replica's cache), creating the row when this replica lacks it. */
 static const char user_tomb_sql[] =
@@ -77,8 +77,8 @@ static const char move_add_sql[] =
     " dest_site_ids, count, min_last_moved, req_ts, req_w, state, moved, state_ts, state_w)"
     " VALUES (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?1, ?2, 'queued', 0, ?1, ?2)";
 static const char move_state_sql[] =
-    "UPDATE user_moves SET state = ?4, moved = ?5, state_ts = ?1, state_w = ?2"
-    " WHERE id = ?3 AND (state_ts, state_w) <= (?1, ?2)";
+    "UPDATE user_moves SET state = ?4, moved = ?5, " GEODB_LWW_SET("state")
+    " WHERE id = ?3 AND " GEODB_LWW_WHERE("state");
 static const char move_list_sql[] =
     "SELECT id, kind, coalesce(username, ''), coalesce(src_backend_id, ''),"
     " coalesce(src_site_id, ''), coalesce(dest_backend_ids, ''), coalesce(dest_site_ids, ''),"
