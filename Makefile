@@ -63,7 +63,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 PROJECT_CFLAGS := -std=c11 $(WARN) -O2 -g -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
 	$(SAN_FLAGS) $(PLANT_FLAGS) -MMD -MP
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
-DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -pthread
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 

@@ -23,8 +23,10 @@
 
 #include "core/controller.h"
 #include "core/hash.h"
+#include "sim/base/bigmem.h"
 #include "sim/base/filecopy.h"
 #include "sim/base/report.h"
+#include "sim/base/split.h"
 #include "sim/doveadm/doveadm.h"
 #include "sim/geodb/geodb.h"
 #include "sim/geodb/geodb_merge.h"
@@ -170,17 +172,48 @@ static uint32_t session_capacity(const struct world *w)
     return cap > 4e9 ? 4000000000u : (uint32_t)cap;
 }
 
+/* Where preplacement puts a user: its backend and failover target (-1:
+ * the user stays unplaced). */
+struct first_place {
+    int16_t backend;
+    int16_t alt;
+};
+
+struct place_job {
+    struct world *w;
+    struct first_place *out;
+};
+
+/* Users [from, to)'s first placement (split_run: reads the replica's view
+ * only, writes each user's own slot). */
+static void place_range(void *ctx, uint32_t from, uint32_t to)
+{
+    struct place_job *job = ctx;
+    const struct world *w = job->w;
+    const struct replica *rep = &w->replicas[0];
+    for (uint32_t u = from; u < to; u++) {
+        int site = w->users.state[u].home_site, alt = -1, b = -1;
+        if (topo_site_accepts(rep, site) && rep->sites[site].status == SITE_ONLINE)
+            b = topo_place(w, rep, site, w->users.state[u].key, -1, &alt);
+        job->out[u] = (struct first_place){(int16_t)b, (int16_t)(b >= 0 ? alt : -1)};
+    }
+}
+
 /* Users placed at t = 0, in the first replica (the others start as copies
- * of it). */
+ * of it). The placements are computed on both cores, then written in user
+ * order. */
 static void preplace_users(struct world *w)
 {
     struct replica *rep = &w->replicas[0];
+    struct first_place *place = bigmem_calloc(w->users.n ? w->users.n : 1, sizeof(*place));
+    if (place == NULL) {
+        world_fail(w, "out of memory placing %u users", w->users.n);
+        return;
+    }
+    struct place_job job = {w, place};
+    split_run(w->users.n, place_range, &job);
     for (uint32_t u = 0; u < w->users.n; u++) {
-        int site = w->users.state[u].home_site;
-        if (!topo_site_accepts(rep, site) || rep->sites[site].status != SITE_ONLINE)
-            continue;
-        int alt = -1;
-        int b = topo_place(w, rep, site, w->users.state[u].key, -1, &alt);
+        int site = w->users.state[u].home_site, b = place[u].backend, alt = place[u].alt;
         if (b < 0)
             continue;
         struct uc_route route = {
@@ -191,6 +224,7 @@ static void preplace_users(struct world *w)
         usercache_put_pref(&rep->users, u, (uint8_t)site, route.ts_us, (uint8_t)site);
         world_set_resident(w, u, b);
     }
+    bigmem_free(place);
 }
 
 /* ---- init ---- */

@@ -13,6 +13,7 @@
 
 #include "core/hash.h"
 #include "sim/base/bigmem.h"
+#include "sim/base/split.h"
 #include "sim/world/traffic.h"
 
 #define DAY_MS (24.0 * 3600.0 * 1000.0)
@@ -87,6 +88,18 @@ static void assign_home_sites(struct world *w)
     }
 }
 
+/* Users [from, to)'s placement keys (split_run: a pure function of the
+ * name into each user's own record). */
+static void compute_keys(void *ctx, uint32_t from, uint32_t to)
+{
+    struct world *w = ctx;
+    char name[CLUSTER_USERNAME_SIZE];
+    for (uint32_t i = from; i < to; i++) {
+        world_username(w, i, name, sizeof(name));
+        w->users.state[i].key = placement_key(name);
+    }
+}
+
 int workload_init(struct world *w)
 {
     const struct scenario *scn = w->scn;
@@ -95,11 +108,7 @@ int workload_init(struct world *w)
         world_fail(w, "out of memory for %lld users", (long long)scn->users.count);
         return -1;
     }
-    char name[CLUSTER_USERNAME_SIZE];
-    for (uint32_t i = 0; i < w->users.n; i++) {
-        world_username(w, i, name, sizeof(name));
-        w->users.state[i].key = placement_key(name);
-    }
+    split_run(w->users.n, compute_keys, w);
     assign_home_sites(w);
     double *weights = malloc((w->users.n ? w->users.n : 1) * sizeof(double));
     if (weights == NULL) {
