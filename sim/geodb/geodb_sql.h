@@ -13,17 +13,6 @@
 #ifndef GEODB_SQL_H
 #define GEODB_SQL_H
 
-/* Last-write-wins on one cell (<cell>_ts, <cell>_w), ?1 the write's
- * timestamp and ?2 its writer. A writer's own later write always wins, and
- * its timestamp is made one microsecond newer than the stored one when the
- * clock has not moved (two writes in one millisecond): with equal stamps a
- * replica that had already received the first would keep it and drop the
- * second when it arrives. Routing records do the same (repl_put_route). */
-#define GEODB_LWW_SET(cell)                                                           \
-    cell "_ts = CASE WHEN " cell "_w = ?2 AND " cell "_ts >= ?1 THEN " cell "_ts + 1" \
-         " ELSE ?1 END, " cell "_w = ?2"
-#define GEODB_LWW_WHERE(cell) "((" cell "_ts, " cell "_w) <= (?1, ?2) OR " cell "_w = ?2)"
-
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
  * Tags, sites, backends and feature settings in the GeoDB file.
  *
  * Every write is an UPDATE of one cell guarded by last-write-wins:
- * "(cell_ts, cell_w) <= (?ts, ?w)", or the same writer (GEODB_LWW_*). Adding a row first ensures the key exists
+ * "(cell_ts, cell_w) <= (?ts, ?w)". Adding a row first ensures the key exists
  * and then writes every cell, which is also how `--id` re-adds a removed
  * site or backend: the new cells are newer than the tombstone.
  */
@@ -16,13 +16,13 @@
 
 /* An UPDATE of one cell: ?1 timestamp, ?2 writer, ?3 key, ?4.. values. */
 #define CELL_SQL(table, key, set, cell)                                                  \
-    "UPDATE " table " SET " set ", " GEODB_LWW_SET(cell) " WHERE " key " = ?3"            \
-    " AND " GEODB_LWW_WHERE(cell)
+    "UPDATE " table " SET " set ", " cell "_ts = ?1, " cell "_w = ?2 WHERE " key " = ?3" \
+    " AND (" cell "_ts, " cell "_w) <= (?1, ?2)"
 
 static const char tag_insert_sql[] = "INSERT INTO tags (id) VALUES (?1) ON CONFLICT DO NOTHING";
 static const char tag_name_sql[] = CELL_SQL("tags", "id", "name = ?4", "name");
-static const char tag_del_sql[] = "UPDATE tags SET " GEODB_LWW_SET("del") " WHERE id = ?3"
-                                   " AND " GEODB_LWW_WHERE("del");
+static const char tag_del_sql[] = "UPDATE tags SET del_ts = ?1, del_w = ?2 WHERE id = ?3"
+                                   " AND (del_ts, del_w) <= (?1, ?2)";
 static const char tag_get_sql[] =
     "SELECT id, name FROM tags WHERE name_ts > del_ts AND (name = ?1 OR id = ?1) "
     "ORDER BY (id = ?1) DESC, id LIMIT 1";
@@ -38,8 +38,8 @@ static const char site_status_sql[] = CELL_SQL("sites", "id", "status = ?4", "st
 static const char site_fm_sql[] =
     CELL_SQL("sites", "id", "fm_id = ?4, fm_pct = ?5, fm_dest = ?6", "fm");
 static const char site_rec_sql[] = CELL_SQL("sites", "id", "rec_id = ?4, rec_pct = ?5", "rec");
-static const char site_del_sql[] = "UPDATE sites SET " GEODB_LWW_SET("del") " WHERE id = ?3"
-                                   " AND " GEODB_LWW_WHERE("del");
+static const char site_del_sql[] = "UPDATE sites SET del_ts = ?1, del_w = ?2 WHERE id = ?3"
+                                   " AND (del_ts, del_w) <= (?1, ?2)";
 #define SITE_COLUMNS                                                                     \
     "SELECT id, name, coalesce(tag_id, ''), coalesce(load_balancer, ''), status, fm_id," \
     " fm_pct, fm_dest, rec_id, rec_pct FROM sites WHERE name_ts > del_ts "
@@ -55,8 +55,8 @@ static const char backend_status_sql[] = CELL_SQL("backends", "id", "status = ?4
 static const char backend_lf_sql[] = CELL_SQL("backends", "id", "load_factor = ?4", "lf");
 static const char backend_fm_sql[] =
     CELL_SQL("backends", "id", "fm_id = ?4, fm_pct = ?5, fm_dest = ?6", "fm");
-static const char backend_del_sql[] = "UPDATE backends SET " GEODB_LWW_SET("del") " WHERE id = ?3"
-                                   " AND " GEODB_LWW_WHERE("del");
+static const char backend_del_sql[] = "UPDATE backends SET del_ts = ?1, del_w = ?2 WHERE id = ?3"
+                                   " AND (del_ts, del_w) <= (?1, ?2)";
 #define BACKEND_COLUMNS                                                                  \
     "SELECT id, name, coalesce(site_id, ''), status, load_factor, fm_id, fm_pct, fm_dest" \
     " FROM backends WHERE name_ts > del_ts "
