@@ -3,9 +3,8 @@
  * pages in "madvise" mode), small ones and other systems from calloc. A
  * header in front of each block remembers how it was obtained. A large
  * array starts on a 2 MiB boundary, so that all of it can be huge pages:
- * random reads over it then miss the TLB far less, and the workload's
- * prefetches are not dropped (on this project's virtual machines a
- * prefetch that misses the TLB is).
+ * the workload's random reads over per-user arrays then miss the TLB far
+ * less.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE */
 
