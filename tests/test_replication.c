@@ -112,6 +112,87 @@ static void test_writes_arrive_after_the_delay(void **state)
     assert_int_equal(w->repl->stats.delivered, 1);
 }
 
+/* A delay spike: writes made during it take the long delay, and a write
+ * made after it ends still waits behind them (one ordered stream). */
+static void test_delay_spike_keeps_writes_in_order(void **state)
+{
+    struct tw_fixture *f = *state;
+    struct world *w = &f->w;
+    uint32_t a = user_of(w, 0, 0);
+    uint32_t b = user_of(w, 0, a + 1);
+    at(w, 1000);
+    repl_set_delay(w, 60000);
+    int to_a = move_within(w, 0, 0, a);
+    at(w, 2000);
+    repl_set_delay(w, 500);
+    int to_b = move_within(w, 0, 0, b);
+    at(w, 60999);
+    assert_int_not_equal(route_in(w, 1, a)->backend, to_a);
+    assert_int_not_equal(route_in(w, 1, b)->backend, to_b); /* due at 2500, behind a */
+    assert_int_equal(w->repl->nstale[1], 2);
+    at(w, 61000);
+    assert_int_equal(route_in(w, 1, a)->backend, to_a);
+    assert_int_equal(route_in(w, 1, b)->backend, to_b);
+    assert_int_equal(w->repl->nstale[1], 0);
+    at(w, 62000);
+    uint32_t c = user_of(w, 0, b + 1);
+    int to_c = move_within(w, 0, 0, c); /* the backlog is gone: 500 ms again */
+    at(w, 62500);
+    assert_int_equal(route_in(w, 1, c)->backend, to_c);
+}
+
+/* The timeline's spikes and clock steps, run as the event loop runs them:
+ * loads multiply, the longest delay wins, each ends by itself, and a site
+ * fault steps the site's clock until "recover" puts its own skew back. */
+static void test_timeline_spikes_and_clock_steps(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{ \"name\": \"spikes\", \"duration\": \"2h\",\n"
+        "  \"geodb\": { \"replication_delay\": \"500ms\" },\n"
+        "  \"sites\": [\n"
+        "    { \"name\": \"DC1\", \"backends\": { \"count\": 2, \"name\": \"be%d.dc1.example.com\" } },\n"
+        "    { \"name\": \"DC2\", \"backends\": { \"count\": 2, \"name\": \"be%d.dc2.example.com\" },\n"
+        "      \"clock_skew\": \"2s\" } ],\n"
+        "  \"users\": { \"count\": 50 },\n"
+        "  \"timeline\": [\n"
+        "    { \"at\": \"10m\", \"spike\": { \"load\": 3, \"for\": \"20m\" } },\n"
+        "    { \"at\": \"20m\", \"spike\": { \"load\": 2, \"replication_delay\": \"5m\", \"for\": \"20m\" } },\n"
+        "    { \"at\": \"50m\", \"fault\": { \"site\": \"DC2\", \"clock_skew\": \"-3s\" } },\n"
+        "    { \"at\": \"55m\", \"fault\": { \"site\": \"DC2\", \"recover\": true } } ] }\n";
+    struct tw_fixture *f = tw_setup(text, no_move_duration);
+    struct world *w = &f->w;
+    assert_true(w->load_multiplier == 1.0);
+    w->engine.now_ms = 10 * 60000;
+    timeline_run_event(w, 0);
+    assert_true(w->load_multiplier == 3.0);
+    assert_int_equal(w->repl->delay_ms, 500);
+    w->engine.now_ms = 20 * 60000;
+    timeline_run_event(w, 1);
+    assert_true(w->load_multiplier == 6.0);
+    assert_int_equal(w->repl->delay_ms, 5 * 60000);
+    w->engine.now_ms = 30 * 60000;
+    timeline_run_event(w, 0 | TIMELINE_SPIKE_END);
+    assert_true(w->load_multiplier == 2.0);
+    assert_int_equal(w->repl->delay_ms, 5 * 60000);
+    w->engine.now_ms = 40 * 60000;
+    timeline_run_event(w, 1 | TIMELINE_SPIKE_END);
+    assert_true(w->load_multiplier == 1.0);
+    assert_int_equal(w->repl->delay_ms, 500);
+    assert_int_equal(w->events_cluster[EVK_FAULT], 2);
+    assert_int_equal(w->events_cluster[EVK_HEAL], 2);
+    w->engine.now_ms = 50 * 60000;
+    int64_t before_us = world_ts_us(w, 1);
+    timeline_run_event(w, 2);
+    assert_int_equal(w->sites[1].skew_ms, -3000);
+    assert_int_equal(world_ts_us(w, 1), before_us - 5000 * 1000); /* from +2 s to -3 s */
+    assert_int_equal(w->sites[0].skew_ms, 0);
+    w->engine.now_ms = 55 * 60000;
+    timeline_run_event(w, 3);
+    assert_int_equal(w->sites[1].skew_ms, 2000);
+    tw_teardown(f);
+}
+
 static void test_partition_hints_and_heal(void **state)
 {
     struct tw_fixture *f = *state;
@@ -252,6 +333,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_writes_arrive_after_the_delay),
+        T(test_delay_spike_keeps_writes_in_order),
+        cmocka_unit_test(test_timeline_spikes_and_clock_steps),
         T(test_partition_hints_and_heal),
         T(test_conflict_resolves_to_newest),
         T(test_commands_replicate),

@@ -757,6 +757,27 @@ static const struct bad_case bad_cases[] = {
      "timeline[0].fault.slow: expected a number 1..1000, got 0.5"},
     {ENTRY("{\"at\": \"1m\", \"fault\": {\"site\": \"DC1\", \"crash\": 1}}"), 5, 62,
      "timeline[0].fault.crash: expected true or false, got 1"},
+    {ENTRY("{\"at\": \"1m\", \"fault\": {\"backend\": \"a.example.com\", \"clock_skew\": \"1s\"}}"),
+     5, 66, "timeline[0].fault.clock_skew: \"clock_skew\" needs a \"site\" target"},
+    {ENTRY("{\"at\": \"1m\", \"fault\": {\"site\": \"DC1\", \"clock_skew\": \"2h\"}}"), 5, 67,
+     "timeline[0].fault.clock_skew: expected a duration -1h..1h"},
+    /* spikes */
+    {ENTRY("{\"at\": \"1m\", \"spike\": {\"load\": 3}}"), 5, 37,
+     "timeline[0].spike: missing required key 'for'"},
+    {ENTRY("{\"at\": \"1m\", \"spike\": {\"for\": \"5m\"}}"), 5, 37,
+     "timeline[0].spike: nothing to do: set load or replication_delay"},
+    {ENTRY("{\"at\": \"1m\", \"spike\": {\"load\": 0, \"for\": \"5m\"}}"), 5, 46,
+     "timeline[0].spike.load: expected a number 0.01..100, got 0"},
+    {ENTRY("{\"at\": \"1m\", \"spike\": {\"replication_delay\": \"2h\", \"for\": \"5m\"}}"), 5, 59,
+     "timeline[0].spike.replication_delay: expected a duration 0s..1h"},
+    {ENTRY("{\"at\": \"1m\", \"spike\": {\"load\": 2, \"for\": \"0s\"}}"), 5, 56,
+     "timeline[0].spike.for: expected a duration 1ms..366d"},
+    {ENTRY("{\"at\": \"end\", \"spike\": {\"load\": 2, \"for\": \"5m\"}}"), 5, 38,
+     "a spike at \"end\" would never run"},
+    {ENTRY("{\"at\": \"1m\", \"spike\": {\"load\": 2, \"for\": \"5m\", \"site\": \"DC1\"}}"), 5, 62,
+     "unknown key 'site' in timeline[0].spike (expected one of: load, replication_delay, for)"},
+    {ENTRY("{\"at\": \"1m\", \"spike\": 3}"), 5, 37,
+     "timeline[0].spike: expected an object with \"for\" and \"load\" or \"replication_delay\""},
     /* partitions and heal */
     {ENTRY("{\"at\": \"1m\", \"partition\": \"DC1 | DC2\"}"), 5, 41,
      "timeline[0].partition: site 'DC3' is in no group"},
@@ -829,6 +850,34 @@ static void test_director_mode_rules(void **state)
     if (load_text(ok) != 0)
         fail_msg("%s", fx->err);
     assert_int_equal(fx->scn->mode, SCN_DIRECTOR);
+    scenario_free(fx->scn);
+}
+
+/* Spikes and clock steps: what the timeline entries hold. */
+static void test_spikes_and_clock_steps(void **state)
+{
+    (void)state;
+    const struct scenario *s = load_ok(HEAD " \"timeline\": [\n"
+        "{\"at\": \"1h\", \"spike\": {\"load\": 2.5, \"for\": \"20m\"}},\n"
+        "{\"at\": \"1h\", \"spike\": {\"replication_delay\": \"10m\", \"for\": \"30m\"}},\n"
+        "{\"at\": \"90m\", \"spike\": {\"load\": 0.5, \"replication_delay\": \"0s\", \"for\": \"1ms\"}},\n"
+        "{\"at\": \"1m\", \"fault\": {\"site\": \"DC2\", \"clock_skew\": \"-1500ms\"}},\n"
+        "{\"at\": \"2m\", \"fault\": {\"site\": \"DC2\", \"recover\": true}}]}\n");
+    const struct scn_entry *e = s->entries;
+    assert_int_equal(s->nentries, 5);
+    assert_int_equal(e[0].kind, SCN_SPIKE);
+    assert_true(e[0].spike.load == 2.5);
+    assert_int_equal(e[0].spike.repl_delay_ms, -1);
+    assert_int_equal(e[0].spike.for_ms, 20 * 60 * 1000);
+    assert_true(e[1].spike.load == 0);
+    assert_int_equal(e[1].spike.repl_delay_ms, 10 * 60 * 1000);
+    assert_true(e[2].spike.load == 0.5);
+    assert_int_equal(e[2].spike.repl_delay_ms, 0);
+    assert_int_equal(e[2].spike.for_ms, 1);
+    assert_int_equal(e[3].kind, SCN_FAULT);
+    assert_true(e[3].fault.skew_set);
+    assert_int_equal(e[3].fault.clock_skew_ms, -1500);
+    assert_false(e[4].fault.skew_set);
     scenario_free(fx->scn);
 }
 
@@ -1254,7 +1303,7 @@ int main(void)
         cmocka_unit_test(test_full_scenario),     cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_durations),         cmocka_unit_test(test_ratios_exact),
         cmocka_unit_test(test_pattern_expansion), cmocka_unit_test(test_pattern_rejection),
-        cmocka_unit_test(test_director_mode_rules),
+        cmocka_unit_test(test_director_mode_rules), cmocka_unit_test(test_spikes_and_clock_steps),
         cmocka_unit_test(test_bad_inputs),        cmocka_unit_test(test_bad_inputs_leave_nothing),
         cmocka_unit_test(test_mangled_inputs),    cmocka_unit_test(test_limits_sites_backends),
         cmocka_unit_test(test_limits_timeline),   cmocka_unit_test(test_file_errors),

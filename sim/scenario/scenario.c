@@ -46,6 +46,8 @@
 #define HARDWARE_MAX 1e6
 #define USER_SHARE_MAX 1e6
 #define SLOW_MAX 1000.0
+#define SPIKE_LOAD_MIN 0.01 /* a "spike" may also be a dip */
+#define SPIKE_LOAD_MAX 100.0
 
 /* A backend name already taken, and by which group (for the message). */
 struct taken_name {
@@ -541,8 +543,7 @@ int scenario_duration_parse(const char *text, int64_t *out_ms)
     return 0;
 }
 
-/* The shortest duration text that parses back to ms ("1h30m", "0s"). */
-static void duration_format(int64_t ms, char *out, size_t size)
+void scenario_duration_format(int64_t ms, char *out, size_t size)
 {
     static const struct duration_unit by_size[] = {
         {"d", DAY_MS}, {"h", HOUR_MS}, {"m", MINUTE_MS}, {"s", SECOND_MS}, {"ms", 1},
@@ -574,8 +575,8 @@ static int get_duration(struct loader *ld, const struct node *n, int64_t lo, int
     if (!json_is_string(n->json) || scenario_duration_parse(json_string_value(n->json), &ms) != 0 ||
         ms < lo || ms > hi) {
         char lo_text[32], hi_text[32];
-        duration_format(lo, lo_text, sizeof(lo_text));
-        duration_format(hi, hi_text, sizeof(hi_text));
+        scenario_duration_format(lo, lo_text, sizeof(lo_text));
+        scenario_duration_format(hi, hi_text, sizeof(hi_text));
         return expected(ld, n, "a duration %s..%s (such as \"90s\" or \"1h30m\")", lo_text,
                         hi_text);
     }
@@ -836,8 +837,8 @@ static int load_workload(struct loader *ld, const struct node *n)
         return -1;
     if (w->session_max_ms < w->session_median_ms) {
         char max[32], median[32];
-        duration_format(w->session_max_ms, max, sizeof(max));
-        duration_format(w->session_median_ms, median, sizeof(median));
+        scenario_duration_format(w->session_max_ms, max, sizeof(max));
+        scenario_duration_format(w->session_median_ms, median, sizeof(median));
         const struct node *at = n;
         if (node_member(ld, n, "session_max", &c) || node_member(ld, n, "session_median", &c))
             at = &c;
@@ -1123,7 +1124,7 @@ static int load_curve_point(struct loader *ld, const struct node *n, struct scn_
         return -1;
     if (site->ncurve > 0 && p->at_ms <= site->curve[site->ncurve - 1].at_ms) {
         char prev[32];
-        duration_format(site->curve[site->ncurve - 1].at_ms, prev, sizeof(prev));
+        scenario_duration_format(site->curve[site->ncurve - 1].at_ms, prev, sizeof(prev));
         return expected(ld, &at, "a time after the previous point's %s", prev);
     }
     site->ncurve++;
@@ -1305,11 +1306,23 @@ static int load_doveadm_fault(struct loader *ld, const struct node *n, struct sc
     return 0;
 }
 
+/* "clock_skew": "3s" steps the site's clock from then on (its writes'
+ * timestamps); "recover" puts back the skew the site started with. */
+static int load_skew_fault(struct loader *ld, const struct node *n, struct scn_fault *f)
+{
+    if (f->site[0] == '\0')
+        return fail_at(ld, n->key_pos, "%s: \"clock_skew\" needs a \"site\" target", where(n));
+    if (get_duration(ld, n, -CLOCK_SKEW_MAX_MS, CLOCK_SKEW_MAX_MS, &f->clock_skew_ms) != 0)
+        return -1;
+    f->skew_set = true;
+    return 0;
+}
+
 static int load_fault(struct loader *ld, const struct node *n, struct scn_fault *f)
 {
     static const char *const keys[] = {
         "backend", "site", "recover", "login_failure_ratio", "delivery_failure_ratio",
-        "crash",   "slow", "prometheus", "doveadm", NULL};
+        "crash",   "slow", "prometheus", "doveadm", "clock_skew", NULL};
     struct node c;
     bool crash = false;
     *f = (struct scn_fault){
@@ -1331,11 +1344,13 @@ static int load_fault(struct loader *ld, const struct node *n, struct scn_fault 
         return -1;
     if (node_member(ld, n, "doveadm", &c) && load_doveadm_fault(ld, &c, f) != 0)
         return -1;
+    if (node_member(ld, n, "clock_skew", &c) && load_skew_fault(ld, &c, f) != 0)
+        return -1;
     if (!f->recover && f->login_failure_ppm < 0 && f->delivery_failure_ppm < 0 && f->crash < 0 &&
-        f->slow == 0 && f->prometheus_down < 0 && f->doveadm_down < 0)
+        f->slow == 0 && f->prometheus_down < 0 && f->doveadm_down < 0 && !f->skew_set)
         return fail_node(ld, n,
                          "nothing to do: set recover, login_failure_ratio, "
-                         "delivery_failure_ratio, crash, slow, prometheus or doveadm");
+                         "delivery_failure_ratio, crash, slow, prometheus, doveadm or clock_skew");
     return 0;
 }
 
@@ -1584,8 +1599,8 @@ static int load_expect(struct loader *ld, const struct node *n, struct scn_expec
 
 /* ---- timeline entries ---- */
 
-static const char *const entry_kinds[] = {"doveadm", "fault", "expect",     "partition",
-                                          "heal",    "note",  "controller", NULL};
+static const char *const entry_kinds[] = {"doveadm", "fault",      "expect", "partition", "heal",
+                                          "note",    "controller", "spike",  NULL};
 
 /* The keys an entry of each kind may have, in enum scn_entry_kind order. */
 static const char *const *const entry_keys[] = {
@@ -1596,6 +1611,7 @@ static const char *const *const entry_keys[] = {
     (const char *const[]){"at", "heal", NULL},
     (const char *const[]){"at", "note", NULL},
     (const char *const[]){"at", "controller", "site", "backend", "percent", NULL},
+    (const char *const[]){"at", "spike", NULL},
 };
 
 /* Which action the entry is: exactly one of entry_kinds. */
@@ -1616,7 +1632,7 @@ static int entry_kind(struct loader *ld, const struct node *n, enum scn_entry_ki
     if (found < 0)
         return fail_node(ld, n,
                          "no action (expected one of: doveadm, fault, expect, "
-                         "partition, heal, note, controller)");
+                         "partition, heal, note, controller, spike)");
     *out = (enum scn_entry_kind)found;
     return 0;
 }
@@ -1631,7 +1647,7 @@ static int load_at(struct loader *ld, const struct node *n, int64_t *out_ms)
     if (!json_is_string(n->json) || scenario_duration_parse(json_string_value(n->json), &ms) != 0 ||
         ms < 0 || ms > ld->scn->duration_ms) {
         char hi[32];
-        duration_format(ld->scn->duration_ms, hi, sizeof(hi));
+        scenario_duration_format(ld->scn->duration_ms, hi, sizeof(hi));
         return expected(ld, n, "a duration 0s..%s (the scenario's duration) or \"end\"", hi);
     }
     *out_ms = ms;
@@ -1696,6 +1712,35 @@ static int load_controller(struct loader *ld, const struct node *n, struct scn_e
     return has_pct ? get_int32(ld, &c, 1, 100, &e->ctl_percent) : 0;
 }
 
+/* {"spike": {"load": 3, "replication_delay": "2m", "for": "20m"}}: at
+ * least one of load and replication_delay; "for" is required, so that a
+ * spike always ends by itself. */
+static int load_spike(struct loader *ld, const struct node *n, int64_t at_ms,
+                      struct scn_spike *sp)
+{
+    static const char *const keys[] = {"load", "replication_delay", "for", NULL};
+    static const char *const required[] = {"for", NULL};
+    struct node c;
+    *sp = (struct scn_spike){.load = 0, .repl_delay_ms = -1, .for_ms = 0};
+    if (!json_is_object(n->json))
+        return expected(ld, n, "an object with \"for\" and \"load\" or \"replication_delay\"");
+    if (object_check(ld, n, keys) != 0 || require(ld, n, required) != 0)
+        return -1;
+    if (at_ms == SCN_AT_END)
+        return fail_node(ld, n, "a spike at \"end\" would never run (give it a time)");
+    if ((node_member(ld, n, "load", &c) &&
+         get_number(ld, &c, SPIKE_LOAD_MIN, false, SPIKE_LOAD_MAX, &sp->load) != 0) ||
+        (node_member(ld, n, "replication_delay", &c) &&
+         get_duration(ld, &c, 0, REPLICATION_DELAY_MAX_MS, &sp->repl_delay_ms) != 0))
+        return -1;
+    node_member(ld, n, "for", &c);
+    if (get_duration(ld, &c, 1, SCN_DURATION_MAX_MS, &sp->for_ms) != 0)
+        return -1;
+    if (sp->load == 0 && sp->repl_delay_ms < 0)
+        return fail_node(ld, n, "nothing to do: set load or replication_delay");
+    return 0;
+}
+
 static int load_action(struct loader *ld, const struct node *n, struct scn_entry *e)
 {
     struct node c;
@@ -1721,6 +1766,8 @@ static int load_action(struct loader *ld, const struct node *n, struct scn_entry
                         TEXT_ONE_LINE, e->text, sizeof(e->text));
     case SCN_CONTROLLER:
         return load_controller(ld, n, e);
+    case SCN_SPIKE:
+        return load_spike(ld, &c, e->at_ms, &e->spike);
     }
     assert(0);
     return -1;
@@ -1811,8 +1858,8 @@ static int load_intervals(struct loader *ld, const struct node *root)
         return -1;
     const struct node *at = has_sample ? &sample : has_scrape ? &scrape : root;
     char sample_text[32], scrape_text[32];
-    duration_format(scn->sample_interval_ms, sample_text, sizeof(sample_text));
-    duration_format(scn->scrape_interval_ms, scrape_text, sizeof(scrape_text));
+    scenario_duration_format(scn->sample_interval_ms, sample_text, sizeof(sample_text));
+    scenario_duration_format(scn->scrape_interval_ms, scrape_text, sizeof(scrape_text));
     if (scn->sample_interval_ms < scn->scrape_interval_ms)
         return fail_node(ld, at, "sample_interval (%s) is shorter than scrape_interval (%s)",
                          sample_text, scrape_text);

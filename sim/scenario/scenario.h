@@ -132,6 +132,7 @@ enum scn_entry_kind {
     SCN_HEAL,        /* {"heal": true}: every partition ends */
     SCN_NOTE,        /* {"note": "text"}: written to events.csv */
     SCN_CONTROLLER,  /* {"controller": "rebalance"|"force-move", ...}: a manual operation */
+    SCN_SPIKE,       /* {"spike": {"load": 3, "replication_delay": "2m", "for": "20m"}} */
 };
 
 /* The controller's manual operations (seed 004), asked through its API. */
@@ -152,6 +153,17 @@ struct scn_fault {
     double slow;                  /* "slow": CPU multiplier >= 1; 0 unset */
     int prometheus_down;          /* "prometheus": "down"/"up" (site faults only); -1 unset */
     int doveadm_down;             /* "doveadm": "down"/"up": its doveadm endpoint; -1 unset */
+    bool skew_set;                /* "clock_skew" given (site faults only) */
+    int64_t clock_skew_ms;        /* the site's clock offset from then on */
+};
+
+/* A spike: for a while, the workload's arrival rate is multiplied by
+ * "load" and every replica's writes take at least "replication_delay" to
+ * reach the others; both end by themselves after "for". */
+struct scn_spike {
+    double load;           /* multiplier 0.01..100; 0 unset */
+    int64_t repl_delay_ms; /* 0..1h; -1 unset */
+    int64_t for_ms;        /* > 0 */
 };
 
 struct scn_check {
@@ -180,6 +192,7 @@ struct scn_entry {
     char text[SCN_TEXT_SIZE];     /* SCN_DOVEADM: the command; SCN_NOTE: the note;
                                      optional "desc" of an expectation */
     struct scn_fault fault;
+    struct scn_spike spike;
     struct scn_expect expect;
     /* SCN_CONTROLLER: the operation, its backend and percentage. */
     int ctl_action;
@@ -240,6 +253,8 @@ void scenario_free(struct scenario *scn);
 
 /* Parses a duration string (see the top of this file). Returns 0 or -1. */
 int scenario_duration_parse(const char *text, int64_t *out_ms);
+/* The shortest duration text that parses back to ms ("1h30m", "0s"). */
+void scenario_duration_format(int64_t ms, char *out, size_t size);
 
 /* Expands a backend group's name for member i (0-based): the pattern with
  * first + i, or the literal name. */

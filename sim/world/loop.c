@@ -155,8 +155,30 @@ static int adopt_scenario_topology(struct world *w, struct replica *rep)
 
 /* ---- users ---- */
 
+/* The largest product of the load spikes running at one time (1: none);
+ * a product of intervals is largest at one of their starts. */
+static double spike_load_max(const struct scenario *scn)
+{
+    double most = 1.0;
+    for (int i = 0; i < scn->nentries; i++) {
+        const struct scn_entry *a = &scn->entries[i];
+        if (a->kind != SCN_SPIKE || a->spike.load <= 0)
+            continue;
+        double product = 1.0;
+        for (int j = 0; j < scn->nentries; j++) {
+            const struct scn_entry *b = &scn->entries[j];
+            if (b->kind == SCN_SPIKE && b->spike.load > 0 && b->at_ms <= a->at_ms &&
+                a->at_ms < b->at_ms + b->spike.for_ms)
+                product *= b->spike.load;
+        }
+        most = product > most ? product : most;
+    }
+    return most;
+}
+
 /* Session pool: four times the expected concurrent sessions at the
- * diurnal peak, which the Poisson tail never reaches. */
+ * diurnal peak (and the worst load spike), which the Poisson tail never
+ * reaches. */
 static uint32_t session_capacity(const struct world *w)
 {
     const struct scn_workload *wl = &w->scn->workload;
@@ -164,7 +186,7 @@ static uint32_t session_capacity(const struct world *w)
     if (mean_ms > wl->session_max_ms)
         mean_ms = (double)wl->session_max_ms;
     double peak = w->users.n * wl->logins_per_user_day * mean_ms / 86400000.0 *
-                  (1.0 + wl->diurnal_amplitude);
+                  (1.0 + wl->diurnal_amplitude) * spike_load_max(w->scn);
     double cap = 4.0 * peak + 4096.0;
     double most = (double)w->users.n * (double)w->params.sessions_per_user_max + 1.0;
     if (cap > most)
@@ -726,7 +748,7 @@ static void dispatch(struct world *w, const struct event *ev)
     int64_t now = w->engine.now_ms;
     switch ((enum world_event_kind)ev->kind) {
     case EV_TIMELINE:
-        timeline_run_entry(w, (int)ev->arg);
+        timeline_run_event(w, ev->arg);
         break;
     case EV_WORKLOAD: {
         int64_t end = now + w->params.workload_tick_ms;

@@ -262,6 +262,12 @@ static int grow(struct replication *rp)
     return 0;
 }
 
+void repl_set_delay(struct world *w, int64_t delay_ms)
+{
+    assert(delay_ms >= 0);
+    w->repl->delay_ms = delay_ms;
+}
+
 void repl_user_written(struct world *w, int r, uint32_t user)
 {
     struct replication *rp = w->repl;
@@ -276,8 +282,12 @@ void repl_user_written(struct world *w, int r, uint32_t user)
         deliver(w, &oldest);
         rp->stats.early++;
     }
-    rp->queue[(rp->head + rp->count) % rp->cap] =
-        (struct repl_entry){w->engine.now_ms + rp->delay_ms, user, (uint32_t)r};
+    int64_t due_ms = w->engine.now_ms + rp->delay_ms;
+    if (rp->count > 0) {
+        int64_t last_ms = rp->queue[(rp->head + rp->count - 1) % rp->cap].due_ms;
+        due_ms = due_ms > last_ms ? due_ms : last_ms;
+    }
+    rp->queue[(rp->head + rp->count) % rp->cap] = (struct repl_entry){due_ms, user, (uint32_t)r};
     rp->count++;
     rp->in_flight[r]++;
     schedule_delivery(w);

@@ -61,7 +61,8 @@ struct replication {
     int group[CLUSTER_SITES_MAX]; /* partition group of each site */
     bool partitioned;
     uint16_t last_reach[CLUSTER_SITES_MAX]; /* per replica: the replicas it reaches */
-    /* User writes in flight, in due order (the delay is constant). */
+    /* User writes in flight, in due order: one ordered stream, so a write
+     * made after a delay spike ends waits behind those queued during it. */
     struct repl_entry *queue;
     uint32_t cap;
     uint32_t head;
@@ -104,6 +105,9 @@ void repl_free(struct world *w);
 /* Whether sites a and b can reach each other now (same partition group,
  * both up). */
 bool repl_reachable(const struct world *w, int a, int b);
+
+/* The delay of writes made from now on (a spike or its end). */
+void repl_set_delay(struct world *w, int64_t delay_ms);
 
 /* Replica r applied a write of the user's cells. */
 void repl_user_written(struct world *w, int r, uint32_t user);

@@ -338,12 +338,18 @@ static void describe_fault(const struct scn_fault *f, char *out, size_t size)
         settings_format_value(&ratio, f->login_failure_ppm, login, sizeof(login));
     if (f->delivery_failure_ppm >= 0)
         settings_format_value(&ratio, f->delivery_failure_ppm, delivery, sizeof(delivery));
-    snprintf(out, size, "%s%s%s%s%s%s%s%s%s", f->recover ? "recover " : "",
+    char skew[40] = "";
+    if (f->skew_set) {
+        memcpy(skew, " clock_skew=", 13);
+        scenario_duration_format(f->clock_skew_ms, skew + 12, sizeof(skew) - 12);
+    }
+    snprintf(out, size, "%s%s%s%s%s%s%s%s%s%s", f->recover ? "recover " : "",
              login[0] ? "login_failure_ratio=" : "", login,
              delivery[0] ? " delivery_failure_ratio=" : "", delivery,
              f->crash < 0 ? "" : (f->crash ? " crash" : " uncrash"), f->slow > 0 ? " slow" : "",
              f->prometheus_down < 0 ? "" : (f->prometheus_down ? " prometheus down" : " prometheus up"),
-             f->doveadm_down < 0 ? "" : (f->doveadm_down ? " doveadm down" : " doveadm up"));
+             f->doveadm_down < 0 ? "" : (f->doveadm_down ? " doveadm down" : " doveadm up"),
+             skew);
 }
 
 static void run_fault(struct world *w, const struct scn_entry *e)
@@ -367,8 +373,12 @@ static void run_fault(struct world *w, const struct scn_entry *e)
         if (w->backends[b].site == site)
             apply_fault(w, b, f);
     }
-    if (site >= 0 && f->recover)
+    if (site >= 0 && f->recover) {
         w->prometheus_down[site] = false;
+        w->sites[site].skew_ms = site < w->scn->nsites ? w->scn->sites[site].clock_skew_ms : 0;
+    }
+    if (site >= 0 && f->skew_set)
+        w->sites[site].skew_ms = f->clock_skew_ms;
     if (site >= 0 && f->prometheus_down >= 0)
         w->prometheus_down[site] = f->prometheus_down == 1;
     /* A crashed site loses its front door, load balancer and GeoDB node
@@ -424,6 +434,73 @@ static void run_partition(struct world *w, const struct scn_entry *e)
     world_event(w, -1, -1, EVK_PARTITION, "timeline", "", detail);
 }
 
+/* ---- spikes ---- */
+
+/* Whether spike entry e runs at now: from its time until its time plus
+ * "for" (an end at now has run, so spikes ending and starting in the same
+ * millisecond do not overlap). */
+static bool spike_running(const struct scn_entry *e, int64_t now_ms)
+{
+    return e->kind == SCN_SPIKE && e->at_ms != SCN_AT_END && e->at_ms <= now_ms &&
+           now_ms < e->at_ms + e->spike.for_ms;
+}
+
+/* The load multiplier and replication delay of the spikes running now:
+ * loads multiply, and the longest delay wins over the scenario's. */
+static void spikes_apply(struct world *w)
+{
+    double load = 1.0;
+    int64_t delay_ms = w->scn->replication_delay_ms;
+    for (int i = 0; i < w->scn->nentries; i++) {
+        const struct scn_entry *e = &w->scn->entries[i];
+        if (!spike_running(e, w->engine.now_ms))
+            continue;
+        if (e->spike.load > 0)
+            load *= e->spike.load;
+        if (e->spike.repl_delay_ms > delay_ms)
+            delay_ms = e->spike.repl_delay_ms;
+    }
+    w->load_multiplier = load;
+    repl_set_delay(w, delay_ms);
+}
+
+static void spike_describe(const struct scn_spike *sp, const char *what, char *out, size_t size)
+{
+    char delay[32] = "", span[32];
+    if (sp->repl_delay_ms >= 0)
+        scenario_duration_format(sp->repl_delay_ms, delay, sizeof(delay));
+    scenario_duration_format(sp->for_ms, span, sizeof(span));
+    int n = snprintf(out, size, "%s spike", what);
+    if (sp->load > 0 && n >= 0 && (size_t)n < size)
+        n += snprintf(out + n, size - (size_t)n, " load x%g", sp->load);
+    if (delay[0] && n >= 0 && (size_t)n < size)
+        n += snprintf(out + n, size - (size_t)n, " replication_delay %s", delay);
+    if (n >= 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, " for %s", span);
+}
+
+static void spike_start(struct world *w, const struct scn_entry *e)
+{
+    int i = (int)(e - w->scn->entries);
+    if (engine_push(&w->engine, e->at_ms + e->spike.for_ms, EV_TIMELINE,
+                    (uint32_t)i | TIMELINE_SPIKE_END) != 0) {
+        world_fail(w, "event queue full (%u events)", w->engine.capacity);
+        return;
+    }
+    spikes_apply(w);
+    char detail[160];
+    spike_describe(&e->spike, "start of", detail, sizeof(detail));
+    world_event(w, -1, -1, EVK_FAULT, "timeline", "", detail);
+}
+
+static void spike_end(struct world *w, int i)
+{
+    spikes_apply(w);
+    char detail[160];
+    spike_describe(&w->scn->entries[i].spike, "end of", detail, sizeof(detail));
+    world_event(w, -1, -1, EVK_HEAL, "timeline", "", detail);
+}
+
 static void run_entry(struct world *w, const struct scn_entry *e)
 {
     switch (e->kind) {
@@ -449,12 +526,18 @@ static void run_entry(struct world *w, const struct scn_entry *e)
     case SCN_CONTROLLER:
         run_controller(w, e);
         break;
+    case SCN_SPIKE:
+        spike_start(w, e);
+        break;
     }
 }
 
-void timeline_run_entry(struct world *w, int i)
+void timeline_run_event(struct world *w, uint32_t arg)
 {
-    run_entry(w, &w->scn->entries[i]);
+    if (arg & TIMELINE_SPIKE_END)
+        spike_end(w, (int)(arg & ~TIMELINE_SPIKE_END));
+    else
+        run_entry(w, &w->scn->entries[arg]);
 }
 
 void timeline_run_end(struct world *w)

@@ -8,8 +8,12 @@
 
 #include "sim/world/world.h"
 
-/* Runs timeline entry i (EV_TIMELINE). */
-void timeline_run_entry(struct world *w, int i);
+/* An EV_TIMELINE argument: an entry's index, or with this bit the end of
+ * the spike entry of that index. */
+#define TIMELINE_SPIKE_END 0x80000000u
+
+/* Runs a timeline event (EV_TIMELINE): entry arg, or the end of a spike. */
+void timeline_run_event(struct world *w, uint32_t arg);
 /* Connects doveadm's `user access` and `kick` to the world's proxies. */
 void timeline_init(struct world *w);
 

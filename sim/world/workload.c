@@ -124,6 +124,7 @@ int workload_init(struct world *w)
     }
     const struct scn_workload *wl = &scn->workload;
     w->login_rate_per_ms = w->users.n * wl->logins_per_user_day / DAY_MS;
+    w->load_multiplier = 1.0;
     w->delivery_rate_per_ms = w->users.n * wl->deliveries_per_user_day / DAY_MS;
     return w->error[0] ? -1 : 0;
 }
@@ -274,7 +275,9 @@ static void run_batch(struct world *w, int64_t t0, int64_t t1, uint64_t first, u
 void workload_tick(struct world *w, int64_t t0, int64_t t1)
 {
     assert(t1 > t0);
-    double factor = diurnal(&w->scn->workload, w->scn->start_s, (t0 + t1) / 2);
+    /* Times 1.0 exactly without a load spike: the same draws as before. */
+    double factor =
+        diurnal(&w->scn->workload, w->scn->start_s, (t0 + t1) / 2) * w->load_multiplier;
     double span = (double)(t1 - t0);
     uint64_t logins = rng_poisson(&w->rng_arrivals, w->login_rate_per_ms * factor * span);
     uint64_t deliveries = rng_poisson(&w->rng_arrivals, w->delivery_rate_per_ms * factor * span);

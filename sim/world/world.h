@@ -353,6 +353,7 @@ struct world {
     struct rng rng_roaming;
     double login_rate_per_ms;    /* all users, before the diurnal factor */
     double delivery_rate_per_ms;
+    double load_multiplier;      /* the product of the running load spikes' (1: none) */
     /* outputs */
     struct report *report;
     int64_t events_cluster[EVK_COUNT];
