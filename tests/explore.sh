@@ -37,6 +37,19 @@ done
 check "grep -q '^  geodb.replication_delay_ms=' '$tmp/a.out' && grep -q '^  site.DC1.clock_skew_ms=' '$tmp/a.out' && grep -q '^  workload.logins_per_user_day=' '$tmp/a.out'" \
     "the drawn skew, replication delay and load level are not printed"
 
+# Every fault kind appears in the 12 runs' files (swarm: each run enables
+# about half of them), the spikes and clock steps included.
+check "cat '$tmp'/a/runs/*.json | grep -q '\"spike\":{\"load\"'" "no run drew a load spike"
+check "cat '$tmp'/a/runs/*.json | grep -q '\"spike\":{\"replication_delay\"'" "no run drew a replication delay spike"
+check "cat '$tmp'/a/runs/*.json | grep -q '\"fault\":{\"site\":\"DC[0-9]*\",\"clock_skew\"'" "no run drew a clock step"
+
+echo "explore: a bounded exploration of ${EXPLORE_RUNS:=200} runs (seed 5) passes on this build"
+"$bin" explore --runs "$EXPLORE_RUNS" --seed 5 --jobs 2 --out "$tmp/big" > "$tmp/big.out" 2> "$tmp/big.err"
+rc=$?
+check "[ $rc -eq 0 ]" "explore of $EXPLORE_RUNS runs exited $rc: $(grep -A4 '^failure' "$tmp/big.out" | head -20)"
+check "[ \$(rows '$tmp/big/runs.csv' | grep -c ',pass,') -eq $EXPLORE_RUNS ]" "not every run passed"
+tail -1 "$tmp/big.err"
+
 echo "explore: the same seed gives the same files with one job"
 "$bin" explore --runs 12 --seed 3 --jobs 1 --out "$tmp/b" > "$tmp/b.out" 2> /dev/null
 check "cmp -s '$tmp/a/runs.csv' '$tmp/b/runs.csv'" "runs.csv differs between --jobs 2 and --jobs 1"

@@ -23,7 +23,7 @@
 static const char *const kind_names[DRAW_KINDS] = {
     "crash", "degraded", "critical", "doveadm_down", "site_crash", "partition",
     "prometheus", "force_move", "status", "load_factor", "batch", "feature",
-    "ctl_force_move", "ctl_rebalance", "swizzle",
+    "ctl_force_move", "ctl_rebalance", "swizzle", "load_spike", "repl_spike", "clock_step",
 };
 
 static const char *const features[FEATURES] = {
@@ -78,8 +78,17 @@ static int add(struct draw_run *r, int64_t at_ms, enum draw_kind kind, json_t *a
         return -1;
     }
     r->entries = grown;
-    r->entries[r->nentries++] = (struct draw_entry){at_ms, kind, action};
+    r->entries[r->nentries++] = (struct draw_entry){at_ms, at_ms, kind, action};
     return 0;
+}
+
+/* Whole minutes as "90m", else seconds. */
+static void duration_text(int64_t ms, char *out, size_t size)
+{
+    if (ms % MIN_MS == 0)
+        snprintf(out, size, "%" PRId64 "m", ms / MIN_MS);
+    else
+        snprintf(out, size, "%" PRId64 "s", ms / 1000);
 }
 
 /* A time in the fault phase, whole minutes, after the first five. */
@@ -146,6 +155,42 @@ static int draw_site_fault(struct draw_run *r, struct rng *g, enum draw_kind k)
     json_t *back = k == DK_SITE_CRASH ? json_pack("{s:s,s:b}", "site", r->sites[s], "crash", 0)
                                       : json_pack("{s:s,s:s}", "site", r->sites[s], "prometheus", "up");
     return add(r, draw_at(g, r, at + MIN_MS), k, json_pack("{s:o}", "fault", back));
+}
+
+/* A spike of the load or of the replication delay, 5 to 30 minutes long
+ * and over before the quiet phase (it ends by itself). */
+static int draw_spike(struct draw_run *r, struct rng *g, enum draw_kind k)
+{
+    int64_t at = draw_at(g, r, 0);
+    int64_t for_ms = (5 + (int64_t)rng_below(g, 26)) * MIN_MS;
+    if (at + for_ms > r->fault_ms)
+        for_ms = r->fault_ms - at > MIN_MS ? r->fault_ms - at : MIN_MS;
+    char span[32];
+    duration_text(for_ms, span, sizeof(span));
+    json_t *sp;
+    if (k == DK_LOAD_SPIKE) {
+        static const double loads[] = {0.5, 2, 3, 5};
+        sp = json_pack("{s:f,s:s}", "load", loads[rng_below(g, 4)], "for", span);
+    } else {
+        static const char *const delays[] = {"30s", "2m", "10m"};
+        sp = json_pack("{s:s,s:s}", "replication_delay", delays[rng_below(g, 3)], "for", span);
+    }
+    if (add(r, at, k, json_pack("{s:o}", "spike", sp)) != 0)
+        return -1;
+    r->entries[r->nentries - 1].until_ms = at + for_ms;
+    return 0;
+}
+
+/* An NTP step of a site's clock to -10..10 s; the quiet phase's recover
+ * puts the site's own skew back. */
+static int draw_clock_step(struct draw_run *r, struct rng *g)
+{
+    int s = (int)rng_below(g, (uint32_t)r->nsites);
+    int64_t skew_ms = (int64_t)rng_below(g, 20001) - 10000;
+    char text[32];
+    snprintf(text, sizeof(text), "%" PRId64 "ms", skew_ms);
+    return add(r, draw_at(g, r, 0), DK_CLOCK_STEP,
+               json_pack("{s:{s:s,s:s}}", "fault", "site", r->sites[s], "clock_skew", text));
 }
 
 /* Random groupings of the sites (at least two groups), then maybe a heal. */
@@ -427,6 +472,13 @@ static int draw_schedule(struct draw_run *r, struct rng *g)
             case DK_FORCE_MOVE:
                 rc = i == 0 ? draw_force_move(r, g, reserved) : 0;
                 break;
+            case DK_LOAD_SPIKE:
+            case DK_REPL_SPIKE:
+                rc = draw_spike(r, g, (enum draw_kind)k);
+                break;
+            case DK_CLOCK_STEP:
+                rc = draw_clock_step(r, g);
+                break;
             default:
                 rc = draw_operator(r, g, (enum draw_kind)k, b);
                 break;
@@ -443,6 +495,18 @@ static int draw_schedule(struct draw_run *r, struct rng *g)
             r->entries[j - 1] = t;
         }
     return 0;
+}
+
+/* Swarm testing: each kind in [from, to) enabled with probability 1/2, at
+ * 1..4 entries per hour. */
+static void draw_kinds(struct draw_run *r, struct rng *g, int from, int to)
+{
+    for (int k = from; k < to; k++) {
+        if (rng_below(g, 2) == 1) {
+            r->kinds |= 1u << k;
+            r->rate[k] = 1 + (int)rng_below(g, 4);
+        }
+    }
 }
 
 int draw_run(uint64_t seed, json_t *base, struct draw_run *r, char *err, size_t err_size)
@@ -470,12 +534,7 @@ int draw_run(uint64_t seed, json_t *base, struct draw_run *r, char *err, size_t 
     r->min_samples = min_samples[rng_below(&g, 3)];
     if (base == NULL && r->min_samples < 3000)
         r->quiet_ms = DRAW_QUIET_BALANCE_MS; /* long enough to balance again */
-    for (int k = 0; k < DRAW_KINDS; k++) {
-        if (rng_below(&g, 2) == 1) {
-            r->kinds |= 1u << k;
-            r->rate[k] = 1 + (int)rng_below(&g, 4);
-        }
-    }
+    draw_kinds(r, &g, 0, DRAW_KINDS_FIRST_WAVE);
     /* Clock skew (static per site in the model), the replication delay and
      * the load level: drawn once per run, as the scenario language has no
      * timeline entry that changes them. */
@@ -486,13 +545,15 @@ int draw_run(uint64_t seed, json_t *base, struct draw_run *r, char *err, size_t 
     static const int logins[] = {6, 24, 96};
     r->logins_per_day = logins[rng_below(&g, 3)];
     r->deliveries_per_day = 2 * r->logins_per_day;
+    draw_kinds(r, &g, DRAW_KINDS_FIRST_WAVE, DRAW_KINDS);
     int rc = 0;
     if (base != NULL) {
         r->base = json_incref(base);
         rc = base_topology(r, base, err, err_size);
     }
     if (r->nsites < 2)
-        r->kinds &= ~((1u << DK_SITE_CRASH) | (1u << DK_PARTITION) | (1u << DK_SWIZZLE));
+        r->kinds &= ~((1u << DK_SITE_CRASH) | (1u << DK_PARTITION) | (1u << DK_SWIZZLE) |
+                      (1u << DK_REPL_SPIKE));
     if (rc == 0 && draw_schedule(r, &g) != 0) {
         snprintf(err, err_size, "out of memory");
         rc = -1;
@@ -547,14 +608,6 @@ void draw_remove(struct draw_run *r, int i)
 }
 
 /* ---- the file ---- */
-
-static void duration_text(int64_t ms, char *out, size_t size)
-{
-    if (ms % MIN_MS == 0)
-        snprintf(out, size, "%" PRId64 "m", ms / MIN_MS);
-    else
-        snprintf(out, size, "%" PRId64 "s", ms / 1000);
-}
 
 static int put_value(FILE *f, const char *key, json_t *v, const char *after)
 {

@@ -16,7 +16,7 @@
 
 #define DRAW_SITES_MAX 16
 #define DRAW_NAME_SIZE 128
-#define DRAW_KINDS 15
+#define DRAW_KINDS 18
 #define DRAW_QUIET_MS (30 * 60 * 1000)
 /* Liveness (docs/explore.md): every login succeeds from 20 minutes after
  * the last heal (checked over minutes 20..30 of the quiet phase); when
@@ -34,10 +34,14 @@ enum draw_kind {
     DK_CRASH, DK_DEGRADED, DK_CRITICAL, DK_DOVEADM_DOWN, DK_SITE_CRASH, DK_PARTITION,
     DK_PROMETHEUS, DK_FORCE_MOVE, DK_STATUS, DK_LOAD_FACTOR, DK_BATCH, DK_FEATURE,
     DK_CTL_FORCE_MOVE, DK_CTL_REBALANCE, DK_SWIZZLE,
+    /* Drawn after the others, so that adding them kept every earlier draw. */
+    DK_LOAD_SPIKE, DK_REPL_SPIKE, DK_CLOCK_STEP,
 };
+#define DRAW_KINDS_FIRST_WAVE DK_LOAD_SPIKE
 
 struct draw_entry {
     int64_t at_ms;
+    int64_t until_ms; /* a spike's end (at + for); at_ms for other entries */
     enum draw_kind kind;
     json_t *action; /* the entry's keys other than "at" */
 };

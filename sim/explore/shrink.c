@@ -145,13 +145,14 @@ static bool last_site_gone(struct draw_run *r, int unused)
     return true;
 }
 
-/* The fault phase ends a minute after its last entry. */
+/* The fault phase ends a minute after its last entry (a spike's end:
+ * a spike running into the quiet phase would be a new fault there). */
 static bool shorter(struct draw_run *r, int unused)
 {
     (void)unused;
     int64_t last = 0;
     for (int i = 0; i < r->nentries; i++)
-        last = r->entries[i].at_ms > last ? r->entries[i].at_ms : last;
+        last = r->entries[i].until_ms > last ? r->entries[i].until_ms : last;
     int64_t want = (last / MIN_MS + 1) * MIN_MS;
     if (want >= r->fault_ms)
         return false;
