@@ -230,11 +230,11 @@ int csv_read_row(FILE *f, struct csv_row *row)
     size_t len = 0, cap = 0;
     bool quoted = false, any = false;
     int ch;
-    while ((ch = getc(f)) != EOF) {
+    while ((ch = getc_unlocked(f)) != EOF) {
         any = true;
         if (quoted) {
             if (ch == '"') {
-                int next = getc(f);
+                int next = getc_unlocked(f);
                 if (next != '"') {
                     quoted = false;
                     if (next != EOF)

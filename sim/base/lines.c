@@ -12,7 +12,7 @@ enum lines_result lines_read(FILE *f, char *buf, size_t size, struct lines_line 
     line->newline = false;
     line->has_nul = false;
     int ch;
-    while ((ch = getc(f)) != EOF) {
+    while ((ch = getc_unlocked(f)) != EOF) {
         if (ch == '\n') {
             line->newline = true;
             break;

@@ -14,7 +14,7 @@
 static int read_record(struct csvread *c)
 {
     size_t len = 0;
-    int ch = getc(c->f);
+    int ch = getc_unlocked(c->f);
     if (ch == EOF) {
         if (ferror(c->f))
             c->error = EIO;
@@ -23,7 +23,7 @@ static int read_record(struct csvread *c)
     c->ncols = 0;
     c->fields[c->ncols++] = c->buf;
     bool quoted = false;
-    for (;; ch = getc(c->f)) {
+    for (;; ch = getc_unlocked(c->f)) {
         if (ch == EOF && quoted) {
             c->error = EINVAL;
             return -1;
@@ -31,7 +31,7 @@ static int read_record(struct csvread *c)
         if (ch == EOF || (!quoted && ch == '\n'))
             break;
         if (ch == '"') {
-            int next = quoted ? getc(c->f) : EOF;
+            int next = quoted ? getc_unlocked(c->f) : EOF;
             if (quoted && next == '"') {
                 ch = '"'; /* a doubled quote inside a quoted field */
             } else {
