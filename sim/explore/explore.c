@@ -233,8 +233,8 @@ static int shrink_one(const struct explore_args *a, const char *bin, struct expl
     r->original_bytes = file_size(file);
     struct draw_run minimal;
     struct shrink_stats st;
-    if (r->res.status != 1 || r->res.key[0] == '\0' || a->shrink_runs == 0 || !shrink) {
-        /* nothing to shrink against: a run that did not complete */
+    if (r->res.status == 0 || r->res.key[0] == '\0' || a->shrink_runs == 0 || !shrink) {
+        /* nothing to shrink against: a run that ended without a message */
         if (draw_copy(&r->draw, &minimal) != 0)
             return -1;
         memset(&st, 0, sizeof(st));

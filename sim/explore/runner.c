@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,33 @@ static int parse_fail(const char *line, int64_t *at_s, char *key, size_t size)
     return 0;
 }
 
+/* The run's last line on stderr, its digits masked ("... exhausted (N
+ * sessions)"): the key of a run that did not complete, the same for a
+ * shrunk file whose counts differ. "" when there is none. */
+static void error_key(const char *stdout_file, const char *prefix, char *key, size_t size)
+{
+    char path[LINE_SIZE], line[LINE_SIZE], last[LINE_SIZE] = "";
+    snprintf(path, sizeof(path), "%s.err", stdout_file);
+    FILE *f = fopen(path, "r");
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] != '\0')
+            memcpy(last, line, sizeof(last));
+    }
+    if (f != NULL)
+        fclose(f);
+    size_t n = (size_t)snprintf(key, size, "%s", prefix);
+    for (const char *c = last; *c != '\0' && n + 1 < size; c++) {
+        bool digit = *c >= '0' && *c <= '9';
+        if (digit && n > 0 && key[n - 1] == 'N')
+            continue;
+        key[n++] = digit ? 'N' : *c;
+    }
+    key[n < size ? n : size - 1] = '\0';
+    if (last[0] == '\0')
+        key[0] = '\0';
+}
+
 void runner_result(const char *stdout_file, int wait_status, struct runner_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -96,9 +124,20 @@ void runner_result(const char *stdout_file, int wait_status, struct runner_resul
         fclose(f);
     if (res->status < 0 && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) != 127)
         res->status = WEXITSTATUS(wait_status) ? 2 : -1;
-    if (res->status != 0 && res->status != 1 && res->text[0] == '\0')
+    if (res->status != 0 && res->status != 1 && res->text[0] == '\0') {
         snprintf(res->text, sizeof(res->text), "the run did not complete (exit %d): see %.900s.err",
                  res->status, stdout_file);
+        error_key(stdout_file, res->status == 2 ? RUNNER_ERROR_KEY : RUNNER_KILLED_KEY, res->key,
+                  sizeof(res->key));
+    }
+}
+
+bool runner_same_failure(const struct runner_result *res, const char *stdout_file, const char *key)
+{
+    if (strncmp(key, RUNNER_ERROR_KEY, strlen(RUNNER_ERROR_KEY)) == 0 ||
+        strncmp(key, RUNNER_KILLED_KEY, strlen(RUNNER_KILLED_KEY)) == 0)
+        return res->status != 0 && res->status != 1 && strcmp(res->key, key) == 0;
+    return res->status == 1 && runner_fails_key(stdout_file, key);
 }
 
 void runner_run(const char *bin, const char *scenario, const char *out_dir,

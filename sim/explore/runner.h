@@ -6,18 +6,25 @@
 #ifndef RUNNER_H
 #define RUNNER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define RUNNER_TEXT_SIZE 1024
+
+/* The key of a run that did not complete starts with one of these, then
+ * its last stderr line with digits masked. */
+#define RUNNER_ERROR_KEY "error: "
+#define RUNNER_KILLED_KEY "killed: "
 
 struct runner_result {
     int status;   /* the run's exit code (0 pass, 1 failed expectation, 2 bad input), -1: killed */
     int nfails;   /* its FAIL lines */
     int64_t at_s; /* the first failure's virtual time, -1 when none */
     /* The first failure without its file, line, time and actual value
-     * ("cluster: lost_users: expected <= 0"): what a shrunk file must
-     * still fail. */
+     * ("cluster: lost_users: expected <= 0"), or for a run that did not
+     * complete its error ("error: clustersim run: session pool exhausted
+     * (N sessions)"): what a shrunk file must still fail. */
     char key[RUNNER_TEXT_SIZE];
     char text[RUNNER_TEXT_SIZE]; /* the whole first FAIL line */
 };
@@ -33,6 +40,9 @@ void runner_run(const char *bin, const char *scenario, const char *out_dir,
                 const char *stdout_file, struct runner_result *res);
 /* Whether res failed key (one of its FAIL lines has that key). */
 int runner_fails_key(const char *stdout_file, const char *key);
+/* Whether the finished run (res, its stdout file) fails as key says: the
+ * same invariant, or the same error. */
+bool runner_same_failure(const struct runner_result *res, const char *stdout_file, const char *key);
 /* This binary's path. 0 or -1. */
 int runner_self(char *out, size_t size);
 

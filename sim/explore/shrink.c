@@ -39,7 +39,7 @@ static bool still_fails(struct shrinker *s, const struct draw_run *c)
     s->st->runs++;
     struct runner_result res;
     runner_run(s->bin, file, report, out, &res);
-    return res.status == 1 && runner_fails_key(out, s->key);
+    return runner_same_failure(&res, out, s->key);
 }
 
 /* cur without the entries [from, to). */
