@@ -118,6 +118,11 @@ static void test_killed_run_key(void **state)
     finished(f, "", "");
     runner_result(f->out, SIGKILL, &res);
     assert_string_equal(res.key, "");
+    /* Nor when explore could not start the run at all. */
+    finished(f, "", "clustersim explore: cannot run ./clustersim: Permission denied\n");
+    runner_result(f->out, exited(127), &res);
+    assert_int_equal(res.status, -1);
+    assert_string_equal(res.key, "");
 }
 
 int main(void)

@@ -127,8 +127,11 @@ void runner_result(const char *stdout_file, int wait_status, struct runner_resul
     if (res->status != 0 && res->status != 1 && res->text[0] == '\0') {
         snprintf(res->text, sizeof(res->text), "the run did not complete (exit %d): see %.900s.err",
                  res->status, stdout_file);
-        error_key(stdout_file, res->status == 2 ? RUNNER_ERROR_KEY : RUNNER_KILLED_KEY, res->key,
-                  sizeof(res->key));
+        /* Not when explore could not start the run (exit 127): that is
+         * no failure of the scenario to shrink against. */
+        if (res->status == 2 || WIFSIGNALED(wait_status))
+            error_key(stdout_file, res->status == 2 ? RUNNER_ERROR_KEY : RUNNER_KILLED_KEY,
+                      res->key, sizeof(res->key));
     }
 }
 
