@@ -535,9 +535,9 @@ int draw_run(uint64_t seed, json_t *base, struct draw_run *r, char *err, size_t 
     if (base == NULL && r->min_samples < 3000)
         r->quiet_ms = DRAW_QUIET_BALANCE_MS; /* long enough to balance again */
     draw_kinds(r, &g, 0, DRAW_KINDS_FIRST_WAVE);
-    /* Clock skew (static per site in the model), the replication delay and
-     * the load level: drawn once per run, as the scenario language has no
-     * timeline entry that changes them. */
+    /* Each site's starting clock skew, the base replication delay and the
+     * load level; the clock_step, repl_spike and load_spike kinds change
+     * them during the run. */
     for (int s = 0; s < r->nsites; s++)
         r->skew_ms[s] = rng_below(&g, 2) == 0 ? 0 : (int64_t)rng_below(&g, 10001) - 5000;
     static const int64_t delays_ms[] = {200, 2000, 20000, 120000};
