@@ -523,13 +523,7 @@ static void test_clock_and_sqlite_readback(void **state)
 
 /* ---- rejected commands ---- */
 
-struct rejected {
-    const char *line;
-    int rc;
-    const char *message;
-};
-
-static const struct rejected rejected_cases[] = {
+static const struct tl_rejected rejected_cases[] = {
     {"cluster site frobnicate DC1", 64, "unknown command"},
     {"cluster", 64, "unknown command"},
     {"cluster site add", 64, "missing argument"},
@@ -601,24 +595,10 @@ static void test_rejected_commands_change_nothing(void **state)
 {
     struct fixture *f = *state;
     ok(f, "cluster site force-move start DC2 10 DC1"); /* DC1 has none */
-    size_t len_before = 0;
-    unsigned char *before = tl_file_read(f->path, &len_before);
-    assert_non_null(before);
-    for (size_t i = 0; i < sizeof(rejected_cases) / sizeof(rejected_cases[0]); i++) {
-        const struct rejected *c = &rejected_cases[i];
-        tl_doveadm(&f->run, f->path, c->line);
-        if (f->run.rc != c->rc || strstr(f->run.err, c->message) == NULL ||
-            strncmp(f->run.err, "Error: ", 7) != 0 || f->run.out[0] != '\0')
-            fail_msg("'%s': rc %d (want %d), stderr '%s' (want '%s'), stdout '%s'", c->line,
-                     f->run.rc, c->rc, f->run.err, c->message, f->run.out);
-        size_t len_after = 0;
-        unsigned char *after = tl_file_read(f->path, &len_after);
-        assert_non_null(after);
-        if (len_after != len_before || memcmp(before, after, len_before) != 0)
-            fail_msg("'%s' changed the GeoDB file", c->line);
-        free(after);
-    }
-    free(before);
+    char why[2 * TL_OUT_SIZE + 512];
+    if (tl_rejected_all(&f->run, f->path, rejected_cases,
+                        sizeof(rejected_cases) / sizeof(rejected_cases[0]), why, sizeof(why)) != 0)
+        fail_msg("%s", why);
 }
 
 static void test_non_geodb_file(void **state)

@@ -107,18 +107,14 @@ static void test_table_only_with_first_request(void **state)
     sql(f, out, sizeof(out),
         "SELECT count(*) FROM sqlite_schema WHERE name = 'controller_requests'");
     assert_string_equal(out, "0\n");
-    size_t len_before = 0, len_after = 0;
+    size_t len_before = 0;
     unsigned char *before = tl_file_read(f->path, &len_before);
     assert_non_null(before);
     /* Listing a file that never had a request: the header, and no change. */
     assert_string_equal(out_of(f, "cluster controller status"),
                         "id\taction\tsite\tbackend\tpercent\trequested_s\tstate\tdone_s\tresult\n");
-    unsigned char *after = tl_file_read(f->path, &len_after);
-    assert_non_null(after);
-    assert_int_equal(len_after, len_before);
-    assert_memory_equal(after, before, len_before);
+    assert_true(tl_file_same(f->path, before, len_before));
     free(before);
-    free(after);
     ok(f, "cluster controller rebalance DC1");
     sql(f, out, sizeof(out),
         "SELECT count(*) FROM sqlite_schema WHERE name = 'controller_requests'");
@@ -127,13 +123,7 @@ static void test_table_only_with_first_request(void **state)
 
 /* ---- rejected commands ---- */
 
-struct rejected {
-    const char *line;
-    int rc;
-    const char *message;
-};
-
-static const struct rejected rejected_cases[] = {
+static const struct tl_rejected rejected_cases[] = {
     {"cluster controller", 64, "unknown command"},
     {"cluster controller frobnicate DC1", 64, "unknown command"},
     {"cluster controller rebalance", 64, "missing argument"},
@@ -163,24 +153,10 @@ static const struct rejected rejected_cases[] = {
  * byte-for-byte as it was. */
 static void rejected_all(struct fixture *f)
 {
-    size_t len_before = 0;
-    unsigned char *before = tl_file_read(f->path, &len_before);
-    assert_non_null(before);
-    for (size_t i = 0; i < sizeof(rejected_cases) / sizeof(rejected_cases[0]); i++) {
-        const struct rejected *c = &rejected_cases[i];
-        tl_doveadm(&f->run, f->path, c->line);
-        if (f->run.rc != c->rc || strstr(f->run.err, c->message) == NULL ||
-            strncmp(f->run.err, "Error: ", 7) != 0 || f->run.out[0] != '\0')
-            fail_msg("'%s': rc %d (want %d), stderr '%s' (want '%s'), stdout '%s'", c->line,
-                     f->run.rc, c->rc, f->run.err, c->message, f->run.out);
-        size_t len_after = 0;
-        unsigned char *after = tl_file_read(f->path, &len_after);
-        assert_non_null(after);
-        if (len_after != len_before || memcmp(before, after, len_before) != 0)
-            fail_msg("'%s' changed the GeoDB file", c->line);
-        free(after);
-    }
-    free(before);
+    char why[2 * TL_OUT_SIZE + 512];
+    if (tl_rejected_all(&f->run, f->path, rejected_cases,
+                        sizeof(rejected_cases) / sizeof(rejected_cases[0]), why, sizeof(why)) != 0)
+        fail_msg("%s", why);
 }
 
 static void test_rejected_before_first_request(void **state)

@@ -159,16 +159,14 @@ static void test_foreign_files_are_left_alone(void **state)
                               "cp '%s' '%s' && sqlite3 '%s' 'PRAGMA user_version=99'", f->path,
                               future, future),
                      0);
-    size_t len_before = 0, len_after = 0;
+    size_t len_before = 0;
     unsigned char *before = tl_file_read(other, &len_before);
+    assert_non_null(before);
     expect_open_fails(text, GEODB_NOTGEODB, "not a GeoDB file");
     expect_open_fails(other, GEODB_NOTGEODB, "another application");
     expect_open_fails(future, GEODB_VERSION, "schema version 99");
-    unsigned char *after = tl_file_read(other, &len_after);
-    assert_int_equal(len_before, len_after);
-    assert_memory_equal(before, after, len_before);
+    assert_true(tl_file_same(other, before, len_before));
     free(before);
-    free(after);
 }
 
 static void test_missing_file_not_created_readonly(void **state)
@@ -385,6 +383,19 @@ static struct geodb *open_replica(const struct fixture *f, const char *name, cha
     return db;
 }
 
+/* Two copies of the fixture's file, opened as replicas (their paths in p1
+ * and p2): the start of a split brain. */
+static void two_replicas(struct fixture *f, char *p1, char *p2, size_t size, struct geodb **one,
+                         struct geodb **two)
+{
+    tl_path(&f->dir, "one.sqlite", p1, size);
+    tl_path(&f->dir, "two.sqlite", p2, size);
+    copy_file(f, p1);
+    copy_file(f, p2);
+    *one = open_replica(f, "one.sqlite", p1, size);
+    *two = open_replica(f, "two.sqlite", p2, size);
+}
+
 static void merge(struct geodb *into, const char *from_path, unsigned tables)
 {
     struct geodb_link *link = NULL;
@@ -411,12 +422,8 @@ static void test_merge_is_per_cell_and_symmetric(void **state)
     put_user(f->db, "alice", SITE_A, "");
     assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
     char p1[TL_PATH_SIZE * 2], p2[TL_PATH_SIZE * 2];
-    tl_path(&f->dir, "one.sqlite", p1, sizeof(p1));
-    tl_path(&f->dir, "two.sqlite", p2, sizeof(p2));
-    copy_file(f, p1);
-    copy_file(f, p2);
-    struct geodb *one = open_replica(f, "one.sqlite", p1, sizeof(p1));
-    struct geodb *two = open_replica(f, "two.sqlite", p2, sizeof(p2));
+    struct geodb *one, *two;
+    two_replicas(f, p1, p2, sizeof(p1), &one, &two);
     char d1[GEODB_DIGEST_SIZE], d2[GEODB_DIGEST_SIZE];
     digest_of(one, d1);
     digest_of(two, d2);
@@ -470,12 +477,8 @@ static void test_merge_translates_user_refs(void **state)
     add_site(f->db, SITE_A, "DC1");
     assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
     char p1[TL_PATH_SIZE * 2], p2[TL_PATH_SIZE * 2];
-    tl_path(&f->dir, "one.sqlite", p1, sizeof(p1));
-    tl_path(&f->dir, "two.sqlite", p2, sizeof(p2));
-    copy_file(f, p1);
-    copy_file(f, p2);
-    struct geodb *one = open_replica(f, "one.sqlite", p1, sizeof(p1));
-    struct geodb *two = open_replica(f, "two.sqlite", p2, sizeof(p2));
+    struct geodb *one, *two;
+    two_replicas(f, p1, p2, sizeof(p1), &one, &two);
     tx_at(one, 200, SITE_A);
     put_user(one, "zed", y, "");
     assert_int_equal(geodb_tx_rollback(one), GEODB_OK);

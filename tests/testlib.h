@@ -132,6 +132,54 @@ static inline int tl_doveadm(struct tl_run *run, const char *path, const char *l
     return tl_doveadm_o(run, path, NULL, NULL, line);
 }
 
+/* Whether the file at path holds exactly the len bytes of before. */
+static inline int tl_file_same(const char *path, const unsigned char *before, size_t len)
+{
+    size_t len_now = 0;
+    unsigned char *now = tl_file_read(path, &len_now);
+    int same = now != NULL && len_now == len && memcmp(now, before, len) == 0;
+    free(now);
+    return same;
+}
+
+/* A doveadm command that must be rejected: its exit code and a part of its
+ * error message. */
+struct tl_rejected {
+    const char *line;
+    int rc;
+    const char *message;
+};
+
+/* Runs each case against the file at path: each must exit with its code,
+ * print "Error: ..." with its message on stderr and nothing on stdout, and
+ * leave the file byte-for-byte as it was. 0, or -1 with why saying how the
+ * first case that did not went. */
+static inline int tl_rejected_all(struct tl_run *run, const char *path,
+                                  const struct tl_rejected *cases, size_t n, char *why,
+                                  size_t size)
+{
+    size_t len = 0;
+    unsigned char *before = tl_file_read(path, &len);
+    int rc = before != NULL ? 0 : -1;
+    if (before == NULL)
+        snprintf(why, size, "%s: cannot read it", path);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct tl_rejected *c = &cases[i];
+        tl_doveadm(run, path, c->line);
+        if (run->rc != c->rc || strstr(run->err, c->message) == NULL ||
+            strncmp(run->err, "Error: ", 7) != 0 || run->out[0] != '\0') {
+            snprintf(why, size, "'%s': rc %d (want %d), stderr '%s' (want '%s'), stdout '%s'",
+                     c->line, run->rc, c->rc, run->err, c->message, run->out);
+            rc = -1;
+        } else if (!tl_file_same(path, before, len)) {
+            snprintf(why, size, "'%s' changed the GeoDB file", c->line);
+            rc = -1;
+        }
+    }
+    free(before);
+    return rc;
+}
+
 /* Runs a shell command and captures its stdout (for the sqlite3 CLI). */
 static inline int tl_shell(char *out, size_t size, const char *fmt, ...)
 {
