@@ -159,7 +159,8 @@ oracle-deps:
 # runs sweeps with GNU parallel, one part of them through an sshd it starts
 # (openssh-server), and checks JUnit files with xmllint; tests/html.sh opens
 # report.html in headless Chromium; tests/openmetrics.sh backfills
-# metrics.om into a real Prometheus. Installed like the others when missing
+# metrics.om into a real Prometheus; tests/grafana.sh parses the dashboard
+# with python3's json.tool. Installed like the others when missing
 # (each test says so and skips if it still is).
 test-deps:
 	@command -v strace > /dev/null 2>&1 || ./scripts/install-deps strace || \
@@ -171,6 +172,8 @@ test-deps:
 		echo "chromium could not be installed: the browser test of report.html will be skipped" >&2
 	@{ command -v promtool && command -v curl; } > /dev/null 2>&1 || ./scripts/install-deps prometheus curl || \
 		echo "prometheus could not be installed: the OpenMetrics test will be skipped" >&2
+	@command -v python3 > /dev/null 2>&1 || ./scripts/install-deps python3 || \
+		echo "python3 could not be installed: tests/grafana.sh skips its JSON parse" >&2
 
 test: $(BIN) $(TEST_BIN) layering oracle-deps test-deps
 	@CLUSTERSIM=$(abspath $(BIN)) BUILD=$(BUILD) ./scripts/run-tests $(TEST_BIN)
