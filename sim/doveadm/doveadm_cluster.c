@@ -669,11 +669,8 @@ static int backend_add(struct doveadm_ctx *ctx, const struct doveadm_args *args)
     if (geodb_backend_get_by_id(ctx->db, backend.id, &other) == GEODB_OK)
         return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "Backend id %s already exists (%s)",
                               backend.id, other.name);
-    struct geodb_backend *all = malloc(sizeof(*all) * CLUSTER_BACKENDS_MAX);
     int count = 0;
-    int rc = all ? geodb_backend_list(ctx->db, NULL, all, CLUSTER_BACKENDS_MAX, &count)
-                 : GEODB_IO;
-    free(all);
+    int rc = geodb_backend_count(ctx->db, &count);
     if (rc != GEODB_OK || count >= CLUSTER_BACKENDS_MAX)
         return doveadm__error(ctx, DOVEADM_EX_TEMPFAIL, "at most %d backends",
                               CLUSTER_BACKENDS_MAX);

@@ -65,6 +65,7 @@ static const char backend_get_id_sql[] = BACKEND_COLUMNS "AND id = ?1";
 static const char backend_list_sql[] = BACKEND_COLUMNS "ORDER BY name, id";
 static const char backend_list_site_sql[] =
     BACKEND_COLUMNS "AND site_id = ?1 ORDER BY name, id";
+static const char backend_count_sql[] = "SELECT count(*) FROM backends WHERE name_ts > del_ts";
 
 static const char setting_put_sql[] =
     "INSERT INTO cluster_settings (scope, scope_id, feature, state, ts, w)"
@@ -389,6 +390,18 @@ int geodb_backend_list(struct geodb *db, const char *site_id, struct geodb_backe
     if (site_id != NULL)
         geodb__q_text(&q, 1, site_id);
     return list_rows(&q, backend_read, out, sizeof(*out), max, count, "list backends");
+}
+
+int geodb_backend_count(struct geodb *db, int *count)
+{
+    struct geodb_q q;
+    geodb__q_open(&q, db, backend_count_sql);
+    *count = 0;
+    if (geodb__q_row(&q, "count backends"))
+        *count = sqlite3_column_int(q.stmt, 0);
+    else if (q.rc == GEODB_OK)
+        q.rc = geodb__fail_code(db, "count backends", SQLITE_ERROR); /* count(*) has a row */
+    return geodb__q_close(&q);
 }
 
 int geodb_backend_set_status(struct geodb *db, const char *id, enum backend_status status)

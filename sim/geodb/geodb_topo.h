@@ -79,6 +79,8 @@ int geodb_backend_get(struct geodb *db, const char *name, struct geodb_backend *
 int geodb_backend_get_by_id(struct geodb *db, const char *id, struct geodb_backend *out);
 int geodb_backend_list(struct geodb *db, const char *site_id, struct geodb_backend *out, int max,
                        int *count);
+/* How many backends exist (every site's), as list would count them. */
+int geodb_backend_count(struct geodb *db, int *count);
 /* Changing the status also resets the backend's force-move (documented). */
 int geodb_backend_set_status(struct geodb *db, const char *id, enum backend_status status);
 int geodb_backend_set_load_factor(struct geodb *db, const char *id, int load_factor);
