@@ -544,6 +544,78 @@ static void test_merge_table_groups(void **state)
     geodb_close(one);
 }
 
+static void stats_at(struct geodb *db, int64_t ts, const char *site_id, const char *proxy,
+                     const char *dest, int64_t ok)
+{
+    tx_at(db, ts, site_id);
+    assert_int_equal(geodb_proxy_stats_put(db, proxy, dest, ok, 0, 0), GEODB_OK);
+    assert_int_equal(geodb_tx_commit(db), GEODB_OK);
+}
+
+static void stats_digest(struct geodb *db, char out[GEODB_DIGEST_SIZE])
+{
+    assert_int_equal(geodb_digest(db, GEODB_T_STATS, out), GEODB_OK);
+}
+
+/* A merge restricted to one writer's recent statistics takes exactly the
+ * rows of that writer at or after the timestamp, and still merges the
+ * other tables asked for in full; with no writer it takes no statistics.
+ * A whole merge afterwards brings the rest. */
+static void test_merge_since_takes_one_writers_recent_rows(void **state)
+{
+    struct fixture *f = *state;
+    tx_at(f->db, 50, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    char p1[TL_PATH_SIZE * 2], p2[TL_PATH_SIZE * 2], p3[TL_PATH_SIZE * 2];
+    struct geodb *src, *dst;
+    two_replicas(f, p1, p2, sizeof(p1), &src, &dst);
+    tl_path(&f->dir, "ref.sqlite", p3, sizeof(p3));
+    copy_file(f, p3);
+    struct geodb *ref = open_replica(f, "ref.sqlite", p3, sizeof(p3));
+    stats_at(src, 100, SITE_A, "p1", "be1.example.com", 1);
+    stats_at(src, 200, SITE_B, "p2", "be1.example.com", 2);
+    stats_at(src, 300, SITE_A, "p1", "be2.example.com", 3);
+    tx_at(src, 300, SITE_A);
+    geodb_site_set_status(src, SITE_A, SITE_STANDBY);
+    assert_int_equal(geodb_tx_commit(src), GEODB_OK);
+    stats_at(ref, 300, SITE_A, "p1", "be2.example.com", 3);
+
+    struct geodb_link *link = NULL;
+    unsigned changed = 0;
+    assert_int_equal(geodb_link_open(dst, p1, &link), GEODB_OK);
+    const struct geodb_since a_late = {SITE_A, 300}; /* at or after */
+    assert_int_equal(geodb_link_merge_since(link, GEODB_T_STATS | GEODB_T_TOPOLOGY,
+                                            GEODB_T_STATS, &a_late, 1, &changed),
+                     GEODB_OK);
+    assert_int_equal(changed, GEODB_T_STATS | GEODB_T_TOPOLOGY);
+    char d[GEODB_DIGEST_SIZE], want[GEODB_DIGEST_SIZE];
+    stats_digest(dst, d);
+    stats_digest(ref, want);
+    assert_string_equal(d, want); /* only A's row of 300 */
+    assert_int_equal(site_status_of(dst, "DC1"), SITE_STANDBY);
+    assert_int_equal(geodb_link_merge_since(link, GEODB_T_STATS, GEODB_T_STATS, NULL, 0, &changed),
+                     GEODB_OK);
+    assert_int_equal(changed, 0);
+    const struct geodb_since a_all = {SITE_A, 0};
+    assert_int_equal(geodb_link_merge_since(link, GEODB_T_STATS, GEODB_T_STATS, &a_all, 1,
+                                            &changed), GEODB_OK);
+    assert_int_equal(changed, GEODB_T_STATS); /* A's row of 100 */
+    stats_at(ref, 100, SITE_A, "p1", "be1.example.com", 1);
+    stats_digest(dst, d);
+    stats_digest(ref, want);
+    assert_string_equal(d, want);
+    assert_int_equal(geodb_link_merge(link, GEODB_T_STATS, &changed), GEODB_OK);
+    assert_int_equal(changed, GEODB_T_STATS); /* B's row */
+    stats_digest(dst, d);
+    stats_digest(src, want);
+    assert_string_equal(d, want);
+    geodb_link_close(link);
+    geodb_close(src);
+    geodb_close(dst);
+    geodb_close(ref);
+}
+
 /* A copy gets its own UUID stream when reseeded: ids made on either side
  * of a split brain never collide. */
 static void test_copy_reseeded_makes_other_ids(void **state)
@@ -591,6 +663,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merge_is_per_cell_and_symmetric, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_translates_user_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_table_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_since_takes_one_writers_recent_rows, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_copy_reseeded_makes_other_ids, setup, teardown),
         cmocka_unit_test(test_writer_keys),
     };

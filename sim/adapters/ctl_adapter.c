@@ -336,8 +336,10 @@ static int action_delete_stale(void *ctx)
         rc = geodb_tx_end(rep->db, geodb_proxy_stats_delete_stale(rep->db, &deleted));
     if (rc != GEODB_OK)
         return -1;
-    if (deleted > 0)
+    if (deleted > 0) {
+        repl_stats_deleted(sc->w);
         repl_db_written(sc->w, sc->w->sites[sc->site].replica, GEODB_T_STATS);
+    }
     return deleted;
 }
 

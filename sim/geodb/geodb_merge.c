@@ -155,8 +155,9 @@ static size_t select_list(char *buf, size_t used, const struct table_desc *t, co
     return used;
 }
 
-/* INSERT ... SELECT FROM the link ... ON CONFLICT DO UPDATE, cell by cell. */
-static void merge_sql(const struct table_desc *t, const char *alias, char *buf)
+/* INSERT ... SELECT FROM the link ... ON CONFLICT DO UPDATE, cell by cell.
+ * since: only the rows of writer ?1 whose one cell is at or after ?2. */
+static void merge_sql(const struct table_desc *t, const char *alias, bool since, char *buf)
 {
     size_t used = 0;
     /* ORDER BY: rows go in in key order whatever order SQLite would scan
@@ -164,8 +165,14 @@ static void merge_sql(const struct table_desc *t, const char *alias, char *buf)
      * depend on it. "WHERE true" keeps ON CONFLICT from parsing as a join. */
     used = append(buf, used, "INSERT INTO main.%s (%s) SELECT ", t->name, t->all);
     used = select_list(buf, used, t, alias);
-    used = append(buf, used, " FROM %s.%s AS src WHERE true ORDER BY %s ON CONFLICT (%s) DO "
-                             "UPDATE SET ", alias, t->name, t->key, t->key);
+    used = append(buf, used, " FROM %s.%s AS src WHERE ", alias, t->name);
+    if (since) {
+        assert(t->cells[0].ts != NULL && t->cells[1].ts == NULL); /* one cell */
+        used = append(buf, used, "src.%s = ?1 AND src.%s >= ?2", t->cells[0].w, t->cells[0].ts);
+    } else {
+        used = append(buf, used, "true");
+    }
+    used = append(buf, used, " ORDER BY %s ON CONFLICT (%s) DO UPDATE SET ", t->key, t->key);
     bool first = true;
     for (int i = 0; t->cells[i].ts != NULL; i++) {
         const struct cell_desc *c = &t->cells[i];
@@ -190,6 +197,7 @@ struct geodb_link {
     sqlite3_stmt *writers;
     sqlite3_stmt *refs; /* NULL until a merge of users needs it */
     sqlite3_stmt *stmts[NTABLES]; /* NULL: not prepared yet, or table absent */
+    sqlite3_stmt *since_stmts[NTABLES]; /* the same, of one writer's recent rows */
     bool absent[NTABLES];
 };
 
@@ -282,6 +290,8 @@ int geodb_link_close(struct geodb_link *link)
     for (int i = 0; i < NTABLES; i++) {
         int r = sqlite3_finalize(link->stmts[i]);
         rc = rc != SQLITE_OK ? rc : r;
+        r = sqlite3_finalize(link->since_stmts[i]);
+        rc = rc != SQLITE_OK ? rc : r;
     }
     int ret = rc == SQLITE_OK ? GEODB_OK : geodb__fail_code(db, "finalize merge", rc);
     if (link->attached) {
@@ -296,12 +306,14 @@ int geodb_link_close(struct geodb_link *link)
     return ret;
 }
 
-/* The merge statement of table i in link->stmts[i], prepared at first use;
- * left NULL with link->absent[i] when either side lacks the table
- * (cluster_settings may be absent on purpose). */
-static int table_stmt(struct geodb_link *link, int i)
+/* The merge statement of table i in link->stmts[i] (since: in
+ * link->since_stmts[i]), prepared at first use; left NULL with
+ * link->absent[i] when either side lacks the table (cluster_settings may be
+ * absent on purpose). */
+static int table_stmt(struct geodb_link *link, int i, bool since)
 {
-    if (link->stmts[i] != NULL || link->absent[i])
+    sqlite3_stmt **out = since ? &link->since_stmts[i] : &link->stmts[i];
+    if (*out != NULL || link->absent[i])
         return GEODB_OK;
     bool here = false, there = false;
     int rc = geodb__table_exists(link->db, "main", tables[i].name, &here);
@@ -316,8 +328,8 @@ static int table_stmt(struct geodb_link *link, int i)
     char *sql = malloc(SQL_SIZE);
     if (sql == NULL)
         return geodb__fail_code(link->db, "prepare merge", SQLITE_NOMEM);
-    merge_sql(&tables[i], link->alias, sql);
-    rc = prepare(link->db, sql, &link->stmts[i]);
+    merge_sql(&tables[i], link->alias, since, sql);
+    rc = prepare(link->db, sql, out);
     free(sql);
     return rc;
 }
@@ -344,7 +356,26 @@ static int merge_refs(struct geodb_link *link)
     return step_all(link->db, link->refs);
 }
 
-static int merge_tables(struct geodb_link *link, unsigned groups, unsigned *changed)
+/* Table i's rows of each writer in since[0..n) written at or after its
+ * timestamp. */
+static int merge_since(struct geodb_link *link, int i, const struct geodb_since *since, int n,
+                       unsigned *changed)
+{
+    int rc = table_stmt(link, i, true);
+    for (int k = 0; rc == GEODB_OK && !link->absent[i] && k < n; k++) {
+        struct geodb_q q;
+        geodb__q_use(&q, link->db, link->since_stmts[i]);
+        geodb__q_int64(&q, 1, geodb_writer_key(since[k].writer_site_id));
+        geodb__q_int64(&q, 2, since[k].since_us);
+        rc = geodb__q_exec(&q, "merge replica");
+        if (rc == GEODB_OK && sqlite3_changes(geodb__handle(link->db)) > 0)
+            *changed |= tables[i].group;
+    }
+    return rc;
+}
+
+static int merge_tables(struct geodb_link *link, unsigned groups, unsigned only,
+                        const struct geodb_since *since, int n, unsigned *changed)
 {
     int rc = step_all(link->db, link->writers);
     if (rc == GEODB_OK && (groups & GEODB_T_USERS))
@@ -352,7 +383,11 @@ static int merge_tables(struct geodb_link *link, unsigned groups, unsigned *chan
     for (int i = 0; rc == GEODB_OK && i < NTABLES; i++) {
         if (!(tables[i].group & groups))
             continue;
-        rc = table_stmt(link, i);
+        if (tables[i].group & only) {
+            rc = merge_since(link, i, since, n, changed);
+            continue;
+        }
+        rc = table_stmt(link, i, false);
         if (rc != GEODB_OK || link->absent[i])
             continue;
         rc = step_all(link->db, link->stmts[i]);
@@ -364,10 +399,18 @@ static int merge_tables(struct geodb_link *link, unsigned groups, unsigned *chan
 
 int geodb_link_merge(struct geodb_link *link, unsigned tables_mask, unsigned *changed)
 {
+    return geodb_link_merge_since(link, tables_mask, 0, NULL, 0, changed);
+}
+
+int geodb_link_merge_since(struct geodb_link *link, unsigned tables_mask, unsigned only,
+                           const struct geodb_since *since, int n, unsigned *changed)
+{
+    assert((only & ~GEODB_T_STATS) == 0); /* tables of one cell per row */
+    assert(n >= 0 && (n == 0 || since != NULL));
     *changed = 0;
     int rc = geodb_tx_begin(link->db);
     if (rc == GEODB_OK)
-        rc = geodb_tx_end(link->db, merge_tables(link, tables_mask, changed));
+        rc = geodb_tx_end(link->db, merge_tables(link, tables_mask, only, since, n, changed));
     return rc;
 }
 

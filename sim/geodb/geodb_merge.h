@@ -44,6 +44,21 @@ int geodb_link_close(struct geodb_link *link);
  * tables where db took at least one cell. */
 int geodb_link_merge(struct geodb_link *link, unsigned tables, unsigned *changed);
 
+/* One writer's rows written at or after a timestamp. */
+struct geodb_since {
+    const char *writer_site_id;
+    int64_t since_us;
+};
+
+/* geodb_link_merge, except that of the tables in only (GEODB_T_STATS: one
+ * cell per row) it takes just the source rows of the writers in
+ * since[0..n), each from its timestamp on (none when n is 0). For a caller
+ * that knows every other source row of those tables is matched or beaten
+ * here already: the result, *changed included, is then the full merge's,
+ * for a fraction of the rows. */
+int geodb_link_merge_since(struct geodb_link *link, unsigned tables, unsigned only,
+                           const struct geodb_since *since, int n, unsigned *changed);
+
 /* A digest of the given tables' cells, timestamps and writers, in key
  * order (GEODB_DIGEST_SIZE - 1 hex digits). */
 int geodb_digest(struct geodb *db, unsigned tables, char out[GEODB_DIGEST_SIZE]);

@@ -109,6 +109,12 @@ const struct setting_def sim_params_table[] = {
      "Window after a heal in which users changing location twice are counted (the chaos a "
      "merge must not cause).",
      "The balancing cool time: no user should move twice within it."},
+    {"GEODB_STATS_DELTAS", SETTING_ENUM, SIM(stats_deltas), 1, 0, 1, yes_no_words, "",
+     "Whether proxy_dest_stats replicates as deltas (each site's rows written since the "
+     "target last had them) or as whole-table merges. Both give the same bytes; no exists to "
+     "check that.",
+     "Cassandra replicates mutations, not tables; whole-table merges re-read every site's "
+     "rows at every delivery, a fifth of bench-1200's time."},
     {"DOVEMON_INTERVAL_MS", SETTING_INT, SIM(dovemon_interval_ms), 10000, 1000, 3600000, NULL,
      "ms", "Director mode: how often dovemon polls each backend.",
      "Documented for dovemon: every 10 seconds."},

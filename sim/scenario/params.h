@@ -46,6 +46,7 @@ struct sim_params {
     int64_t roaming_ppm;             /* ROAMING_RATIO */
     int64_t repair_users_per_s;      /* GEODB_REPAIR_USERS_PER_SEC */
     int64_t merge_watch_s;           /* MERGE_WATCH_SECS */
+    int stats_deltas;                /* GEODB_STATS_DELTAS */
     int64_t dovemon_interval_ms;     /* DOVEMON_INTERVAL_MS */
     int64_t dovemon_failures;        /* DOVEMON_FAILURES */
     int64_t dovemon_rapid_polls;     /* DOVEMON_RAPID_POLLS */

@@ -331,13 +331,70 @@ static struct geodb_link *link_of(struct world *w, int from, int to)
     return rp->links[to][from];
 }
 
+void repl_stats_written(struct world *w, int site, int64_t ts_us)
+{
+    struct replication *rp = w->repl;
+    assert(site >= 0 && site < w->nsites);
+    if (!rp->enabled)
+        return;
+    struct repl_stats_delta *d = &rp->stats_delta;
+    uint32_t e = ++d->epoch[site];
+    d->ts_us[site][e % REPL_STATS_EPOCHS] = ts_us;
+    d->have[w->sites[site].replica][site] = e;
+}
+
+void repl_stats_deleted(struct world *w)
+{
+    w->repl->stats_delta.off = true;
+}
+
+/* The earliest timestamp of site s's epochs after e: its rows written
+ * since are at or after it (a clock stepped back makes it earlier than
+ * e's own). 0 when those epochs are no longer in the ring. */
+static int64_t stats_since_us(const struct repl_stats_delta *d, int s, uint32_t e)
+{
+    assert(e < d->epoch[s]);
+    if (d->epoch[s] - e > REPL_STATS_EPOCHS)
+        return 0;
+    int64_t since = INT64_MAX;
+    for (uint32_t k = e + 1; k <= d->epoch[s]; k++) {
+        int64_t ts = d->ts_us[s][k % REPL_STATS_EPOCHS];
+        since = ts < since ? ts : since;
+    }
+    return since;
+}
+
+/* Merges the statistics as deltas: the writers whose epochs the target
+ * lacks (a bounded loop: one statement per such site). */
+static int merge_delta(struct world *w, struct geodb_link *link, int from, int to,
+                       unsigned tables, unsigned *changed)
+{
+    struct repl_stats_delta *d = &w->repl->stats_delta;
+    struct geodb_since since[CLUSTER_SITES_MAX];
+    int n = 0;
+    for (int s = 0; s < w->nsites; s++) {
+        if (d->have[from][s] > d->have[to][s])
+            since[n++] = (struct geodb_since){w->sites[s].id,
+                                              stats_since_us(d, s, d->have[to][s])};
+    }
+    int rc = geodb_link_merge_since(link, tables, GEODB_T_STATS, since, n, changed);
+    for (int s = 0; rc == GEODB_OK && s < w->nsites; s++) {
+        if (d->have[from][s] > d->have[to][s])
+            d->have[to][s] = d->have[from][s];
+    }
+    return rc;
+}
+
 static void db_merge(struct world *w, int from, int to, unsigned tables)
 {
     struct geodb_link *link = link_of(w, from, to);
     unsigned changed = 0;
     if (link == NULL)
         return;
-    if (geodb_link_merge(link, tables, &changed) != GEODB_OK) {
+    int rc = (tables & GEODB_T_STATS) && w->params.stats_deltas && !w->repl->stats_delta.off
+                 ? merge_delta(w, link, from, to, tables, &changed)
+                 : geodb_link_merge(link, tables, &changed);
+    if (rc != GEODB_OK) {
         world_fail(w, "%s", geodb_errmsg(w->replicas[to].db));
         return;
     }

@@ -52,6 +52,23 @@ struct repl_stats {
     int64_t converge_ms;       /* last heal until every hint was replayed; -1 not yet */
 };
 
+/* Proxy statistics replicate as deltas, as Cassandra sends mutations: each
+ * site's writes of its statistics are numbered (epochs), and have[r][s] is
+ * the last epoch of site s whose rows replica r holds (or beats), so a
+ * merge takes only the writers the target lacks, from the earliest
+ * timestamp of the epochs it lacks. While no row is ever deleted, rows
+ * only rise and that is exactly what a merge of the whole table would
+ * take; after a deletion (statistics of removed backends) every merge is
+ * whole again, since a whole merge brings deleted rows back. */
+#define REPL_STATS_EPOCHS 64
+
+struct repl_stats_delta {
+    bool off;                                          /* a row was deleted */
+    uint32_t epoch[CLUSTER_SITES_MAX];                 /* per site: writes so far */
+    int64_t ts_us[CLUSTER_SITES_MAX][REPL_STATS_EPOCHS]; /* ring of their timestamps */
+    uint32_t have[CLUSTER_SITES_MAX][CLUSTER_SITES_MAX]; /* [replica][site] */
+};
+
 struct replication {
     bool enabled; /* more than one replica */
     int n;        /* replicas; replica i belongs to site i */
@@ -84,6 +101,7 @@ struct replication {
     unsigned db_pending[CLUSTER_SITES_MAX];
     unsigned db_missed[CLUSTER_SITES_MAX][CLUSTER_SITES_MAX];
     struct geodb_link *links[CLUSTER_SITES_MAX][CLUSTER_SITES_MAX];
+    struct repl_stats_delta stats_delta;
     /* Measurements: replicas that wrote the user and sites that served it
      * while replicas diverged, what was counted for it since the last
      * partition, and its location changes since the last heal. */
@@ -114,6 +132,11 @@ void repl_user_written(struct world *w, int r, uint32_t user);
 /* Replica r's small tables changed (a command, statistics, probes);
  * tables is a mask of enum geodb_tables. */
 void repl_db_written(struct world *w, int r, unsigned tables);
+
+/* Site s wrote its proxy statistics to its replica at ts_us. */
+void repl_stats_written(struct world *w, int site, int64_t ts_us);
+/* Statistics rows were deleted from a replica: merges are whole from now. */
+void repl_stats_deleted(struct world *w);
 
 /* The site's proxies served the user (a measurement while diverged). */
 static inline void repl_served(struct world *w, struct replication *rp, int site, uint32_t user)

@@ -425,6 +425,7 @@ int traffic_write_proxy_stats(struct world *w)
             world_fail(w, "%s", geodb_errmsg(db));
             return -1;
         }
+        repl_stats_written(w, s, world_ts_us(w, s));
         repl_db_written(w, w->sites[s].replica, GEODB_T_STATS);
     }
     return 0;
