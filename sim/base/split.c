@@ -1,6 +1,7 @@
 /*
  * split_run(): the first half of the range on a second thread, the second
- * half on the caller's, then a join. Two halves because the project's
+ * half on the caller's, then a join. split_start/split_join: one step on a
+ * second thread beside the caller's. Two halves because the project's
  * machines have two cores, and a fixed split keeps it simple to reason
  * about; the results cannot depend on it (split.h).
  */
@@ -34,4 +35,26 @@ void split_run(uint32_t n, void (*fn)(void *ctx, uint32_t from, uint32_t to), vo
     }
     fn(ctx, n / 2, n);
     pthread_join(thread, NULL);
+}
+
+static void *task_thread(void *arg)
+{
+    struct split_task *task = arg;
+    task->fn(task->ctx);
+    return NULL;
+}
+
+void split_start(struct split_task *task, void (*fn)(void *ctx), void *ctx)
+{
+    *task = (struct split_task){.fn = fn, .ctx = ctx};
+    task->started = pthread_create(&task->thread, NULL, task_thread, task) == 0;
+    if (!task->started)
+        fn(ctx);
+}
+
+void split_join(struct split_task *task)
+{
+    if (task->started)
+        pthread_join(task->thread, NULL);
+    task->started = false;
 }

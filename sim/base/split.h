@@ -8,6 +8,8 @@
 #ifndef SPLIT_H
 #define SPLIT_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Calls fn(ctx, from, to) on consecutive ranges covering [0, n), some on a
@@ -15,5 +17,19 @@
  * and write its own range's outputs. Runs everything on the calling thread
  * when n is small or a thread cannot be started. */
 void split_run(uint32_t n, void (*fn)(void *ctx, uint32_t from, uint32_t to), void *ctx);
+
+/* One start-up step on the second thread while the caller does another:
+ * fn must touch nothing the caller reads or writes until split_join. When
+ * a thread cannot be started, split_start runs fn itself before returning. */
+struct split_task {
+    pthread_t thread;
+    bool started;
+    void (*fn)(void *ctx);
+    void *ctx;
+};
+
+void split_start(struct split_task *task, void (*fn)(void *ctx), void *ctx);
+/* Returns once fn has returned. */
+void split_join(struct split_task *task);
 
 #endif
