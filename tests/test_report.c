@@ -17,6 +17,7 @@
 
 #include "sim/base/csv.h"
 #include "sim/base/report.h"
+#include "sim/report/csvread.h"
 #include "tests/testlib.h"
 
 static void test_csv_quoting_and_numbers(void **state)
@@ -153,6 +154,84 @@ static void test_report_appears_only_when_finished(void **state)
     tl_dir_remove(&dir);
 }
 
+/* timeseries.csv is written by a second thread from copies of the rows:
+ * every row arrives, in order, with the strings it had when given, even
+ * when the caller reuses its buffers and gives more rows than the queue
+ * holds. */
+static void test_timeseries_rows_in_order(void **state)
+{
+    (void)state;
+    enum { ROWS = 3000 };
+    struct tl_dir dir;
+    assert_int_equal(tl_dir_make(&dir), 0);
+    char err[256], path[TL_PATH_SIZE * 2], name[32], site[8], status[16];
+    struct report *r = report_open(dir.path, err, sizeof(err));
+    assert_non_null(r);
+    for (int k = 0; k < ROWS; k++) {
+        snprintf(name, sizeof(name), "be%04d.example.com", k);
+        snprintf(site, sizeof(site), "DC%d", k % 3 + 1);
+        snprintf(status, sizeof(status), "%s", k % 2 ? "online" : "standby");
+        struct report_backend_row row = {.time_ms = (int64_t)k * 1000, .site = site,
+                                         .backend = name, .status = status, .users = k,
+                                         .health = "ok", .failure_ratio_ppm = -1,
+                                         .host_users = -1};
+        report_backend(r, &row);
+        memset(name, 'x', sizeof(name) - 1); /* the report kept its own copy */
+    }
+    char digest[REPORT_DIGEST_SIZE];
+    assert_int_equal(report_finish(r, digest, err, sizeof(err)), 0);
+    tl_path(&dir, "timeseries.csv", path, sizeof(path));
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char line[512];
+    assert_non_null(fgets(line, sizeof(line), f)); /* the header */
+    for (int k = 0; k < ROWS; k++) {
+        assert_non_null(fgets(line, sizeof(line), f));
+        char want[128];
+        snprintf(want, sizeof(want), "%d,DC%d,be%04d.example.com,%s,0,%d,", k, k % 3 + 1, k,
+                 k % 2 ? "online" : "standby", k);
+        if (strncmp(line, want, strlen(want)) != 0)
+            fail_msg("row %d: %s", k, line);
+    }
+    assert_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    tl_dir_remove(&dir);
+}
+
+/* The reader's offsets: csvread_tell is where the next record starts
+ * (quoted commas, doubled quotes and CRLF counted), and csvread_seek_line
+ * goes to the first line starting at or after an offset. */
+static void test_csvread_offsets(void **state)
+{
+    (void)state;
+    static const char text[] = "a,b\r\n\"x,\"\"y\"\"\",2\r\np,q\r\nlast,1\r\n";
+    struct tl_dir dir;
+    assert_int_equal(tl_dir_make(&dir), 0);
+    char path[TL_PATH_SIZE * 2];
+    tl_path(&dir, "t.csv", path, sizeof(path));
+    assert_int_equal(tl_file_write(path, text), 0);
+    long second = (long)(strstr(text, "p,q") - text), third = (long)(strstr(text, "last") - text);
+    struct csvread c;
+    assert_int_equal(csvread_open(&c, path), 0);
+    assert_int_equal(csvread_tell(&c), 5);
+    assert_true(csvread_next(&c));
+    assert_string_equal(csvread_field(&c, 0), "x,\"y\"");
+    assert_int_equal(csvread_tell(&c), second);
+    assert_int_equal(csvread_seek_line(&c, second), 0); /* a line starts there */
+    assert_int_equal(csvread_tell(&c), second);
+    assert_true(csvread_next(&c));
+    assert_string_equal(csvread_field(&c, 1), "q");
+    assert_int_equal(csvread_seek_line(&c, second + 1), 0); /* inside: the next line */
+    assert_int_equal(csvread_tell(&c), third);
+    assert_true(csvread_next(&c));
+    assert_string_equal(csvread_field(&c, 0), "last");
+    assert_int_equal(csvread_tell(&c), (long)strlen(text));
+    assert_false(csvread_next(&c));
+    assert_int_equal(c.error, 0);
+    csvread_close(&c);
+    tl_dir_remove(&dir);
+}
+
 static void test_aborted_report_leaves_nothing(void **state)
 {
     (void)state;
@@ -180,6 +259,8 @@ int main(void)
         cmocka_unit_test(test_csv_quoting_and_numbers),
         cmocka_unit_test(test_csv_fixed_matches_printf),
         cmocka_unit_test(test_report_appears_only_when_finished),
+        cmocka_unit_test(test_timeseries_rows_in_order),
+        cmocka_unit_test(test_csvread_offsets),
         cmocka_unit_test(test_aborted_report_leaves_nothing),
     };
     return cmocka_run_group_tests_name("report", tests, NULL, NULL);

@@ -10,11 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* getc, counting the offset (ftell asks the kernel on every call). */
+static int next_char(struct csvread *c)
+{
+    int ch = getc_unlocked(c->f);
+    c->pos += ch != EOF;
+    return ch;
+}
+
 /* Reads one record; 1 read, 0 end of input, -1 error (c->error set). */
 static int read_record(struct csvread *c)
 {
     size_t len = 0;
-    int ch = getc_unlocked(c->f);
+    int ch = next_char(c);
     if (ch == EOF) {
         if (ferror(c->f))
             c->error = EIO;
@@ -23,7 +31,7 @@ static int read_record(struct csvread *c)
     c->ncols = 0;
     c->fields[c->ncols++] = c->buf;
     bool quoted = false;
-    for (;; ch = getc_unlocked(c->f)) {
+    for (;; ch = next_char(c)) {
         if (ch == EOF && quoted) {
             c->error = EINVAL;
             return -1;
@@ -31,12 +39,12 @@ static int read_record(struct csvread *c)
         if (ch == EOF || (!quoted && ch == '\n'))
             break;
         if (ch == '"') {
-            int next = quoted ? getc_unlocked(c->f) : EOF;
+            int next = quoted ? next_char(c) : EOF;
             if (quoted && next == '"') {
                 ch = '"'; /* a doubled quote inside a quoted field */
             } else {
-                if (quoted && next != EOF)
-                    ungetc(next, c->f);
+                if (quoted && next != EOF && ungetc(next, c->f) != EOF)
+                    c->pos--;
                 quoted = !quoted;
                 continue;
             }
@@ -97,6 +105,22 @@ bool csvread_next(struct csvread *c)
 const char *csvread_field(const struct csvread *c, int i)
 {
     return i >= 0 && i < c->ncols ? c->fields[i] : "";
+}
+
+long csvread_tell(const struct csvread *c)
+{
+    return c->pos;
+}
+
+int csvread_seek_line(struct csvread *c, long offset)
+{
+    if (offset <= 0 || fseek(c->f, offset - 1, SEEK_SET) != 0)
+        return -1;
+    c->pos = offset - 1;
+    int ch;
+    while ((ch = next_char(c)) != EOF && ch != '\n')
+        ;
+    return ferror(c->f) ? -1 : 0;
 }
 
 void csvread_close(struct csvread *c)

@@ -22,6 +22,7 @@ struct csvread {
     int nheader;
     char *buf;
     int error;                          /* 0, or an errno (EINVAL: malformed) */
+    long pos;                           /* offset of the next byte read */
 };
 
 /* Opens path and reads its header. -1 with errno set on failure. */
@@ -33,6 +34,11 @@ int csvread_col(const struct csvread *c, const char *title);
 bool csvread_next(struct csvread *c);
 /* Field i of the current record, "" when the record is shorter. */
 const char *csvread_field(const struct csvread *c, int i);
+/* The offset of the next record (of the next byte read). */
+long csvread_tell(const struct csvread *c);
+/* Moves to the first line that starts at or after offset (> 0): for files
+ * whose records never hold a line break. 0, or -1 with errno set. */
+int csvread_seek_line(struct csvread *c, long offset);
 void csvread_close(struct csvread *c);
 
 #endif

@@ -24,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sim/base/isotime.h"
+#include "sim/base/split.h"
 #include "sim/report/csvread.h"
 #include "sim/report/svg.h"
 
@@ -208,6 +210,12 @@ static int grow(void **p, int *cap, int n, size_t size)
     return 0;
 }
 
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
 static int open_csv(struct page *pg, struct csvread *c, const char *name)
 {
     const char *path = report_staged_path(pg->report, name);
@@ -234,27 +242,127 @@ static int close_csv(struct page *pg, struct csvread *c, const char *name, int r
 
 #define COL(c, title) csvread_field((c), csvread_col((c), (title)))
 
-static int read_timeseries(struct page *pg)
+/* ---- timeseries.csv, read in two parts on two cores ---- */
+
+/* Below this size one part: a thread costs more than it saves. The
+ * environment's CLUSTERSIM_HTML_SPLIT_BYTES replaces it, so that a test can
+ * draw one page both ways and compare (tests/html-split.sh). */
+#define TS_SPLIT_BYTES (16L << 20)
+
+static long split_bytes(void)
 {
+    const char *env = getenv("CLUSTERSIM_HTML_SPLIT_BYTES");
+    char *end = NULL;
+    long v = env ? strtol(env, &end, 10) : -1;
+    return env && end != env && *end == '\0' && v >= 0 ? v : TS_SPLIT_BYTES;
+}
+
+enum { TS_USERS, TS_CPU, TS_MEM, TS_MC, TS_STATE, TS_FAMILIES };
+
+/* The backends' families from the records that start in [from, to) (to
+ * < 0: to the end). Records are lines: timeseries.csv holds checked names
+ * and numbers, never a quoted line break, so a part may start at any line. */
+struct ts_part {
+    const char *path;
+    const struct grid *grid;
+    long from, to;
+    struct family fam[TS_FAMILIES];
+    int rc;    /* -1: out of memory */
+    int error; /* errno of a failed open or read (EINVAL: malformed) */
+};
+
+static void ts_part_read(void *arg)
+{
+    struct ts_part *pt = arg;
     struct csvread c;
-    if (open_csv(pg, &c, "timeseries.csv") != 0)
-        return -1;
+    if (csvread_open(&c, pt->path) != 0) {
+        pt->error = errno ? errno : EIO;
+        return;
+    }
     int ct = csvread_col(&c, "time_s"),
         cb = csvread_col(&c, "backend"), cst = csvread_col(&c, "status"),
         cu = csvread_col(&c, "users"), ccpu = csvread_col(&c, "cpu"),
         cm = csvread_col(&c, "memory"), cmc = csvread_col(&c, "metacache");
-    int rc = 0;
-    while (rc == 0 && csvread_next(&c)) {
-        int b = bucket_of(&pg->grid, atof(csvread_field(&c, ct)));
+    if (pt->from > 0 && csvread_seek_line(&c, pt->from) != 0)
+        pt->error = errno ? errno : EIO;
+    while (pt->error == 0 && pt->rc == 0 && (pt->to < 0 || csvread_tell(&c) < pt->to) &&
+           csvread_next(&c)) {
+        int b = bucket_of(pt->grid, atof(csvread_field(&c, ct)));
         char name[NAME_SIZE];
         snprintf(name, sizeof(name), "%s", csvread_field(&c, cb));
-        rc |= family_add(&pg->users_be, name, b, atof(csvread_field(&c, cu)));
-        rc |= family_add(&pg->cpu_be, name, b, atof(csvread_field(&c, ccpu)));
-        rc |= family_add(&pg->mem_be, name, b, atof(csvread_field(&c, cm)));
-        rc |= family_add(&pg->mc_be, name, b, atof(csvread_field(&c, cmc)));
-        rc |= family_add(&pg->state_be, name, b, state_of(csvread_field(&c, cst)));
+        pt->rc |= family_add(&pt->fam[TS_USERS], name, b, atof(csvread_field(&c, cu)));
+        pt->rc |= family_add(&pt->fam[TS_CPU], name, b, atof(csvread_field(&c, ccpu)));
+        pt->rc |= family_add(&pt->fam[TS_MEM], name, b, atof(csvread_field(&c, cm)));
+        pt->rc |= family_add(&pt->fam[TS_MC], name, b, atof(csvread_field(&c, cmc)));
+        pt->rc |= family_add(&pt->fam[TS_STATE], name, b, state_of(csvread_field(&c, cst)));
     }
-    return close_csv(pg, &c, "timeseries.csv", rc);
+    if (pt->error == 0)
+        pt->error = c.error;
+    csvread_close(&c);
+}
+
+/* Folds a later part into an earlier one as reading on would have: a
+ * state keeps the later part's sample, a load the higher, and series first
+ * seen in the later part come after the earlier part's. */
+static int family_fold(struct family *into, const struct family *later)
+{
+    for (int i = 0; i < later->n; i++) {
+        int k = family_find(into, later->names[i]);
+        if (k < 0)
+            return -1;
+        const double *src = family_row(later, i);
+        double *dst = &into->v[(size_t)k * into->nb];
+        for (int b = 0; b < into->nb; b++) {
+            if (isnan(src[b]))
+                continue;
+            if (into->agg == AGG_LAST || isnan(dst[b]) || src[b] > dst[b])
+                dst[b] = src[b];
+        }
+    }
+    return 0;
+}
+
+static int read_timeseries(struct page *pg)
+{
+    const char *path = report_staged_path(pg->report, "timeseries.csv");
+    struct family *out[TS_FAMILIES] = {&pg->users_be, &pg->cpu_be, &pg->mem_be, &pg->mc_be,
+                                       &pg->state_be};
+    struct ts_part parts[2];
+    memset(parts, 0, sizeof(parts));
+    long size = path ? file_size(path) : -1;
+    int nparts = size > 0 && size >= split_bytes() ? 2 : 1;
+    for (int p = 0; p < nparts; p++) {
+        parts[p] = (struct ts_part){.path = path, .grid = &pg->grid, .from = p ? size / 2 : 0,
+                                    .to = p == 0 && nparts == 2 ? size / 2 : -1};
+        for (int f = 0; f < TS_FAMILIES; f++)
+            parts[p].fam[f] = (struct family){.agg = out[f]->agg, .nb = out[f]->nb};
+    }
+    int rc = 0, error = 0;
+    if (path == NULL) {
+        error = ENOENT;
+    } else {
+        struct split_task later;
+        if (nparts == 2)
+            split_start(&later, ts_part_read, &parts[1]);
+        ts_part_read(&parts[0]);
+        if (nparts == 2)
+            split_join(&later);
+        for (int p = 0; p < nparts; p++) {
+            rc |= parts[p].rc;
+            error = error ? error : parts[p].error;
+            for (int f = 0; rc == 0 && error == 0 && f < TS_FAMILIES; f++)
+                rc |= family_fold(out[f], &parts[p].fam[f]);
+        }
+    }
+    for (int p = 0; p < nparts; p++)
+        for (int f = 0; f < TS_FAMILIES; f++)
+            family_free(&parts[p].fam[f]);
+    if (error != 0)
+        snprintf(pg->err, sizeof(pg->err), "timeseries.csv: cannot read back: %s",
+                 path ? strerror(error) : "not in the report");
+    else if (rc != 0)
+        snprintf(pg->err, sizeof(pg->err), "timeseries.csv: out of memory");
+    return error != 0 || rc != 0 ? -1 : 0;
 }
 
 static int read_sites(struct page *pg)
