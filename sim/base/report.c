@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cluster.h"
 #include "core/hash.h"
 #include "sim/base/csv.h"
 #include "sim/base/outdir.h"
 
 #define PATH_SIZE (OUTDIR_PATH_MAX + 2 * OUTDIR_NAME_SIZE)
+
+/* timeseries.csv is most of a large run's output (178 MB at 1,200
+ * backends): its rows are formatted and written on a second thread, in
+ * the order they were given, from a bounded queue of copies. */
+#define TS_QUEUE_ROWS 2048u
+#define TS_BATCH_ROWS 256u /* the writer wakes per batch, not per row */
+#define TS_WORD_SIZE 16 /* status and health words */
+
+struct ts_entry {
+    struct report_backend_row row; /* its strings point into the entry */
+    char site[CLUSTER_NAME_SIZE];
+    char backend[CLUSTER_NAME_SIZE];
+    char status[TS_WORD_SIZE];
+    char health[TS_WORD_SIZE];
+};
+
+struct ts_writer {
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* rows queued, rows written, or closing */
+    struct ts_entry *ring;
+    uint32_t head;  /* the oldest queued row */
+    uint32_t count; /* rows queued, the writer's included until written */
+    bool closing;
+};
 
 enum report_csv {
     CSV_TIMESERIES = 0,
@@ -85,7 +113,101 @@ struct report {
     bool summary_written;
     bool sealed; /* closed and digested: only commit or abort remain */
     bool lean;   /* drop the GeoDB files at the seal */
+    struct ts_writer ts;
 };
+
+static void timeseries_row(struct csv *c, const struct report_backend_row *x);
+
+/* The writer thread: takes what is queued once a batch is (or the report
+ * closes), formats it unlocked (the producer only fills slots outside
+ * [head, head + count)), then frees it. */
+static void *ts_thread(void *arg)
+{
+    struct report *r = arg;
+    struct ts_writer *ts = &r->ts;
+    pthread_mutex_lock(&ts->lock);
+    for (;;) {
+        while (ts->count < TS_BATCH_ROWS && !ts->closing)
+            pthread_cond_wait(&ts->changed, &ts->lock);
+        uint32_t n = ts->count, head = ts->head;
+        if (n == 0)
+            break; /* closing, and everything written */
+        pthread_mutex_unlock(&ts->lock);
+        for (uint32_t i = 0; i < n; i++)
+            timeseries_row(&r->csv[CSV_TIMESERIES], &ts->ring[(head + i) % TS_QUEUE_ROWS].row);
+        pthread_mutex_lock(&ts->lock);
+        ts->head = (head + n) % TS_QUEUE_ROWS;
+        ts->count -= n;
+        pthread_cond_broadcast(&ts->changed);
+    }
+    pthread_mutex_unlock(&ts->lock);
+    return NULL;
+}
+
+/* Without a thread (none could be started) rows are written at once. */
+static void ts_start(struct report *r)
+{
+    struct ts_writer *ts = &r->ts;
+    ts->ring = malloc(sizeof(*ts->ring) * TS_QUEUE_ROWS);
+    if (ts->ring == NULL)
+        return;
+    pthread_mutex_init(&ts->lock, NULL);
+    pthread_cond_init(&ts->changed, NULL);
+    ts->started = pthread_create(&ts->thread, NULL, ts_thread, r) == 0;
+    if (!ts->started) {
+        pthread_mutex_destroy(&ts->lock);
+        pthread_cond_destroy(&ts->changed);
+        free(ts->ring);
+        ts->ring = NULL;
+    }
+}
+
+/* Waits until every queued row is written, then ends the thread. */
+static void ts_stop(struct report *r)
+{
+    struct ts_writer *ts = &r->ts;
+    if (!ts->started)
+        return;
+    pthread_mutex_lock(&ts->lock);
+    ts->closing = true;
+    pthread_cond_broadcast(&ts->changed);
+    pthread_mutex_unlock(&ts->lock);
+    pthread_join(ts->thread, NULL);
+    assert(ts->count == 0);
+    pthread_mutex_destroy(&ts->lock);
+    pthread_cond_destroy(&ts->changed);
+    free(ts->ring);
+    ts->ring = NULL;
+    ts->started = false;
+}
+
+static void word_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    assert(n < size); /* names are checked on entry; words are short */
+    memcpy(dst, src, n + 1);
+}
+
+static void ts_queue(struct report *r, const struct report_backend_row *x)
+{
+    struct ts_writer *ts = &r->ts;
+    pthread_mutex_lock(&ts->lock);
+    while (ts->count == TS_QUEUE_ROWS)
+        pthread_cond_wait(&ts->changed, &ts->lock);
+    struct ts_entry *e = &ts->ring[(ts->head + ts->count) % TS_QUEUE_ROWS];
+    e->row = *x;
+    word_copy(e->site, sizeof(e->site), x->site);
+    word_copy(e->backend, sizeof(e->backend), x->backend);
+    word_copy(e->status, sizeof(e->status), x->status);
+    word_copy(e->health, sizeof(e->health), x->health);
+    e->row.site = e->site;
+    e->row.backend = e->backend;
+    e->row.status = e->status;
+    e->row.health = e->health;
+    if (++ts->count == TS_BATCH_ROWS)
+        pthread_cond_broadcast(&ts->changed);
+    pthread_mutex_unlock(&ts->lock);
+}
 
 /* Registers a file of the report; its staged path is r->paths[index]. */
 static int add_file(struct report *r, const char *name)
@@ -137,6 +259,7 @@ struct report *report_open(const char *dir, char *err, size_t err_size)
         return NULL;
     }
 #undef N
+    ts_start(r);
     return r;
 }
 
@@ -242,6 +365,7 @@ const char *report_staged_path(const struct report *r, const char *name)
 
 static void close_files(struct report *r)
 {
+    ts_stop(r);
     for (int i = 0; i < CSV_COUNT; i++) {
         FILE *f = r->files[i];
         if (f == NULL)
@@ -418,7 +542,14 @@ int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, 
 
 void report_backend(struct report *r, const struct report_backend_row *x)
 {
-    struct csv *c = &r->csv[CSV_TIMESERIES];
+    if (r->ts.started)
+        ts_queue(r, x);
+    else
+        timeseries_row(&r->csv[CSV_TIMESERIES], x);
+}
+
+static void timeseries_row(struct csv *c, const struct report_backend_row *x)
+{
     csv_int(c, x->time_ms / 1000);
     csv_str(c, x->site);
     csv_str(c, x->backend);
