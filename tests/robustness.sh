@@ -79,6 +79,31 @@ else
     [ -z "$bad" ] || fail "runs with one failed write (write number: problem):$bad"
 fi
 
+# Past its first 50,000 rows timeseries.csv is written by a second thread,
+# which the write() counts above never reach (strace counts per thread).
+# A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored: write() fails with
+# EFBIG) that timeseries.csv passes only after 60,000 rows fails a write
+# of that thread: the run must fail naming the file and leave no report.
+cat > "$tmp/rows.json" <<'JSON'
+{ "name": "rows", "duration": "26h",
+  "sites": [ { "name": "DC1", "backends": { "count": 40, "name": "be%02d.example.com" } } ],
+  "users": { "count": 2000 } }
+JSON
+"$bin" run "$tmp/rows.json" --out "$tmp/rows-ref" > /dev/null 2>&1
+rows=$(($(wc -l < "$tmp/rows-ref/timeseries.csv") - 1))
+at=$(head -n 60001 "$tmp/rows-ref/timeseries.csv" | wc -c)
+check "[ $rows -gt 60000 ]" "rows.json has only $rows timeseries rows"
+(
+    trap '' XFSZ
+    ulimit -f $((at / 512))
+    exec "$bin" run "$tmp/rows.json" --out "$tmp/rows-fail"
+) > "$tmp/rows-fail.out" 2>&1
+rc=$?
+check "[ $rc -eq 2 ]" "a failed write of the timeseries thread gave exit $rc"
+check "grep -q 'clustersim run: .*timeseries.csv: write failed' '$tmp/rows-fail.out'" \
+    "the failed timeseries write is not named: $(tail -1 "$tmp/rows-fail.out")"
+check "[ -z \"\$(report_files $tmp/rows-fail)\" ]" "the failed run left $(report_files "$tmp/rows-fail")"
+
 # A two-site scenario: its report has other files (geodb-DC1.sqlite,
 # geodb-DC2.sqlite) than the small one's (geodb.sqlite).
 cat > "$tmp/two.json" <<'JSON'

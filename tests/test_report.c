@@ -161,7 +161,7 @@ static void test_report_appears_only_when_finished(void **state)
 static void test_timeseries_rows_in_order(void **state)
 {
     (void)state;
-    enum { ROWS = 3000 };
+    enum { ROWS = 60000 }; /* past the rows written before the thread starts */
     struct tl_dir dir;
     assert_int_equal(tl_dir_make(&dir), 0);
     char err[256], path[TL_PATH_SIZE * 2], name[32], site[8], status[16];

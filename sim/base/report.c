@@ -26,10 +26,14 @@
 #define PATH_SIZE (OUTDIR_PATH_MAX + 2 * OUTDIR_NAME_SIZE)
 
 /* timeseries.csv is most of a large run's output (178 MB at 1,200
- * backends): its rows are formatted and written on a second thread, in
- * the order they were given, from a bounded queue of copies. */
+ * backends): past its first rows, they are formatted and written on a
+ * second thread, in the order they were given, from a bounded queue of
+ * copies. */
 #define TS_QUEUE_ROWS 2048u
 #define TS_BATCH_ROWS 256u /* the writer wakes per batch, not per row */
+/* Rows written at once before the thread starts: a small report gains
+ * nothing from it, and its writes stay in the caller's order and thread. */
+#define TS_THREAD_AFTER_ROWS 50000
 #define TS_WORD_SIZE 16 /* status and health words */
 
 struct ts_entry {
@@ -42,6 +46,7 @@ struct ts_entry {
 
 struct ts_writer {
     pthread_t thread;
+    bool tried; /* ts_start ran (the thread may still have failed to start) */
     bool started;
     pthread_mutex_t lock;
     pthread_cond_t changed; /* rows queued, rows written, or closing */
@@ -148,6 +153,7 @@ static void *ts_thread(void *arg)
 static void ts_start(struct report *r)
 {
     struct ts_writer *ts = &r->ts;
+    ts->tried = true;
     ts->ring = malloc(sizeof(*ts->ring) * TS_QUEUE_ROWS);
     if (ts->ring == NULL)
         return;
@@ -259,7 +265,6 @@ struct report *report_open(const char *dir, char *err, size_t err_size)
         return NULL;
     }
 #undef N
-    ts_start(r);
     return r;
 }
 
@@ -542,6 +547,8 @@ int report_finish(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, 
 
 void report_backend(struct report *r, const struct report_backend_row *x)
 {
+    if (!r->ts.tried && r->csv[CSV_TIMESERIES].rows >= TS_THREAD_AFTER_ROWS)
+        ts_start(r);
     if (r->ts.started)
         ts_queue(r, x);
     else
