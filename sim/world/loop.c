@@ -524,9 +524,12 @@ int loop_init(struct world *w, const struct scenario *scn, uint64_t seed,
         return -1;
     struct site_caches_job job = {.w = w};
     struct split_task caches;
-    split_start(&caches, prepare_site_caches, &job);
+    bool sites = w->scn->nsites > 1; /* one site: nothing to build */
+    if (sites)
+        split_start(&caches, prepare_site_caches, &job);
     int rc = flush_initial(w);
-    split_join(&caches);
+    if (sites)
+        split_join(&caches);
     if (job.failed) {
         world_fail(w, "out of memory for the user cache");
         return -1;
