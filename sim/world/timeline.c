@@ -338,10 +338,10 @@ static void describe_fault(const struct scn_fault *f, char *out, size_t size)
         settings_format_value(&ratio, f->login_failure_ppm, login, sizeof(login));
     if (f->delivery_failure_ppm >= 0)
         settings_format_value(&ratio, f->delivery_failure_ppm, delivery, sizeof(delivery));
-    char skew[40] = "";
+    char skew[48] = "", span[32];
     if (f->skew_set) {
-        memcpy(skew, " clock_skew=", 13);
-        scenario_duration_format(f->clock_skew_ms, skew + 12, sizeof(skew) - 12);
+        scenario_duration_format(f->clock_skew_ms, span, sizeof(span));
+        snprintf(skew, sizeof(skew), " clock_skew=%s", span);
     }
     snprintf(out, size, "%s%s%s%s%s%s%s%s%s%s", f->recover ? "recover " : "",
              login[0] ? "login_failure_ratio=" : "", login,
