@@ -3,6 +3,7 @@
  * things every run's determinism rests on. Goal: events come out in (time,
  * insertion) order whatever the push order; a stream's draws depend only on
  * the seed and its name; the alias table picks in proportion to weight.
+ * Also the big arrays' allocator, whose alignment the user records need.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "core/hash.h"
 #include "sim/base/alias.h"
+#include "sim/base/bigmem.h"
 #include "sim/base/engine.h"
 #include "sim/base/rng.h"
 
@@ -160,6 +162,25 @@ static void test_alias_follows_weights(void **state)
     rng_free(&r);
 }
 
+/* Small arrays (from the heap) and large ones (mapped for huge pages)
+ * alike come zeroed and on a cache line: per-user records aligned to
+ * their size rely on it never to straddle two lines. */
+static void test_bigmem_is_zeroed_and_line_aligned(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {1, 24, 65, 4096, (4u << 20) + 7};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        unsigned char *p = bigmem_calloc(sizes[i], 1);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 64, 0);
+        for (size_t k = 0; k < sizes[i]; k++)
+            assert_int_equal(p[k], 0);
+        p[sizes[i] - 1] = 1; /* all of it is writable */
+        bigmem_free(p);
+    }
+    assert_null(bigmem_calloc(SIZE_MAX / 2, 4)); /* overflow, not a short block */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_streams_are_independent),
         cmocka_unit_test(test_chance_ppm_bounds),
         cmocka_unit_test(test_alias_follows_weights),
+        cmocka_unit_test(test_bigmem_is_zeroed_and_line_aligned),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -49,10 +49,15 @@ void *bigmem_calloc(size_t n, size_t size)
         }
     }
 #endif
-    if (block == NULL)
-        block = base = calloc(1, bytes);
-    if (block == NULL)
-        return NULL;
+    if (block == NULL) {
+        /* Cache-line aligned here too: records aligned to their size
+         * (struct uc_route) must never straddle a line, nor be misaligned. */
+        size_t rounded = (bytes + HEADER - 1) / HEADER * HEADER;
+        block = base = aligned_alloc(HEADER, rounded);
+        if (block == NULL)
+            return NULL;
+        memset(block, 0, rounded);
+    }
     ((struct header *)block)->base = base;
     ((struct header *)block)->mapped = mapped;
     return block + HEADER;

@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-/* Like calloc(n, size): NULL when out of memory. Free with bigmem_free. */
+/* Like calloc(n, size), aligned to a 64-byte cache line: NULL when out of
+ * memory. Free with bigmem_free. */
 void *bigmem_calloc(size_t n, size_t size);
 void bigmem_free(void *p);
 
