@@ -34,6 +34,7 @@
 #include "sim/report/openmetrics.h"
 #include "sim/report/summary.h"
 #include "sim/adapters/ctl_adapter.h"
+#include "sim/world/arrivals.h"
 #include "sim/world/loop.h"
 
 #define RUN_SETS_MAX 64
@@ -392,8 +393,9 @@ static void print_stats(const struct world *w, double wall)
                  ru.ru_stime.tv_usec / 1e6;
     fprintf(stderr,
             "stats: wall_s=%.2f cpu_s=%.2f simulated_s=%.0f sim_s_per_wall_s=%.0f events=%.0f "
-            "events_per_s=%.0f peak_rss_mib=%.1f\n",
-            wall, cpu, sim_s, sim_s / wall, events, events / wall, ru.ru_maxrss / 1024.0);
+            "events_per_s=%.0f peak_rss_mib=%.1f draw_thread=%d draw_rollbacks=%" PRIu64 "\n",
+            wall, cpu, sim_s, sim_s / wall, events, events / wall, ru.ru_maxrss / 1024.0,
+            arrivals_threaded(w->arrivals), arrivals_rollbacks(w->arrivals));
 }
 
 /* Flushes stdout; true (with a message) when any write to it failed. */

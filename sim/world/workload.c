@@ -14,10 +14,10 @@
 #include "core/hash.h"
 #include "sim/base/bigmem.h"
 #include "sim/base/split.h"
+#include "sim/world/arrivals.h"
 #include "sim/world/traffic.h"
 
 #define DAY_MS (24.0 * 3600.0 * 1000.0)
-#define PI 3.14159265358979323846
 
 static int alloc_users(struct world *w, uint32_t n)
 {
@@ -100,6 +100,38 @@ static void compute_keys(void *ctx, uint32_t from, uint32_t to)
     }
 }
 
+/* Below this many users the draws are made on the loop's thread: a tick's
+ * few arrivals cost less than handing them over. CLUSTERSIM_DRAW_THREAD_USERS
+ * moves the bound (tests draw small runs on the thread too); the draws are
+ * the same either way. */
+#define DRAW_THREAD_USERS 100000u
+
+static uint64_t draw_thread_users(void)
+{
+    const char *env = getenv("CLUSTERSIM_DRAW_THREAD_USERS");
+    char *end = NULL;
+    unsigned long long v = env != NULL && *env != '\0' ? strtoull(env, &end, 10) : 0;
+    return end != NULL && *end == '\0' ? (uint64_t)v : DRAW_THREAD_USERS;
+}
+
+static int start_arrivals(struct world *w)
+{
+    struct arrivals_plan plan = {
+        .alias = &w->alias, .nusers = w->users.n,
+        .login_rate_per_ms = w->login_rate_per_ms,
+        .delivery_rate_per_ms = w->delivery_rate_per_ms,
+        .workload = &w->scn->workload, .start_s = w->scn->start_s,
+        .tick_ms = w->params.workload_tick_ms, .duration_ms = w->scn->duration_ms,
+        .arrivals = &w->rng_arrivals, .sessions = &w->rng_sessions,
+        .thread = w->users.n >= draw_thread_users()};
+    w->arrivals = arrivals_init(&plan);
+    if (w->arrivals == NULL) {
+        world_fail(w, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int workload_init(struct world *w)
 {
     const struct scenario *scn = w->scn;
@@ -126,12 +158,16 @@ int workload_init(struct world *w)
     w->login_rate_per_ms = w->users.n * wl->logins_per_user_day / DAY_MS;
     w->load_multiplier = 1.0;
     w->delivery_rate_per_ms = w->users.n * wl->deliveries_per_user_day / DAY_MS;
-    return w->error[0] ? -1 : 0;
+    if (w->error[0] || start_arrivals(w) != 0)
+        return -1;
+    return 0;
 }
 
 void workload_free(struct world *w)
 {
     struct world_users *u = &w->users;
+    arrivals_free(w->arrivals); /* first: its thread reads the alias table */
+    w->arrivals = NULL;
     alias_free(&w->alias);
     bigmem_free(u->state);
     bigmem_free(u->prev_move_s);
@@ -139,24 +175,6 @@ void workload_free(struct world *w)
     bigmem_free(u->move_attempts);
     bigmem_free(u->saw_failure);
     memset(u, 0, sizeof(*u));
-}
-
-/* The diurnal factor at t (mean 1 over a day). The hour is the UTC hour of
- * the day at t, counted from the scenario's start (midnight by default). */
-static double diurnal(const struct scn_workload *wl, int64_t start_s, int64_t t_ms)
-{
-    int64_t wall_ms = t_ms + start_s % (24 * 3600) * 1000;
-    double hours = fmod((double)wall_ms / 3600000.0, 24.0);
-    return 1.0 + wl->diurnal_amplitude * cos(2.0 * PI * (hours - wl->peak_hour) / 24.0);
-}
-
-static int64_t session_length_ms(struct world *w, double mu)
-{
-    const struct scn_workload *wl = &w->scn->workload;
-    double ms = rng_lognormal(&w->rng_sessions, mu, wl->session_sigma);
-    if (ms > (double)wl->session_max_ms)
-        ms = (double)wl->session_max_ms;
-    return ms < 1000.0 ? 1000 : (int64_t)ms;
 }
 
 /* Sessions already open at t = 0, so that a run starts in steady state
@@ -178,7 +196,7 @@ void workload_warm_start(struct world *w)
     double mean_ms = exp(mu + sigma * sigma / 2.0);
     if (mean_ms > (double)wl->session_max_ms)
         mean_ms = (double)wl->session_max_ms;
-    double rate = w->login_rate_per_ms * diurnal(wl, w->scn->start_s, 0);
+    double rate = w->login_rate_per_ms * arrivals_diurnal(wl, w->scn->start_s, 0);
     unsigned n = rng_poisson(&rng, rate * mean_ms);
     for (unsigned i = 0; i < n && w->error[0] == '\0'; i++) {
         uint32_t user = alias_draw(&w->alias, &rng);
@@ -191,98 +209,52 @@ void workload_warm_start(struct world *w)
     rng_free(&rng);
 }
 
-/* A batch of arrivals is drawn ahead of processing and its records
- * touched in stages, each a tight loop of independent loads whose misses
- * overlap: the alias slots, then each user's records and the wheel bucket
- * its session will end in, then its routing record in the replica of its
- * home site (which needs the user's record). Processing then finds them in
- * cache; one stall per record was most of a run. The loads are real loads
- * into a sink, not prefetch instructions: on this project's virtual
- * machines prefetches were measured to be dropped. The draws are the same,
- * in the same order, as drawing at each arrival: the streams are separate
- * (users from "arrivals", lengths from "sessions"). */
-#define BATCH 256
-
-struct batch {
-    uint32_t user[BATCH];
-    int64_t at_ms[BATCH];
-    int64_t length_ms[BATCH]; /* -1: a delivery */
-};
-
-static void draw_users(struct world *w, struct batch *bt, uint64_t count)
-{
-    const struct alias *a = &w->alias;
-    uint32_t lo[BATCH];
-    for (uint64_t i = 0; i < count; i++) {
-        uint64_t hi = rng_word(&w->rng_arrivals);
-        lo[i] = rng_word(&w->rng_arrivals);
-        bt->user[i] = (uint32_t)((hi * a->n) >> 32);
-    }
-    for (uint64_t i = 0; i < count; i++) {
-        const struct alias_slot *slot = &a->slots[bt->user[i]];
-        if (lo[i] >= slot->threshold)
-            bt->user[i] = slot->alias;
-    }
-}
-
-static void touch_records(struct world *w, const struct batch *bt, uint64_t count)
+/* A batch of arrivals (drawn ahead: arrivals.c) has its records touched
+ * in stages, each a tight loop of independent loads whose misses overlap:
+ * each user's records and the wheel bucket its session will end in, then
+ * its routing record in the replica of its home site (which needs the
+ * user's record). Processing then finds them in cache; one stall per
+ * record was most of a run. The loads are real loads into a sink, not
+ * prefetch instructions: on this project's virtual machines prefetches
+ * were measured to be dropped. */
+static void touch_records(struct world *w, const struct arrival_batch *bt)
 {
     uint64_t sink = 0;
-    uint8_t home[BATCH];
-    for (uint64_t i = 0; i < count; i++) {
+    uint8_t home[ARRIVALS_BATCH];
+    for (uint32_t i = 0; i < bt->count; i++) {
         uint32_t u = bt->user[i];
         home[i] = w->users.state[u].home_site;
         sink += bt->length_ms[i] >= 0
                     ? sessions_touch_open(&w->sessions, u, bt->at_ms[i] + bt->length_ms[i])
                     : sessions_of_user(&w->sessions, u);
     }
-    for (uint64_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < bt->count; i++) {
         const struct replica *rep = &w->replicas[w->sites[home[i]].replica];
         sink += rep->users.routes[bt->user[i]].backend;
     }
     w->touch_sink += sink;
 }
 
-/* Arrivals first..last (exclusive) of n in the tick [t0, t1). */
-static void run_batch(struct world *w, int64_t t0, int64_t t1, uint64_t first, uint64_t last,
-                      uint64_t n, uint64_t logins)
-{
-    struct batch bt;
-    uint64_t count = last - first;
-    assert(count <= BATCH);
-    double mu = log((double)w->scn->workload.session_median_ms);
-    for (uint64_t i = 0; i < count; i++) {
-        uint64_t k = first + i;
-        bt.at_ms[i] = t0 + (int64_t)((2 * k + 1) * (uint64_t)(t1 - t0) / (2 * n));
-        bool login = (k + 1) * logins / n > k * logins / n;
-        bt.length_ms[i] = login ? session_length_ms(w, mu) : -1;
-    }
-    draw_users(w, &bt, count);
-    touch_records(w, &bt, count);
-    for (uint64_t i = 0; i < count && w->error[0] == '\0'; i++) {
-        traffic_expire_sessions(w, bt.at_ms[i]);
-        if (bt.length_ms[i] >= 0)
-            traffic_login(w, bt.user[i], bt.at_ms[i], bt.length_ms[i]);
-        else
-            traffic_delivery(w, bt.user[i], bt.at_ms[i]);
-    }
-}
-
-/* The counts are Poisson; within the tick the arrivals are spread evenly
- * and logins and deliveries interleaved evenly (integer arithmetic), which
- * keeps them in time order without sorting. A tick is short against every
- * other time in the model (sessions, scrapes, controller periods). */
+/* Arrivals and session ends of the tick, in time order. A tick is short
+ * against every other time in the model (sessions, scrapes, controller
+ * periods). */
 void workload_tick(struct world *w, int64_t t0, int64_t t1)
 {
     assert(t1 > t0);
-    /* Times 1.0 exactly without a load spike: the same draws as before. */
-    double factor =
-        diurnal(&w->scn->workload, w->scn->start_s, (t0 + t1) / 2) * w->load_multiplier;
-    double span = (double)(t1 - t0);
-    uint64_t logins = rng_poisson(&w->rng_arrivals, w->login_rate_per_ms * factor * span);
-    uint64_t deliveries = rng_poisson(&w->rng_arrivals, w->delivery_rate_per_ms * factor * span);
-    uint64_t n = w->users.n > 0 ? logins + deliveries : 0;
-    for (uint64_t first = 0; first < n && w->error[0] == '\0'; first += BATCH)
-        run_batch(w, t0, t1, first, first + BATCH < n ? first + BATCH : n, n, logins);
+    bool last = false;
+    while (!last && w->error[0] == '\0') {
+        const struct arrival_batch *bt = arrivals_next(w->arrivals, t0, w->load_multiplier);
+        assert(bt->t1 == t1);
+        touch_records(w, bt);
+        for (uint32_t i = 0; i < bt->count && w->error[0] == '\0'; i++) {
+            traffic_expire_sessions(w, bt->at_ms[i]);
+            if (bt->length_ms[i] >= 0)
+                traffic_login(w, bt->user[i], bt->at_ms[i], bt->length_ms[i]);
+            else
+                traffic_delivery(w, bt->user[i], bt->at_ms[i]);
+        }
+        last = bt->last;
+        arrivals_release(w->arrivals);
+    }
     traffic_expire_sessions(w, t1 - 1);
 }

@@ -266,6 +266,8 @@ struct user_state {
     uint8_t moved;            /* its backend changed at least once */
 };
 
+struct arrivals;
+
 struct world_users {
     uint32_t n;
     struct user_state *state;
@@ -336,6 +338,7 @@ struct world {
     struct world_users users;
     struct sessions sessions;
     struct alias alias; /* who acts, in proportion to activity weight */
+    struct arrivals *arrivals; /* the workload's draws (arrivals.c) */
     /* topo_reload's buffers for a GeoDB's site and backend lists, kept from
      * one reload to the next (4 MB at CLUSTER_BACKENDS_MAX) */
     struct geodb_site *reload_sites;
