@@ -2,8 +2,10 @@
  * The workload's draws on a second thread, handed over through a bounded
  * ring of batches (see arrivals.h for why the result cannot depend on the
  * threads). The drawer fills the ring and sleeps; the loop wakes it only
- * when the ring has drained to half, so that a wake-up is paid once per
- * RING / 2 batches, not once per batch.
+ * when the ring has drained to a quarter, so that a wake-up (tens of
+ * microseconds on these virtual machines) is paid once per 192 batches,
+ * not once per batch: with a ring of 64 woken at half, 3,200 wake-ups
+ * were 1% of bench-1m.
  */
 #include "sim/world/arrivals.h"
 
@@ -14,8 +16,8 @@
 #include <string.h>
 
 #define PI 3.14159265358979323846
-#define RING 64                /* batches drawn ahead (about 660 KB) */
-#define RING_RESUME (RING / 2) /* a sleeping drawer is woken at this fill */
+#define RING 256                /* batches drawn ahead (about 2.6 MB) */
+#define RING_RESUME (RING / 4) /* a sleeping drawer is woken at this fill */
 
 /* Where the drawing is: between two ticks, or inside one. */
 struct draw_pos {
