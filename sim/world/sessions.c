@@ -37,11 +37,12 @@ int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_
         sessions_free(s);
         return -1;
     }
-    for (uint32_t i = 0; i < capacity; i++) {
-        s->pool[i].live = false;
-        s->pool[i].next_of_user = i + 1 < capacity ? i + 1 : NONE;
-    }
-    s->free_head = 0;
+    /* Slots never used are taken in index order after the free list runs
+     * out, the order a list of them all would give, so the pool's pages
+     * are touched only as far as the sessions open reach (a quarter of
+     * it: session_capacity() allows four times the expected peak). */
+    s->free_head = NONE;
+    s->unused = 0;
     for (size_t u = 0; u < n; u++)
         s->users[u] = (struct session_user){NONE, 0};
     s->due_s = -1;
@@ -79,14 +80,15 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
     assert(user < s->nusers && backend < CLUSTER_BACKENDS_MAX);
     assert(end_ms / 1000 > s->due_s);
     assert(end_ms / 1000 - s->due_s < (int64_t)s->nbuckets);
-    if (s->free_head == NONE)
+    if (s->free_head == NONE && s->unused == s->capacity)
         return -1;
     struct session_bucket *bk = &s->buckets[(end_ms / 1000) % s->nbuckets];
     if (bk->n == bk->cap && bucket_grow(bk) != 0)
         return -1;
-    uint32_t idx = s->free_head;
+    uint32_t idx = s->free_head != NONE ? s->free_head : s->unused++;
     struct session *e = &s->pool[idx];
-    s->free_head = e->next_of_user;
+    if (idx == s->free_head)
+        s->free_head = e->next_of_user;
     uint64_t seq = s->next_seq++;
     *e = (struct session){.end_ms = end_ms, .seq = seq, .user = user,
                           .next_of_user = s->users[user].head, .backend = backend,
@@ -232,7 +234,7 @@ uint32_t sessions_kick_user(struct sessions *s, uint32_t user)
 uint32_t sessions_kick_backend(struct sessions *s, uint16_t backend)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < s->capacity && s->per_backend[backend] > 0; i++) {
+    for (uint32_t i = 0; i < s->unused && s->per_backend[backend] > 0; i++) {
         if (s->pool[i].live && s->pool[i].backend == backend) {
             session_remove(s, i);
             n++;

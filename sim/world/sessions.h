@@ -61,7 +61,8 @@ struct session_due {
 struct sessions {
     uint32_t capacity;
     uint32_t used;
-    uint32_t free_head;
+    uint32_t free_head; /* freed slots, last freed first */
+    uint32_t unused;    /* slots [unused, capacity) were never taken */
     struct session *pool;
     uint32_t nusers;
     struct session_user *users;
