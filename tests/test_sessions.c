@@ -99,6 +99,38 @@ static void test_pool_is_bounded(void **state)
     assert_int_equal(sessions_open(&s, 0, 0, 2000), 0);
     assert_int_equal(sessions_open(&s, 1, 0, 2000), 0);
     assert_int_equal(sessions_open(&s, 1, 0, 3000), -1);
+    /* A freed slot is taken again, and only one: the bound still holds. */
+    sessions_close_first(&s, 0);
+    assert_int_equal(sessions_open(&s, 1, 1, 3000), 0);
+    assert_int_equal(sessions_open(&s, 0, 1, 3000), -1);
+    /* Kicking finds sessions in every slot taken so far. */
+    assert_int_equal(sessions_kick_backend(&s, 0), 1);
+    assert_int_equal(sessions_kick_backend(&s, 1), 1);
+    assert_int_equal(s.used, 0);
+    sessions_free(&s);
+}
+
+/* Slots are handed out in index order until some are freed, then the
+ * last freed first: the order a free list of every slot gives, which
+ * the pool keeps without touching slots no session has reached. */
+static void test_pool_takes_slots_in_list_order(void **state)
+{
+    (void)state;
+    struct sessions s;
+    assert_int_equal(sessions_init(&s, 4, 1000, 60000), 0);
+    for (uint32_t u = 0; u < 4; u++)
+        assert_int_equal(sessions_open(&s, u, 0, 5000 + u), 0);
+    for (uint32_t u = 0; u < 4; u++)
+        assert_int_equal(s.users[u].head, u);
+    sessions_kick_user(&s, 1);
+    sessions_kick_user(&s, 3);
+    assert_int_equal(sessions_open(&s, 0, 0, 6000), 0); /* slot 3, freed last */
+    assert_int_equal(s.users[0].head, 3);
+    assert_int_equal(sessions_open(&s, 2, 0, 6000), 0); /* then slot 1 */
+    assert_int_equal(s.users[2].head, 1);
+    assert_int_equal(sessions_open(&s, 1, 0, 6000), 0); /* then the first unused */
+    assert_int_equal(s.users[1].head, 4);
+    assert_true(s.unused == 5);
     sessions_free(&s);
 }
 
@@ -156,13 +188,65 @@ static void test_usercache_lww_and_lists(void **state)
     usercache_free(&uc);
 }
 
+static int moving_list(const struct usercache *uc, uint32_t *out)
+{
+    int n = 0;
+    for (uint32_t u = usercache_moving_first(uc); u != UC_NO_USER;
+         u = usercache_moving_next(uc, u))
+        out[n++] = u;
+    return n;
+}
+
+/* The moving list: in order of request, a retried move at its end, and a
+ * copy of the cache (how the other sites' caches start) keeps it, though
+ * only its members' links are copied. */
+static void test_usercache_moving_list_and_copy(void **state)
+{
+    (void)state;
+    struct usercache uc, copy;
+    assert_int_equal(usercache_init(&uc, 64), 0);
+    assert_int_equal(usercache_init(&copy, 64), 0);
+    uc.writer_keys[1] = 100;
+    const uint32_t movers[] = {40, 3, 17, 63};
+    for (int i = 0; i < 4; i++) {
+        struct uc_route r = route_at(2, 10, 1);
+        assert_true(usercache_put(&uc, movers[i], &r));
+        r = route_at(2, 20, 1);
+        r.moving = REASON_BALANCE;
+        r.alt = 5;
+        assert_true(usercache_put(&uc, movers[i], &r));
+    }
+    usercache_moving_requeue(&uc, 3);
+    uint32_t got[8];
+    assert_int_equal(moving_list(&uc, got), 4);
+    const uint32_t want[] = {40, 17, 63, 3};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(got[i], want[i]);
+    usercache_copy(&copy, &uc);
+    assert_int_equal(moving_list(&copy, got), 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(got[i], want[i]);
+    /* The copy's list works on its own: the move of 17 finishes there. */
+    struct uc_route done = route_at(5, 30, 1);
+    assert_true(usercache_put(&copy, 17, &done));
+    assert_int_equal(moving_list(&copy, got), 3);
+    assert_int_equal(got[0], 40);
+    assert_int_equal(got[1], 63);
+    assert_int_equal(got[2], 3);
+    assert_int_equal(moving_list(&uc, got), 4);
+    usercache_free(&uc);
+    usercache_free(&copy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ends_in_reference_order),
         cmocka_unit_test(test_kicks_moves_and_counts),
         cmocka_unit_test(test_pool_is_bounded),
+        cmocka_unit_test(test_pool_takes_slots_in_list_order),
         cmocka_unit_test(test_usercache_lww_and_lists),
+        cmocka_unit_test(test_usercache_moving_list_and_copy),
     };
     return cmocka_run_group_tests_name("sessions", tests, NULL, NULL);
 }

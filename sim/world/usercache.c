@@ -51,9 +51,10 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
             .site = UC_NO_SITE, .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = 0};
         uc->next[u] = UC_NO_USER;
         uc->prev[u] = UC_NO_USER;
-        uc->mnext[u] = UC_NO_USER;
-        uc->mprev[u] = UC_NO_USER;
     }
+    /* mnext and mprev are read only for users in the moving list, which
+     * sets them: left untouched, their pages (8 bytes a user) stay out of
+     * memory until moves reach them. */
     uc->moving_head = UC_NO_USER;
     uc->moving_tail = UC_NO_USER;
     memset(uc->pref_site, UC_NO_SITE, n);
@@ -228,8 +229,12 @@ void usercache_copy(struct usercache *dst, const struct usercache *src)
     memcpy(dst->pref_writer, src->pref_writer, n);
     memcpy(dst->next, src->next, n * sizeof(*src->next));
     memcpy(dst->prev, src->prev, n * sizeof(*src->prev));
-    memcpy(dst->mnext, src->mnext, n * sizeof(*src->mnext));
-    memcpy(dst->mprev, src->mprev, n * sizeof(*src->mprev));
+    /* The moving list by its members only: the links of other users are
+     * never read (usercache_init). */
+    for (uint32_t u = src->moving_head; u != UC_NO_USER; u = src->mnext[u]) {
+        dst->mnext[u] = src->mnext[u];
+        dst->mprev[u] = src->mprev[u];
+    }
     memcpy(dst->head, src->head, sizeof(src->head));
     memcpy(dst->tail, src->tail, sizeof(src->tail));
     memcpy(dst->count, src->count, sizeof(src->count));

@@ -71,7 +71,8 @@ struct usercache {
     uint32_t tail[CLUSTER_BACKENDS_MAX];
     uint32_t count[CLUSTER_BACKENDS_MAX];
     uint32_t placed; /* users with a backend */
-    /* Users with a pending move, in the order their move was requested. */
+    /* Users with a pending move, in the order their move was requested
+     * (links of users not in the list are stale and never read). */
     uint32_t *mnext;
     uint32_t *mprev;
     uint32_t moving_head;
