@@ -28,6 +28,19 @@ for s in scenarios/*.json; do
     checks=$((checks + 1))
 done
 
+echo "scenarios: the README's tour shows the digests the code prints"
+# The digest line that follows the README's first line containing $1.
+readme_digest() {
+    awk -v cmd="$1" 'index($0, cmd) { found = 1 } found && /^digest: / { print $2; exit }' README.md
+}
+tour=$(readme_digest "./clustersim run scenarios/backend-outage.json")
+got=$(grep '^digest:' "$tmp/backend-outage.out" | cut -d' ' -f2)
+check "[ -n '$tour' ] && [ '$tour' = '$got' ]" "README.md shows backend-outage's digest as '$tour'; the run prints '$got'"
+tour=$(readme_digest "--set PROXY_CHECK_FAILURES=10 --out reports/slow-checks")
+got=$("$bin" run scenarios/backend-outage.json --set PROXY_CHECK_FAILURES=10 --out "$tmp/slow-checks" \
+    2> /dev/null | grep '^digest:' | cut -d' ' -f2)
+check "[ -n '$tour' ] && [ '$tour' = '$got' ]" "README.md shows the slow-checks digest as '$tour'; the run prints '$got'"
+
 echo "scenarios: every counter an expectation reads equals the reports"
 # Each bundled scenario runs again with expectations at the end that read
 # the failure counters (cluster and every site); what they read must equal
