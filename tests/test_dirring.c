@@ -87,7 +87,7 @@ static void test_host_order_iteration(void **state)
         assert_string_equal(dirring_host_get(ring, dirring_host_id_at(ring, i))->ip_text,
                             want[i]);
     struct dirring_addr a = addr_of("127.0.0.10");
-    uint32_t id;
+    uint32_t id = 0;
     assert_int_equal(dirring_host_add(ring, &a, "", NULL), DIRRING_ERR_EXISTS);
     assert_true(dirring_host_find(ring, &a, &id));
     dirring_host_remove(ring, id);

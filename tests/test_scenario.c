@@ -1068,7 +1068,7 @@ static const char jp_text[] = "{\"a\": [1, {\"b\\u00e9\": \"x\"}],\n"
 static void jp_expect(const struct jsonpos *index, const char *path, int line, int column,
                       int key_line, int key_column)
 {
-    struct jsonpos_pos pos;
+    struct jsonpos_pos pos = {0};
     if (jsonpos_value(index, path, &pos) != 0)
         fail_msg("no value at '%s'", path);
     if (pos.line != line || pos.column != column)
@@ -1134,7 +1134,7 @@ static void test_jsonpos_positions(void **state)
     static const char *const missing[] = {"/a/2",   "/a/01",  "/a/-1",  "/a/x",
                                           "/nope",  "a",      "/a/1/x", "/\xc3\xa9t\xc3\xa9/e~2f",
                                           "/a/0/0", "/t/0/0", "//",     "/a/"};
-    struct jsonpos_pos pos;
+    struct jsonpos_pos pos = {0};
     for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
         if (jsonpos_value(&index, missing[i], &pos) == 0)
             fail_msg("'%s' found at %d:%d", missing[i], pos.line, pos.column);
@@ -1180,7 +1180,7 @@ static void test_jsonpos_matches_jansson(void **state)
                            : d == 2 ? "/a/1/k\xc3\xa9\n"
                            : d == 3 ? "/1"
                                     : "/b";
-        struct jsonpos_pos pos;
+        struct jsonpos_pos pos = {0};
         assert_int_equal(jsonpos_value(&index, path, &pos), 0);
         if (pos.line != error.line || pos.column != error.column)
             fail_msg("doc %zu: jsonpos %d:%d, jansson %d:%d", d, pos.line, pos.column, error.line,
@@ -1242,7 +1242,7 @@ static void test_jsonpos_paths(void **state)
     assert_string_equal(out, "");
     /* "" is a valid key: "/" names it. */
     struct jsonpos index;
-    struct jsonpos_pos pos;
+    struct jsonpos_pos pos = {0};
     assert_int_equal(jsonpos_build("{\"\": 5}", 7, &index), 0);
     assert_int_equal(jsonpos_value(&index, "/", &pos), 0);
     assert_int_equal(pos.column, 6);
