@@ -191,7 +191,7 @@ static void test_lookup_boundaries(void **state)
     for (size_t i = 0; i < n; i++) {
         uint32_t h = pts[i].hash;
         uint32_t want_host = pts[i].host_id;
-        uint32_t got;
+        uint32_t got = 0;
         assert_int_equal(dirring_lookup(ring, "", h, &got), DIRRING_OK);
         assert_int_equal(got, want_host);
         assert_int_equal(dirring_search(pts, n, h - 1), naive_successor(pts, n, h - 1));
@@ -288,7 +288,7 @@ static void test_adding_host_moves_only_to_new_host(void **state)
     uint32_t c = add_host(ring, "127.0.0.4", "");
     size_t moved = 0;
     for (uint32_t i = 0; i < 2000; i++) {
-        uint32_t now;
+        uint32_t now = 0;
         assert_int_equal(dirring_lookup(ring, "", i * 2147483u, &now), DIRRING_OK);
         if (now != before[i]) {
             assert_int_equal(now, c);
