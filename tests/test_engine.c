@@ -156,6 +156,17 @@ static void test_alias_follows_weights(void **state)
         double sigma = sqrt(DRAWS * p * (1 - p));
         assert_true(fabs(counts[k] - DRAWS * p) <= 5 * sigma + 1);
     }
+    /* Drawn many at once: the same users from the same words. */
+    struct rng r1, r2;
+    assert_int_equal(rng_init(&r1, 10, "alias"), 0);
+    assert_int_equal(rng_init(&r2, 10, "alias"), 0);
+    uint32_t many[300], lo[300];
+    alias_draw_many(&a, &r1, many, lo, 300);
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(many[i], alias_draw(&a, &r2));
+    assert_int_equal(rng_word(&r1), rng_word(&r2));
+    rng_free(&r1);
+    rng_free(&r2);
     alias_free(&a);
     const double zeros[] = {0, 0};
     assert_int_equal(alias_build(&a, zeros, 2), -1);

@@ -39,4 +39,24 @@ static inline uint32_t alias_draw(const struct alias *a, struct rng *rng)
     return lo < slot->threshold ? i : slot->alias;
 }
 
+/* count draws at once, the same as count calls of alias_draw: the words
+ * first (hi, lo per draw, in order), then the slots in a second loop, so
+ * that over millions of users their cache misses overlap. lo: room for
+ * count words, the caller's scratch. */
+static inline void alias_draw_many(const struct alias *a, struct rng *rng, uint32_t *out,
+                                   uint32_t *lo, uint32_t count)
+{
+    assert(a->n > 0);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t hi = rng_word(rng);
+        lo[i] = rng_word(rng);
+        out[i] = (uint32_t)((hi * a->n) >> 32);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        const struct alias_slot *slot = &a->slots[out[i]];
+        if (lo[i] >= slot->threshold)
+            out[i] = slot->alias;
+    }
+}
+
 #endif

@@ -88,24 +88,6 @@ static void begin_tick(struct arrivals *a)
     p->in_tick = true;
 }
 
-/* Users by activity: alias_draw's two words per arrival, the slots read
- * in a second loop so that their cache misses overlap. */
-static void draw_users(struct arrivals *a, struct arrival_batch *bt)
-{
-    const struct alias *al = a->plan.alias;
-    uint32_t lo[ARRIVALS_BATCH];
-    for (uint32_t i = 0; i < bt->count; i++) {
-        uint64_t hi = rng_word(a->plan.arrivals);
-        lo[i] = rng_word(a->plan.arrivals);
-        bt->user[i] = (uint32_t)((hi * al->n) >> 32);
-    }
-    for (uint32_t i = 0; i < bt->count; i++) {
-        const struct alias_slot *slot = &al->slots[bt->user[i]];
-        if (lo[i] >= slot->threshold)
-            bt->user[i] = slot->alias;
-    }
-}
-
 /* Draws the next batch into bt; start (NULL: not kept) gets the streams
  * when the batch begins a tick. */
 static void draw_batch(struct arrivals *a, struct arrival_batch *bt, struct tick_start *start)
@@ -131,8 +113,9 @@ static void draw_batch(struct arrivals *a, struct arrival_batch *bt, struct tick
         bool login = (k + 1) * p->logins / p->n > k * p->logins / p->n;
         bt->length_ms[i] = login ? session_length_ms(a) : -1;
     }
-    if (bt->count > 0)
-        draw_users(a, bt);
+    uint32_t lo[ARRIVALS_BATCH];
+    if (bt->count > 0) /* users: by activity (no table without users) */
+        alias_draw_many(a->plan.alias, a->plan.arrivals, bt->user, lo, bt->count);
     p->next += bt->count;
     bt->last = p->next == p->n;
     if (bt->last) {
