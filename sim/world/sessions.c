@@ -85,10 +85,14 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
     struct session_bucket *bk = &s->buckets[(end_ms / 1000) % s->nbuckets];
     if (bk->n == bk->cap && bucket_grow(bk) != 0)
         return -1;
-    uint32_t idx = s->free_head != NONE ? s->free_head : s->unused++;
+    uint32_t idx;
+    if (s->free_head != NONE) {
+        idx = s->free_head;
+        s->free_head = s->pool[idx].next_of_user;
+    } else {
+        idx = s->unused++;
+    }
     struct session *e = &s->pool[idx];
-    if (idx == s->free_head)
-        s->free_head = e->next_of_user;
     uint64_t seq = s->next_seq++;
     *e = (struct session){.end_ms = end_ms, .seq = seq, .user = user,
                           .next_of_user = s->users[user].head, .backend = backend,
