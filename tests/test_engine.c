@@ -19,6 +19,7 @@
 #include "sim/base/bigmem.h"
 #include "sim/base/engine.h"
 #include "sim/base/rng.h"
+#include "sim/base/split.h"
 
 static void test_equal_times_run_in_push_order(void **state)
 {
@@ -192,6 +193,27 @@ static void test_bigmem_is_zeroed_and_line_aligned(void **state)
     assert_null(bigmem_calloc(SIZE_MAX / 2, 4)); /* overflow, not a short block */
 }
 
+/* A second-core threshold from the environment: a plain decimal number
+ * replaces the default, anything else leaves it. */
+static void test_split_threshold_reads_only_decimals(void **state)
+{
+    (void)state;
+    const char *name = "CLUSTERSIM_TEST_THRESHOLD";
+    unsetenv(name);
+    assert_int_equal(split_threshold(name, 77), 77);
+    const struct {
+        const char *text;
+        uint64_t want;
+    } cases[] = {{"0", 0}, {"4294967295", 4294967295u}, {"18446744073709551615", UINT64_MAX},
+                 {"", 77}, {"abc", 77}, {"-1", 77}, {" 5", 77}, {"12x", 77},
+                 {"18446744073709551616", 77}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(setenv(name, cases[i].text, 1), 0);
+        assert_true(split_threshold(name, 77) == cases[i].want);
+    }
+    unsetenv(name);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_chance_ppm_bounds),
         cmocka_unit_test(test_alias_follows_weights),
         cmocka_unit_test(test_bigmem_is_zeroed_and_line_aligned),
+        cmocka_unit_test(test_split_threshold_reads_only_decimals),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

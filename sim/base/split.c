@@ -7,7 +7,9 @@
  */
 #include "sim/base/split.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 /* Below this, a thread costs more than it saves. */
 #define SPLIT_MIN_ITEMS 65536u
@@ -57,4 +59,15 @@ void split_join(struct split_task *task)
     if (task->started)
         pthread_join(task->thread, NULL);
     task->started = false;
+}
+
+uint64_t split_threshold(const char *env_name, uint64_t fallback)
+{
+    const char *text = getenv(env_name);
+    if (text == NULL || *text < '0' || *text > '9')
+        return fallback;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    return *end == '\0' && errno == 0 ? (uint64_t)v : fallback;
 }

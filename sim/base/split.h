@@ -32,4 +32,9 @@ void split_start(struct split_task *task, void (*fn)(void *ctx), void *ctx);
 /* Returns once fn has returned. */
 void split_join(struct split_task *task);
 
+/* A size from which work goes to the second core: fallback, or the
+ * decimal value of the environment variable env_name when it holds one
+ * (tests move the bound to run the same work both ways and compare). */
+uint64_t split_threshold(const char *env_name, uint64_t fallback);
+
 #endif

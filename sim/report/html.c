@@ -247,15 +247,7 @@ static int close_csv(struct page *pg, struct csvread *c, const char *name, int r
 /* Below this size one part: a thread costs more than it saves. The
  * environment's CLUSTERSIM_HTML_SPLIT_BYTES replaces it, so that a test can
  * draw one page both ways and compare (tests/html-split.sh). */
-#define TS_SPLIT_BYTES (16L << 20)
-
-static long split_bytes(void)
-{
-    const char *env = getenv("CLUSTERSIM_HTML_SPLIT_BYTES");
-    char *end = NULL;
-    long v = env ? strtol(env, &end, 10) : -1;
-    return env && end != env && *end == '\0' && v >= 0 ? v : TS_SPLIT_BYTES;
-}
+#define TS_SPLIT_BYTES (16u << 20)
 
 enum { TS_USERS, TS_CPU, TS_MEM, TS_MC, TS_STATE, TS_FAMILIES };
 
@@ -330,7 +322,8 @@ static int read_timeseries(struct page *pg)
     struct ts_part parts[2];
     memset(parts, 0, sizeof(parts));
     long size = path ? file_size(path) : -1;
-    int nparts = size > 0 && size >= split_bytes() ? 2 : 1;
+    uint64_t split_at = split_threshold("CLUSTERSIM_HTML_SPLIT_BYTES", TS_SPLIT_BYTES);
+    int nparts = size > 0 && (uint64_t)size >= split_at ? 2 : 1;
     for (int p = 0; p < nparts; p++) {
         parts[p] = (struct ts_part){.path = path, .grid = &pg->grid, .from = p ? size / 2 : 0,
                                     .to = p == 0 && nparts == 2 ? size / 2 : -1};

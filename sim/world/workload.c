@@ -106,14 +106,6 @@ static void compute_keys(void *ctx, uint32_t from, uint32_t to)
  * the same either way. */
 #define DRAW_THREAD_USERS 100000u
 
-static uint64_t draw_thread_users(void)
-{
-    const char *env = getenv("CLUSTERSIM_DRAW_THREAD_USERS");
-    char *end = NULL;
-    unsigned long long v = env != NULL && *env != '\0' ? strtoull(env, &end, 10) : 0;
-    return end != NULL && *end == '\0' ? (uint64_t)v : DRAW_THREAD_USERS;
-}
-
 static int start_arrivals(struct world *w)
 {
     struct arrivals_plan plan = {
@@ -123,7 +115,7 @@ static int start_arrivals(struct world *w)
         .workload = &w->scn->workload, .start_s = w->scn->start_s,
         .tick_ms = w->params.workload_tick_ms, .duration_ms = w->scn->duration_ms,
         .arrivals = &w->rng_arrivals, .sessions = &w->rng_sessions,
-        .thread = w->users.n >= draw_thread_users()};
+        .thread = w->users.n >= split_threshold("CLUSTERSIM_DRAW_THREAD_USERS", DRAW_THREAD_USERS)};
     w->arrivals = arrivals_init(&plan);
     if (w->arrivals == NULL) {
         world_fail(w, "out of memory");
