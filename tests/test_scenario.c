@@ -503,6 +503,25 @@ static void test_pattern_expansion(void **state)
     char small[6];
     scenario_user_name(&users, 1, small, sizeof(small)); /* truncates, never overflows */
     assert_string_equal(small, "user0");
+    /* The digits are written by hand; printf is the oracle, at every
+     * length from one digit to the largest index, both kinds of padding. */
+    static const char *const patterns[][2] = {
+        {"u%d", "u%lld"}, {"u%07d@x", "u%07lld@x"}, {"u%12d", "u%12lld"}, {"u%012d.", "u%012lld."}};
+    for (size_t p = 0; p < sizeof(patterns) / sizeof(patterns[0]); p++) {
+        snprintf(users.name, sizeof(users.name), "%s", patterns[p][0]);
+        for (int64_t i = 0; i <= INT64_MAX / 10; i = i * 10 + 9) {
+            for (int64_t j = i > 0 ? i - 1 : 0; j <= i + 1; j++) {
+                char want[CLUSTER_USERNAME_SIZE];
+                /* The pattern is this test's own, checked above. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                snprintf(want, sizeof(want), patterns[p][1], (long long)j);
+#pragma GCC diagnostic pop
+                scenario_user_name(&users, j, out, sizeof(out));
+                assert_string_equal(out, want);
+            }
+        }
+    }
 }
 
 /* Backend group patterns that must be refused; the value is at 3:48. */

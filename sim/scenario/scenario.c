@@ -644,6 +644,26 @@ static void out_put(char *out, size_t size, size_t *n, char c)
         out[(*n)++] = c;
 }
 
+/* number's decimal digits (no terminator); returns their count. By hand:
+ * every user's name is formatted for its key and again for each write of
+ * its row, and snprintf was most of that. */
+static int decimal_format(int64_t number, char out[24])
+{
+    char rev[24];
+    int n = 0;
+    uint64_t v = number < 0 ? 0 - (uint64_t)number : (uint64_t)number;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    int len = 0;
+    if (number < 0)
+        out[len++] = '-';
+    while (n > 0)
+        out[len++] = rev[--n];
+    return len;
+}
+
 /* Expands the pattern for number (no printf: the pattern is user data). */
 static void pattern_format(const char *text, int64_t number, char *out, size_t size)
 {
@@ -655,7 +675,7 @@ static void pattern_format(const char *text, int64_t number, char *out, size_t s
         return;
     }
     char digits[24];
-    int ndigits = snprintf(digits, sizeof(digits), "%" PRId64, number);
+    int ndigits = decimal_format(number, digits);
     for (size_t i = 0; text[i] != '\0'; i++) {
         if (i == pat.conv_at) {
             for (int pad = ndigits; pad < pat.width; pad++)
