@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,15 @@ static int exec_sql(struct geodb *db, const char *sql, const char *what)
     return ret == GEODB_OK ? GEODB_IO : ret;
 }
 
+/* The same through the statement cache: a run begins and commits tens of
+ * thousands of transactions, and sqlite3_exec parses each one anew. */
+static int exec_cached(struct geodb *db, const char *sql, const char *what)
+{
+    struct geodb_q q;
+    geodb__q_open(&q, db, sql);
+    return geodb__q_exec(&q, what);
+}
+
 static int pragma_int(struct geodb *db, const char *sql, int64_t *out)
 {
     struct geodb_q q;
@@ -603,6 +613,18 @@ static void access_explain(const char *path, bool write, char *err, size_t err_s
     }
 }
 
+/* SQLite counts the memory it allocates unless told not to, under a
+ * global mutex on every allocation; nothing here reads the count, and a
+ * bulk load allocates per row. Set once, before the library's first use
+ * (a later call is refused, harmlessly, when something else came first). */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void config_sqlite(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+
 int geodb_open(const char *path, const struct geodb_options *opts, struct geodb **out,
                char *err, size_t err_size)
 {
@@ -634,6 +656,7 @@ int geodb_open(const char *path, const struct geodb_options *opts, struct geodb 
      * -shm files that reading a WAL database creates, which a read-only
      * connection leaves behind. SQLite still opens a write-protected file
      * read-only. */
+    pthread_once(&config_once, config_sqlite);
     int flags = SQLITE_OPEN_READWRITE;
     if (opts->create && !opts->readonly)
         flags |= SQLITE_OPEN_CREATE;
@@ -768,7 +791,7 @@ static int tx_lock(struct geodb *db)
     /* A message left from an earlier failure must not be read as this
      * transaction's (geodb_tx_end joins the messages of its failures). */
     db->errmsg[0] = '\0';
-    int rc = exec_sql(db, "BEGIN IMMEDIATE", "begin transaction");
+    int rc = exec_cached(db, "BEGIN IMMEDIATE", "begin transaction");
     if (rc == GEODB_OK)
         db->in_tx = true;
     return rc;
@@ -822,7 +845,7 @@ int geodb_tx_commit(struct geodb *db)
     if (db->clock_us > db->stored_clock_us)
         rc = meta_put_u64(db, "clock_us", (uint64_t)db->clock_us);
     if (rc == GEODB_OK)
-        rc = exec_sql(db, "COMMIT", "commit");
+        rc = exec_cached(db, "COMMIT", "commit");
     if (rc != GEODB_OK)
         return tx_abort(db, rc);
     db->in_tx = false;
