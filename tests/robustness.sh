@@ -158,6 +158,23 @@ if command -v strace > /dev/null 2>&1 && strace -qq -o /dev/null true 2> /dev/nu
     check "[ $? -eq 2 ]" "a run with a late write failure does not exit 2"
     check "[ \"\$(listing $tmp/keep)\" = 'out ' ]" "a failed run left $(listing "$tmp/keep")"
     check "diff -r '$tmp/keep/out' '$tmp/keep-copy' > /dev/null" "a failed run changed the earlier report"
+    # The other sites' GeoDB files are copies of the first, two at once
+    # (copy_file_range): a failed copy names the lowest replica whose copy
+    # failed, exits 2 and leaves no report.
+    cat > "$tmp/three.json" <<'JSON'
+{ "name": "three", "duration": "10m",
+  "sites": [ { "name": "DC1", "backends": { "count": 2, "name": "be%d.dc1.example.com" } },
+             { "name": "DC2", "backends": { "count": 2, "name": "be%d.dc2.example.com" } },
+             { "name": "DC3", "backends": { "count": 2, "name": "be%d.dc3.example.com" } } ],
+  "users": { "count": 500 } }
+JSON
+    rm -rf "$tmp/cp"
+    strace -f -qq -o /dev/null -e trace=copy_file_range -e inject=copy_file_range:error=ENOSPC \
+        "$bin" run "$tmp/three.json" --out "$tmp/cp/out" > "$tmp/cp.out" 2>&1
+    check "[ $? -eq 2 ]" "a failed copy of a replica's file does not exit 2"
+    check "grep -q 'cannot copy .*geodb-DC1.sqlite to .*geodb-DC2.sqlite: No space left' '$tmp/cp.out'" \
+        "a failed copy is not named (the lowest replica): $(tail -1 "$tmp/cp.out")"
+    check "[ -z \"\$(listing $tmp/cp)\" ]" "a failed copy left $(listing "$tmp/cp")"
     # Killed at each rename that puts the report in place: --out holds the
     # earlier report or nothing, never a mix; the next run cleans up.
     for k in 1 2 3; do
