@@ -557,6 +557,63 @@ static void stats_digest(struct geodb *db, char out[GEODB_DIGEST_SIZE])
     assert_int_equal(geodb_digest(db, GEODB_T_STATS, out), GEODB_OK);
 }
 
+/* Batched statistics write the rows single puts in the same order would:
+ * new rows, rows they replace, and a row newer than theirs that stays, at
+ * every count around the batch size. */
+static void test_stats_put_many_matches_single_puts(void **state)
+{
+    struct fixture *f = *state;
+    tx_at(f->db, 50, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    static const int counts[] = {0, 1, 31, 32, 33, 70};
+    for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+        char p1[TL_PATH_SIZE * 2], p2[TL_PATH_SIZE * 2];
+        struct geodb *one, *many;
+        two_replicas(f, p1, p2, sizeof(p1), &one, &many);
+        struct geodb *both[] = {one, many};
+        for (int d = 0; d < 2; d++) { /* rows the batch meets: older, and one newer */
+            stats_at(both[d], 100, SITE_A, "p1", "be01", 7);
+            stats_at(both[d], 900, SITE_B, "p2", "be02", 9);
+        }
+        char dests[70][16];
+        struct geodb_proxy_stat rows[70];
+        int n = counts[k];
+        for (int i = 0; i < n; i++) {
+            snprintf(dests[i], sizeof(dests[i]), "be%02d", i / 2 + 1);
+            rows[i] = (struct geodb_proxy_stat){.proxy = i % 2 ? "p2" : "p1",
+                                                .dest_host = dests[i], .ok = 1000 + i,
+                                                .fail = i, .redirect = 2 * i};
+        }
+        tx_at(one, 500, SITE_A);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(geodb_proxy_stats_put(one, rows[i].proxy, rows[i].dest_host,
+                                                   rows[i].ok, rows[i].fail, rows[i].redirect),
+                             GEODB_OK);
+        assert_int_equal(geodb_tx_commit(one), GEODB_OK);
+        tx_at(many, 500, SITE_A);
+        assert_int_equal(geodb_proxy_stats_put_many(many, rows, n), GEODB_OK);
+        assert_int_equal(geodb_tx_commit(many), GEODB_OK);
+        char d1[GEODB_DIGEST_SIZE], d2[GEODB_DIGEST_SIZE];
+        stats_digest(one, d1);
+        stats_digest(many, d2);
+        assert_string_equal(d1, d2);
+        char out[256];
+        assert_int_equal(tl_shell(out, sizeof(out),
+                                  "sqlite3 '%s' \"SELECT count(*), sum(ts = 500) FROM"
+                                  " proxy_dest_stats\"",
+                                  p2),
+                         0);
+        char want[64];
+        /* be02 of p2 (index 3) keeps its newer row of 900 */
+        int total = n + (n < 1 ? 1 : 0) + (n < 4 ? 1 : 0);
+        snprintf(want, sizeof(want), "%d|%d\n", total, n - (n >= 4 ? 1 : 0));
+        assert_string_equal(out, want);
+        geodb_close(one);
+        geodb_close(many);
+    }
+}
+
 /* A merge restricted to one writer's recent statistics takes exactly the
  * rows of that writer at or after the timestamp, and still merges the
  * other tables asked for in full; with no writer it takes no statistics.
@@ -663,6 +720,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merge_is_per_cell_and_symmetric, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_translates_user_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_table_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats_put_many_matches_single_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_since_takes_one_writers_recent_rows, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_copy_reseeded_makes_other_ids, setup, teardown),

@@ -97,6 +97,20 @@ static const char proxy_stats_sql[] =
     " VALUES (?3, ?4, ?5, ?6, ?7, ?1, ?2) ON CONFLICT (proxy, dest_host) DO UPDATE"
     " SET ok = excluded.ok, fail = excluded.fail, redirect = excluded.redirect,"
     " ts = excluded.ts, w = excluded.w WHERE (ts, w) <= (excluded.ts, excluded.w)";
+/* GEODB_STATS_BATCH rows of seven values each: the same upsert, with the
+ * timestamp and writer bound in every row. */
+#define STATS_ROW1 "(?,?,?,?,?,?,?)"
+#define STATS_ROW2 STATS_ROW1 "," STATS_ROW1
+#define STATS_ROW4 STATS_ROW2 "," STATS_ROW2
+#define STATS_ROW8 STATS_ROW4 "," STATS_ROW4
+#define STATS_ROW16 STATS_ROW8 "," STATS_ROW8
+#define STATS_PARAMS 7
+static const char proxy_stats_batch_sql[] =
+    "INSERT INTO proxy_dest_stats (proxy, dest_host, ok, fail, redirect, ts, w)"
+    " VALUES " STATS_ROW16 "," STATS_ROW16 " ON CONFLICT (proxy, dest_host) DO UPDATE"
+    " SET ok = excluded.ok, fail = excluded.fail, redirect = excluded.redirect,"
+    " ts = excluded.ts, w = excluded.w WHERE (ts, w) <= (excluded.ts, excluded.w)";
+_Static_assert(GEODB_STATS_BATCH == 32, "two STATS_ROW16 must match the batch size");
 static const char proxy_stale_sql[] =
     "DELETE FROM proxy_dest_stats WHERE dest_host NOT IN"
     " (SELECT name FROM backends WHERE name_ts > del_ts AND name IS NOT NULL)";
@@ -344,6 +358,35 @@ int geodb_proxy_stats_put(struct geodb *db, const char *proxy, const char *dest_
     geodb__q_int64(&q, 6, fail);
     geodb__q_int64(&q, 7, redirect);
     return geodb__q_exec(&q, "write proxy stats");
+}
+
+static int stats_put_batch(struct geodb *db, const struct geodb_proxy_stat *rows)
+{
+    struct geodb_q q;
+    geodb__q_open(&q, db, proxy_stats_batch_sql);
+    for (int i = 0; i < GEODB_STATS_BATCH; i++) {
+        int base = i * STATS_PARAMS;
+        geodb__q_text(&q, base + 1, rows[i].proxy);
+        geodb__q_text(&q, base + 2, rows[i].dest_host);
+        geodb__q_int64(&q, base + 3, rows[i].ok);
+        geodb__q_int64(&q, base + 4, rows[i].fail);
+        geodb__q_int64(&q, base + 5, rows[i].redirect);
+        geodb__q_int64(&q, base + 6, geodb_clock(db));
+        geodb__q_int64(&q, base + 7, geodb_writer(db));
+    }
+    return geodb__q_exec(&q, "write proxy stats");
+}
+
+int geodb_proxy_stats_put_many(struct geodb *db, const struct geodb_proxy_stat *rows, int n)
+{
+    assert(n >= 0 && (n == 0 || rows != NULL));
+    int rc = GEODB_OK, i = 0;
+    for (; rc == GEODB_OK && n - i >= GEODB_STATS_BATCH; i += GEODB_STATS_BATCH)
+        rc = stats_put_batch(db, rows + i);
+    for (; rc == GEODB_OK && i < n; i++)
+        rc = geodb_proxy_stats_put(db, rows[i].proxy, rows[i].dest_host, rows[i].ok,
+                                   rows[i].fail, rows[i].redirect);
+    return rc;
 }
 
 int geodb_proxy_stats_delete_stale(struct geodb *db, int *deleted)

@@ -112,6 +112,17 @@ int geodb_move_list(struct geodb *db, bool unfinished_only, struct geodb_move *o
 
 int geodb_proxy_stats_put(struct geodb *db, const char *proxy, const char *dest_host,
                           int64_t ok, int64_t fail, int64_t redirect);
+/* One proxy's counts towards one backend, for geodb_proxy_stats_put_many. */
+struct geodb_proxy_stat {
+    const char *proxy;
+    const char *dest_host;
+    int64_t ok, fail, redirect;
+};
+/* The n rows as n geodb_proxy_stats_put calls in this order would write
+ * them, GEODB_STATS_BATCH to a statement (a site's statistics are
+ * hundreds of rows every five minutes). */
+#define GEODB_STATS_BATCH 32
+int geodb_proxy_stats_put_many(struct geodb *db, const struct geodb_proxy_stat *rows, int n);
 /* Deletes proxy_dest_stats rows whose destination is no longer a live
  * backend (delete_stale_data). *deleted says how many. */
 int geodb_proxy_stats_delete_stale(struct geodb *db, int *deleted);

@@ -392,23 +392,50 @@ void traffic_warm_session(struct world *w, uint32_t user, int64_t end_ms)
         world_fail(w, "session pool exhausted (%u sessions)", w->sessions.capacity);
 }
 
-/* Writes site s's proxy counts inside the caller's transaction. */
-static int write_site_stats(struct world *w, int s, struct geodb *db)
+/* A site's proxy rows, gathered for one batched write: a name per proxy
+ * and a row per proxy and backend with counts. */
+struct site_stats {
+    char (*names)[CLUSTER_NAME_SIZE + 16];
+    struct geodb_proxy_stat *rows;
+    int n;
+};
+
+static int gather_site_stats(const struct world *w, int s, struct site_stats *st)
 {
-    char proxy[CLUSTER_NAME_SIZE + 16];
     const int64_t *counts = w->proxy_counts[s];
-    geodb_clock_set(db, world_ts_us(w, s));
-    int rc = geodb_writer_set(db, w->sites[s].id);
-    for (int p = 0; rc == GEODB_OK && p < w->sites[s].proxies; p++) {
-        snprintf(proxy, sizeof(proxy), "%s-proxy%d", w->sites[s].name, p + 1);
-        for (int b = 0; rc == GEODB_OK && b < w->nbackends; b++) {
+    int proxies = w->sites[s].proxies;
+    st->n = 0;
+    st->names = malloc((size_t)proxies * sizeof(*st->names));
+    st->rows = malloc(((size_t)proxies * (size_t)w->nbackends + 1) * sizeof(*st->rows));
+    if (st->names == NULL || st->rows == NULL)
+        return -1;
+    for (int p = 0; p < proxies; p++) {
+        snprintf(st->names[p], sizeof(st->names[p]), "%s-proxy%d", w->sites[s].name, p + 1);
+        for (int b = 0; b < w->nbackends; b++) {
             const int64_t *c =
                 &counts[((size_t)p * CLUSTER_BACKENDS_MAX + (size_t)b) * PROXY_OUTCOMES];
             if (c[PROXY_OK] + c[PROXY_FAIL] + c[PROXY_REDIRECT] > 0)
-                rc = geodb_proxy_stats_put(db, proxy, w->backends[b].name, c[PROXY_OK],
-                                           c[PROXY_FAIL], c[PROXY_REDIRECT]);
+                st->rows[st->n++] = (struct geodb_proxy_stat){
+                    .proxy = st->names[p], .dest_host = w->backends[b].name,
+                    .ok = c[PROXY_OK], .fail = c[PROXY_FAIL], .redirect = c[PROXY_REDIRECT]};
         }
     }
+    return 0;
+}
+
+static void site_stats_free(struct site_stats *st)
+{
+    free(st->names);
+    free(st->rows);
+}
+
+/* Writes site s's proxy rows inside the caller's transaction. */
+static int write_site_stats(struct world *w, int s, struct geodb *db, const struct site_stats *st)
+{
+    geodb_clock_set(db, world_ts_us(w, s));
+    int rc = geodb_writer_set(db, w->sites[s].id);
+    if (rc == GEODB_OK)
+        rc = geodb_proxy_stats_put_many(db, st->rows, st->n);
     return rc;
 }
 
@@ -418,9 +445,16 @@ int traffic_write_proxy_stats(struct world *w)
         struct geodb *db = world_replica_of_site(w, s)->db;
         if (w->proxy_counts[s] == NULL)
             continue;
+        struct site_stats st = {0};
+        if (gather_site_stats(w, s, &st) != 0) {
+            site_stats_free(&st);
+            world_fail(w, "out of memory for %s's proxy statistics", w->sites[s].name);
+            return -1;
+        }
         int rc = geodb_tx_begin(db);
         if (rc == GEODB_OK)
-            rc = geodb_tx_end(db, write_site_stats(w, s, db));
+            rc = geodb_tx_end(db, write_site_stats(w, s, db, &st));
+        site_stats_free(&st);
         if (rc != GEODB_OK) {
             world_fail(w, "%s", geodb_errmsg(db));
             return -1;
