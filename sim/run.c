@@ -393,9 +393,11 @@ static void print_stats(const struct world *w, double wall)
                  ru.ru_stime.tv_usec / 1e6;
     fprintf(stderr,
             "stats: wall_s=%.2f cpu_s=%.2f simulated_s=%.0f sim_s_per_wall_s=%.0f events=%.0f "
-            "events_per_s=%.0f peak_rss_mib=%.1f draw_thread=%d draw_rollbacks=%" PRIu64 "\n",
+            "events_per_s=%.0f peak_rss_mib=%.1f draw_thread=%d draw_rollbacks=%" PRIu64
+            " writer_thread=%d\n",
             wall, cpu, sim_s, sim_s / wall, events, events / wall, ru.ru_maxrss / 1024.0,
-            arrivals_threaded(w->arrivals), arrivals_rollbacks(w->arrivals));
+            arrivals_threaded(w->arrivals), arrivals_rollbacks(w->arrivals),
+            w->writer_threaded);
 }
 
 /* Flushes stdout; true (with a message) when any write to it failed. */

@@ -104,6 +104,26 @@ check "grep -q 'clustersim run: .*timeseries.csv: write failed' '$tmp/rows-fail.
     "the failed timeseries write is not named: $(tail -1 "$tmp/rows-fail.out")"
 check "[ -z \"\$(report_files $tmp/rows-fail)\" ]" "the failed run left $(report_files "$tmp/rows-fail")"
 
+# The first replica's users are written by a second thread while the
+# first places them: a GeoDB write failure there (the file size limit
+# again, under the 20 MB the users need) fails the run, naming the file,
+# and leaves no report.
+cat > "$tmp/big.json" <<'JSON'
+{ "name": "big", "duration": "10m",
+  "sites": [ { "name": "DC1", "backends": { "count": 8, "name": "be%d.example.com" } } ],
+  "users": { "count": 200000 } }
+JSON
+(
+    trap '' XFSZ
+    ulimit -f 8192
+    exec "$bin" run "$tmp/big.json" --out "$tmp/big-fail"
+) > "$tmp/big-fail.out" 2>&1
+rc=$?
+check "[ $rc -eq 2 ]" "a failed GeoDB write of the initial users gave exit $rc"
+check "grep -q 'clustersim run: .*geodb.sqlite: .*I/O error' '$tmp/big-fail.out'" \
+    "the failed GeoDB write is not named: $(tail -1 "$tmp/big-fail.out")"
+check "[ -z \"\$(report_files $tmp/big-fail)\" ]" "the failed run left $(report_files "$tmp/big-fail")"
+
 # A two-site scenario: its report has other files (geodb-DC1.sqlite,
 # geodb-DC2.sqlite) than the small one's (geodb.sqlite).
 cat > "$tmp/two.json" <<'JSON'

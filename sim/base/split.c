@@ -54,6 +54,13 @@ void split_start(struct split_task *task, void (*fn)(void *ctx), void *ctx)
         fn(ctx);
 }
 
+bool split_spawn(struct split_task *task, void (*fn)(void *ctx), void *ctx)
+{
+    *task = (struct split_task){.fn = fn, .ctx = ctx};
+    task->started = pthread_create(&task->thread, NULL, task_thread, task) == 0;
+    return task->started;
+}
+
 void split_join(struct split_task *task)
 {
     if (task->started)

@@ -17,6 +17,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,50 +204,114 @@ struct first_place {
 
 struct place_job {
     struct world *w;
-    struct first_place *out;
+    uint32_t base;          /* the first user of the step */
+    struct first_place *out; /* out[i]: user base + i */
 };
 
-/* Users [from, to)'s first placement (split_run: reads the replica's view
- * only, writes each user's own slot). */
+/* Users [base + from, base + to)'s first placement (split_run: reads the
+ * replica's view only, writes each user's own slot). */
 static void place_range(void *ctx, uint32_t from, uint32_t to)
 {
     struct place_job *job = ctx;
     const struct world *w = job->w;
     const struct replica *rep = &w->replicas[0];
-    for (uint32_t u = from; u < to; u++) {
+    for (uint32_t i = from; i < to; i++) {
+        uint32_t u = job->base + i;
         int site = w->users.state[u].home_site, alt = -1, b = -1;
         if (topo_site_accepts(rep, site) && rep->sites[site].status == SITE_ONLINE)
             b = topo_place(w, rep, site, w->users.state[u].key, -1, &alt);
-        job->out[u] = (struct first_place){(int16_t)b, (int16_t)(b >= 0 ? alt : -1)};
+        job->out[i] = (struct first_place){(int16_t)b, (int16_t)(b >= 0 ? alt : -1)};
     }
 }
 
+/* The first replica's initial write runs on the second thread while this
+ * one places users: its dirty list is handed over a step of users at a
+ * time (entries this thread no longer changes), and it is written as one
+ * flush of the whole list would be (world_bulk_write), in bulk mode. */
+struct initial_flush {
+    struct world_bulk bulk;
+    pthread_mutex_t lock;
+    pthread_cond_t more;
+    uint32_t published; /* under lock: dirty-list entries handed over */
+    bool done;          /* under lock: no more will be */
+    bool threaded;      /* the writer runs on its own thread */
+    int rc;             /* the writer's result, once it returned */
+};
+
+static void initial_publish(struct initial_flush *f, uint32_t upto, bool done)
+{
+    pthread_mutex_lock(&f->lock);
+    f->published = upto;
+    f->done = done;
+    pthread_cond_signal(&f->more);
+    pthread_mutex_unlock(&f->lock);
+}
+
+static void initial_write(void *arg)
+{
+    struct initial_flush *f = arg;
+    struct geodb *db = f->bulk.w->replicas[f->bulk.r].db;
+    int rc = geodb_bulk_begin(db) == GEODB_OK ? 0 : -1;
+    for (bool done = false; rc == 0 && !done;) {
+        pthread_mutex_lock(&f->lock);
+        while (f->published == f->bulk.written && !f->done)
+            pthread_cond_wait(&f->more, &f->lock);
+        uint32_t upto = f->published;
+        done = f->done;
+        pthread_mutex_unlock(&f->lock);
+        rc = world_bulk_write(&f->bulk, upto);
+    }
+    rc = world_bulk_close(&f->bulk, rc);
+    if (rc == 0 && geodb_bulk_end(db) != GEODB_OK)
+        rc = -1;
+    f->rc = rc;
+}
+
+/* Below this many users the first replica is written after placement on
+ * this thread, placed on both cores: a run that small (a few hundredths of
+ * a second) gains nothing from a writer, and sweeps of small runs already
+ * keep both cores busy. CLUSTERSIM_WRITER_THREAD_USERS moves the bound
+ * (tests/writer-thread.sh writes small runs both ways and compares). */
+#define WRITER_THREAD_USERS 65536u
+
+/* Users placed per step: the writer starts on the first step's users
+ * while the rest are placed (16,384 take about 3 ms at 40 backends). */
+#define PLACE_STEP_USERS 16384u
+
 /* Users placed at t = 0, in the first replica (the others start as copies
- * of it). The placements are computed on both cores, then written in user
- * order. */
-static void preplace_users(struct world *w)
+ * of it), in user order, each step handed to the writer. Placed on this
+ * thread while the writer has the second core; on both cores without it. */
+static void preplace_users(struct world *w, struct initial_flush *f)
 {
     struct replica *rep = &w->replicas[0];
-    struct first_place *place = bigmem_calloc(w->users.n ? w->users.n : 1, sizeof(*place));
+    struct first_place *place = malloc(PLACE_STEP_USERS * sizeof(*place));
     if (place == NULL) {
         world_fail(w, "out of memory placing %u users", w->users.n);
         return;
     }
-    struct place_job job = {w, place};
-    split_run(w->users.n, place_range, &job);
-    for (uint32_t u = 0; u < w->users.n; u++) {
-        int site = w->users.state[u].home_site, b = place[u].backend, alt = place[u].alt;
-        if (b < 0)
-            continue;
-        struct uc_route route = {
-            .ts_us = world_ts_us(w, site), .last_moved_s = -1, .backend = (uint16_t)b,
-            .alt = alt >= 0 ? (uint16_t)alt : UC_NO_BACKEND, .site = (uint8_t)site,
-            .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = (uint8_t)site};
-        usercache_put(&rep->users, u, &route);
-        usercache_put_pref(&rep->users, u, (uint8_t)site, route.ts_us, (uint8_t)site);
-        world_set_resident(w, u, b);
+    for (uint32_t base = 0; base < w->users.n; base += PLACE_STEP_USERS) {
+        uint32_t n = w->users.n - base < PLACE_STEP_USERS ? w->users.n - base : PLACE_STEP_USERS;
+        struct place_job job = {w, base, place};
+        if (f->threaded)
+            place_range(&job, 0, n);
+        else
+            split_run(n, place_range, &job);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t u = base + i;
+            int site = w->users.state[u].home_site, b = place[i].backend, alt = place[i].alt;
+            if (b < 0)
+                continue;
+            struct uc_route route = {
+                .ts_us = world_ts_us(w, site), .last_moved_s = -1, .backend = (uint16_t)b,
+                .alt = alt >= 0 ? (uint16_t)alt : UC_NO_BACKEND, .site = (uint8_t)site,
+                .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = (uint8_t)site};
+            usercache_put(&rep->users, u, &route);
+            usercache_put_pref(&rep->users, u, (uint8_t)site, route.ts_us, (uint8_t)site);
+            world_set_resident(w, u, b);
+        }
+        initial_publish(f, rep->users.ndirty, false);
     }
-    bigmem_free(place);
+    free(place);
 }
 
 /* ---- init ---- */
@@ -349,10 +414,9 @@ static int open_first_replica(struct world *w)
 }
 
 /* The other sites' user caches start as copies of the first's. Built on
- * the second thread while the first replica's file is written, the
- * longest step of start-up (about 7 s at 10 M users): writing the file
- * reads the first cache's records and changes only its dirty marks,
- * which neither step here touches. */
+ * this thread while the second writes the first replica's file, the
+ * longest step of start-up (about 7 s at 10 M users): the writer reads the
+ * first cache's records and the dirty list, which copying only reads. */
 struct site_caches_job {
     struct world *w;
     bool failed;
@@ -493,17 +557,51 @@ static int init_models(struct world *w)
     return 0;
 }
 
-/* The users placed at t = 0 go into every replica file in one bulk load. */
-static int flush_initial(struct world *w)
+/* The first placement, the sessions in progress at t = 0 and the other
+ * sites' caches on this thread, while the second writes the users placed
+ * into the first replica's file in one bulk load (the other files are
+ * copies of it). Every path here joins the writer before it returns. */
+static int place_and_write(struct world *w)
 {
-    for (int r = 0; r < w->nreplicas; r++) {
-        struct replica *rep = &w->replicas[r];
-        if (geodb_bulk_begin(rep->db) != GEODB_OK || world_flush(w, r) != 0 ||
-            geodb_bulk_end(rep->db) != GEODB_OK) {
-            world_fail(w, "%s", geodb_errmsg(rep->db));
-            return -1;
-        }
+    assert(w->nreplicas == 1);
+    struct initial_flush f = {0};
+    world_bulk_init(&f.bulk, w, 0);
+    pthread_mutex_init(&f.lock, NULL);
+    pthread_cond_init(&f.more, NULL);
+    struct split_task writer;
+    f.threaded = w->users.n >= split_threshold("CLUSTERSIM_WRITER_THREAD_USERS",
+                                               WRITER_THREAD_USERS) &&
+                 split_spawn(&writer, initial_write, &f);
+    w->writer_threaded = f.threaded;
+    if (w->scn->mode == SCN_PALOMAR && w->scn->users.preplaced)
+        preplace_users(w, &f);
+    initial_publish(&f, w->replicas[0].users.ndirty, true);
+    struct site_caches_job job = {.w = w};
+    if (w->error[0] == '\0') {
+        workload_warm_start(w);
+        prepare_site_caches(&job);
     }
+    if (f.threaded)
+        split_join(&writer);
+    else
+        initial_write(&f);
+    pthread_mutex_destroy(&f.lock);
+    pthread_cond_destroy(&f.more);
+    if (w->error[0])
+        return -1;
+    if (job.failed) {
+        world_fail(w, "out of memory for the user cache");
+        return -1;
+    }
+    const struct replica *rep = &w->replicas[0];
+    if (f.rc != 0) {
+        if (f.bulk.open_failed)
+            world_fail(w, "cannot flush users to %s", rep->path);
+        else
+            world_fail(w, "%s", geodb_errmsg(rep->db));
+        return -1;
+    }
+    world_bulk_forget(&f.bulk);
     return 0;
 }
 
@@ -562,24 +660,7 @@ int loop_init(struct world *w, const struct scenario *scn, uint64_t seed,
     /* Director mode: the director places users; no controller runs. */
     if (scn->mode == SCN_DIRECTOR && dirmode_init(w) != 0)
         return -1;
-    if (scn->mode == SCN_PALOMAR && scn->users.preplaced)
-        preplace_users(w);
-    workload_warm_start(w);
-    if (w->error[0])
-        return -1;
-    struct site_caches_job job = {.w = w};
-    struct split_task caches;
-    bool sites = w->scn->nsites > 1; /* one site: nothing to build */
-    if (sites)
-        split_start(&caches, prepare_site_caches, &job);
-    int rc = flush_initial(w);
-    if (sites)
-        split_join(&caches);
-    if (job.failed) {
-        world_fail(w, "out of memory for the user cache");
-        return -1;
-    }
-    if (rc != 0 || open_site_replicas(w) != 0 || schedule_start(w) != 0)
+    if (place_and_write(w) != 0 || open_site_replicas(w) != 0 || schedule_start(w) != 0)
         return -1;
     return 0;
 }

@@ -213,31 +213,98 @@ static int flush_rest(struct flush_ctx *ctx)
     return 0;
 }
 
-int world_flush(struct world *w, int r)
+/* A flush's transaction on replica r at the current time; NULL when out
+ * of memory or the transaction cannot begin. */
+static struct flush_ctx *flush_open(struct world *w, int r)
 {
     struct replica *rep = &w->replicas[r];
-    if (rep->users.ndirty == 0)
-        return 0;
     struct flush_ctx *ctx = malloc(sizeof(*ctx));
     if (ctx == NULL || geodb_tx_begin(rep->db) != GEODB_OK) {
         free(ctx);
-        world_fail(w, "cannot flush users to %s", rep->path);
-        return -1;
+        return NULL;
     }
     ctx->w = w;
     ctx->rep = rep;
     ctx->n = 0;
     geodb_clock_set(rep->db, world_ts_us(w, -1));
-    int rc = usercache_flush(&rep->users, flush_user, ctx);
+    return ctx;
+}
+
+/* Writes the batch left (when rc is 0) and ends the transaction, rolled
+ * back when anything failed; frees ctx. 0, or -1 with the GeoDB's message
+ * kept (rc is -1 only when a GeoDB write failed, whose message is kept). */
+static int flush_close(struct flush_ctx *ctx, int rc)
+{
+    struct geodb *db = ctx->rep->db;
     if (rc == 0)
         rc = flush_rest(ctx);
     free(ctx);
-    /* rc is -1 only when a GeoDB write failed, whose message is kept. */
-    if (geodb_tx_end(rep->db, rc == 0 ? GEODB_OK : GEODB_IO) != GEODB_OK) {
+    return geodb_tx_end(db, rc == 0 ? GEODB_OK : GEODB_IO) == GEODB_OK ? 0 : -1;
+}
+
+int world_flush(struct world *w, int r)
+{
+    struct replica *rep = &w->replicas[r];
+    if (rep->users.ndirty == 0)
+        return 0;
+    struct flush_ctx *ctx = flush_open(w, r);
+    if (ctx == NULL) {
+        world_fail(w, "cannot flush users to %s", rep->path);
+        return -1;
+    }
+    if (flush_close(ctx, usercache_flush(&rep->users, flush_user, ctx)) != 0) {
         world_fail(w, "%s", geodb_errmsg(rep->db));
         return -1;
     }
     return 0;
+}
+
+void world_bulk_init(struct world_bulk *b, struct world *w, int r)
+{
+    *b = (struct world_bulk){.w = w, .r = r};
+}
+
+int world_bulk_write(struct world_bulk *b, uint32_t upto)
+{
+    /* Not uc->ndirty: the filling thread is still appending to the list
+     * past upto. world_bulk_forget checks that every entry was written. */
+    const struct usercache *uc = &b->w->replicas[b->r].users;
+    assert(b->written <= upto);
+    if (b->written == upto)
+        return 0;
+    if (b->ctx == NULL && (b->ctx = flush_open(b->w, b->r)) == NULL) {
+        b->open_failed = true;
+        return -1;
+    }
+    for (; b->written < upto; b->written++) {
+        if (flush_user(b->ctx, uc->dirty_list[b->written]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int world_bulk_close(struct world_bulk *b, int rc)
+{
+    if (b->ctx == NULL)
+        return rc;
+    rc = flush_close(b->ctx, rc);
+    b->ctx = NULL;
+    return rc;
+}
+
+/* usercache_flush's callback for users written already. */
+static int written_already(void *arg, uint32_t user)
+{
+    (void)arg;
+    (void)user;
+    return 0;
+}
+
+void world_bulk_forget(struct world_bulk *b)
+{
+    struct usercache *uc = &b->w->replicas[b->r].users;
+    assert(uc->ndirty == b->written); /* every entry was written */
+    (void)usercache_flush(uc, written_already, NULL);
 }
 
 int world_desired_backends(struct world *w, int s)

@@ -339,6 +339,7 @@ struct world {
     struct sessions sessions;
     struct alias alias; /* who acts, in proportion to activity weight */
     struct arrivals *arrivals; /* the workload's draws (arrivals.c) */
+    bool writer_threaded;      /* the first replica was written on a second thread */
     /* topo_reload's buffers for a GeoDB's site and backend lists, kept from
      * one reload to the next (4 MB at CLUSTER_BACKENDS_MAX) */
     struct geodb_site *reload_sites;
@@ -433,5 +434,28 @@ int64_t world_logins_failed_recent(const struct world *w, int64_t window_ms);
 int world_desired_backends(struct world *w, int site);
 /* Writes the dirty users of replica r to its GeoDB file (one transaction). */
 int world_flush(struct world *w, int r);
+
+/* The first flush of replica r written on a second thread while the
+ * first fills the dirty list (start-up): the writer calls world_bulk_write
+ * with the count of list entries the filler has published (entries it no
+ * longer changes), then world_bulk_close; the bytes are world_flush's. The
+ * transaction begins at the first entry, so an empty list writes nothing.
+ * Both return 0, or -1 with the GeoDB's message kept (open_failed: no
+ * transaction began, as world_flush's "cannot flush"), and never call
+ * world_fail (the caller reports). Once the writer is done the filler
+ * calls world_bulk_forget, which ends the written entries' dirtiness. */
+struct flush_ctx;
+struct world_bulk {
+    struct world *w;
+    int r;
+    uint32_t written;      /* dirty-list entries written */
+    struct flush_ctx *ctx; /* the open transaction, or NULL */
+    bool open_failed;
+};
+void world_bulk_init(struct world_bulk *b, struct world *w, int r);
+int world_bulk_write(struct world_bulk *b, uint32_t upto);
+/* rc: 0, or -1 to roll the transaction back. */
+int world_bulk_close(struct world_bulk *b, int rc);
+void world_bulk_forget(struct world_bulk *b);
 
 #endif
