@@ -192,19 +192,34 @@ int geodb_user_put_route(struct geodb *db, const struct geodb_user *user)
     return geodb__q_exec(&q, "write user");
 }
 
+int geodb_ref_key(struct geodb *db, const char *id, int64_t *key)
+{
+    *key = 0;
+    if (id == NULL || id[0] == '\0')
+        return GEODB_OK;
+    return geodb__ref_key(db, id, key);
+}
+
+/* A refs key to ?index; 0 leaves it NULL. */
+static void bind_key(struct geodb_q *q, int index, int64_t key)
+{
+    if (key != 0)
+        geodb__q_int64(q, index, key);
+}
+
 static void bind_cells(struct geodb_q *q, int base, const struct geodb_route_cells *c)
 {
     geodb__q_text(q, base + 1, c->username);
-    bind_ref(q, base + 2, c->site_id);
-    bind_ref(q, base + 3, c->backend_id);
-    bind_ref(q, base + 4, c->alt_backend_id);
+    bind_key(q, base + 2, c->site_k);
+    bind_key(q, base + 3, c->backend_k);
+    bind_key(q, base + 4, c->alt_backend_k);
     geodb__q_opt_text(q, base + 5, c->moving);
-    bind_ref(q, base + 6, c->dest_site_id);
+    bind_key(q, base + 6, c->dest_site_k);
     if (c->last_moved_s >= 0)
         geodb__q_int64(q, base + 7, c->last_moved_s);
     geodb__q_int64(q, base + 8, c->route_ts);
     geodb__q_int64(q, base + 9, c->route_w);
-    bind_ref(q, base + 10, c->preferred_site_id);
+    bind_key(q, base + 10, c->pref_site_k);
     geodb__q_int64(q, base + 11, c->pref_ts);
     geodb__q_int64(q, base + 12, c->pref_w);
 }

@@ -70,22 +70,27 @@ int geodb_user_put_route(struct geodb *db, const struct geodb_user *user);
 
 /* The simulator's flush: both cells of one user in one statement, each
  * with its own timestamp and writer key and its own last-write-wins guard.
- * Strings are bound without copying and must outlive the call; NULL or ""
- * stores NULL. pref_ts 0 leaves the preferred-site cell alone. */
+ * Sites and backends are given by their keys in this file's refs
+ * (geodb_ref_key), 0 storing NULL. Strings are bound without copying and
+ * must outlive the call; NULL or "" stores NULL. pref_ts 0 leaves the
+ * preferred-site cell alone. */
 struct geodb_route_cells {
     const char *username;
-    const char *site_id;
-    const char *backend_id;
-    const char *alt_backend_id;
+    int64_t site_k;
+    int64_t backend_k;
+    int64_t alt_backend_k;
     const char *moving;
-    const char *dest_site_id;
+    int64_t dest_site_k;
     int64_t last_moved_s; /* -1: NULL */
     int64_t route_ts;
     int64_t route_w;
-    const char *preferred_site_id;
+    int64_t pref_site_k;
     int64_t pref_ts;
     int64_t pref_w;
 };
+/* The key of a site or backend id ("" none) in this file's refs, handed out
+ * (a row added) at its first use in the file; inside a transaction. */
+int geodb_ref_key(struct geodb *db, const char *id, int64_t *key);
 int geodb_user_put_cells(struct geodb *db, const struct geodb_route_cells *cells);
 /* The same for GEODB_CELLS_BATCH users in one statement (a bulk flush). */
 #define GEODB_CELLS_BATCH 32

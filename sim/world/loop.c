@@ -371,7 +371,8 @@ static int replica_caches(struct world *w, struct replica *rep, bool users_ready
 {
     rep->settings = malloc(sizeof(*rep->settings) *
                            (CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX + 1) * FEATURE_COUNT);
-    if (rep->settings == NULL || replica_views(rep) != 0 ||
+    rep->ref_memo = calloc(CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX, sizeof(*rep->ref_memo));
+    if (rep->settings == NULL || rep->ref_memo == NULL || replica_views(rep) != 0 ||
         (!users_ready && usercache_init(&rep->users, (uint32_t)w->scn->users.count))) {
         world_fail(w, "out of memory for the user cache");
         return -1;
@@ -680,6 +681,8 @@ void loop_free(struct world *w)
         rep->db = NULL;
         free(rep->settings);
         rep->settings = NULL;
+        free(rep->ref_memo);
+        rep->ref_memo = NULL;
         replica_views_free(rep);
     }
     /* Caches are built before their replicas open (prepare_site_caches). */

@@ -149,24 +149,74 @@ void world_event_dryrun(struct world *w, int site, int backend, enum event_kind 
 
 /* ---- GeoDB flush ---- */
 
+/* The sites and backends of a pending row, by index: their refs keys are
+ * looked up just before the row is written (resolve_keys). */
+struct cell_refs {
+    uint8_t site, dest_site, pref_site;
+    uint16_t backend, alt;
+};
+
 /* Users are written GEODB_CELLS_BATCH per statement; the strings of a
- * pending batch live here until it is written. */
+ * pending batch live here until it is written. gen tells this flush's
+ * remembered keys (the replica's ref_memo) from earlier flushes'. */
 struct flush_ctx {
     struct world *w;
     struct replica *rep;
+    uint64_t gen;
     int n;
     char names[GEODB_CELLS_BATCH][CLUSTER_USERNAME_SIZE];
+    struct cell_refs refs[GEODB_CELLS_BATCH];
     struct geodb_route_cells cells[GEODB_CELLS_BATCH];
 };
 
-static const char *site_id_or_null(const struct world *w, uint8_t site)
+/* The refs key of id, remembered in memo slot for the rest of this flush:
+ * within one transaction a key never changes, and the GeoDB's own lookup
+ * (hashing the id) was a tenth of writing a million users. */
+static int ref_key(struct flush_ctx *ctx, size_t slot, const char *id, int64_t *key)
 {
-    return site == UC_NO_SITE ? NULL : w->sites[site].id;
+    struct ref_memo *m = ctx->rep->ref_memo != NULL ? &ctx->rep->ref_memo[slot] : NULL;
+    if (m != NULL && m->gen == ctx->gen) {
+        *key = m->key;
+        return 0;
+    }
+    if (geodb_ref_key(ctx->rep->db, id, key) != GEODB_OK)
+        return -1;
+    if (m != NULL)
+        *m = (struct ref_memo){.gen = ctx->gen, .key = *key};
+    return 0;
 }
 
-static const char *backend_id_or_null(const struct world *w, uint16_t backend)
+static int site_key(struct flush_ctx *ctx, uint8_t site, int64_t *key)
 {
-    return backend == UC_NO_BACKEND ? NULL : w->backends[backend].id;
+    *key = 0;
+    return site == UC_NO_SITE ? 0 : ref_key(ctx, site, ctx->w->sites[site].id, key);
+}
+
+static int backend_key(struct flush_ctx *ctx, uint16_t backend, int64_t *key)
+{
+    *key = 0;
+    return backend == UC_NO_BACKEND
+               ? 0
+               : ref_key(ctx, CLUSTER_SITES_MAX + (size_t)backend, ctx->w->backends[backend].id,
+                         key);
+}
+
+/* The keys of rows [from, from + n), row by row in column order: the order
+ * in which binding the ids looked them up, so that keys first handed out
+ * here are handed out in the same order (and the file's bytes stay). */
+static int resolve_keys(struct flush_ctx *ctx, int from, int n)
+{
+    for (int i = from; i < from + n; i++) {
+        const struct cell_refs *r = &ctx->refs[i];
+        struct geodb_route_cells *c = &ctx->cells[i];
+        if (site_key(ctx, r->site, &c->site_k) != 0 ||
+            backend_key(ctx, r->backend, &c->backend_k) != 0 ||
+            backend_key(ctx, r->alt, &c->alt_backend_k) != 0 ||
+            site_key(ctx, r->dest_site, &c->dest_site_k) != 0 ||
+            site_key(ctx, r->pref_site, &c->pref_site_k) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int flush_user(void *arg, uint32_t user)
@@ -183,30 +233,31 @@ static int flush_user(void *arg, uint32_t user)
         return geodb_user_put_tombstone(ctx->rep->db, name, route->ts_us,
                                         uc->writer_keys[route->writer]) == GEODB_OK ? 0 : -1;
     }
+    ctx->refs[ctx->n] = (struct cell_refs){
+        .site = route->site, .dest_site = route->dest_site, .pref_site = uc->pref_site[user],
+        .backend = route->backend, .alt = route->alt};
     ctx->cells[ctx->n++] = (struct geodb_route_cells){
         .username = name,
-        .site_id = site_id_or_null(w, route->site),
-        .backend_id = backend_id_or_null(w, route->backend),
-        .alt_backend_id = backend_id_or_null(w, route->alt),
         .moving = route->moving ? move_reason_name((enum move_reason)route->moving) : NULL,
-        .dest_site_id = site_id_or_null(w, route->dest_site),
         .last_moved_s = route->last_moved_s,
         .route_ts = route->ts_us,
         .route_w = uc->writer_keys[route->writer],
-        .preferred_site_id = site_id_or_null(w, uc->pref_site[user]),
         .pref_ts = uc->pref_ts_us[user],
         .pref_w = uc->writer_keys[uc->pref_writer[user]],
     };
     if (ctx->n < GEODB_CELLS_BATCH)
         return 0;
     ctx->n = 0;
+    if (resolve_keys(ctx, 0, GEODB_CELLS_BATCH) != 0)
+        return -1;
     return geodb_user_put_cells_batch(ctx->rep->db, ctx->cells) == GEODB_OK ? 0 : -1;
 }
 
 static int flush_rest(struct flush_ctx *ctx)
 {
     for (int i = 0; i < ctx->n; i++) {
-        if (geodb_user_put_cells(ctx->rep->db, &ctx->cells[i]) != GEODB_OK)
+        if (resolve_keys(ctx, i, 1) != 0 ||
+            geodb_user_put_cells(ctx->rep->db, &ctx->cells[i]) != GEODB_OK)
             return -1;
     }
     ctx->n = 0;
@@ -225,6 +276,7 @@ static struct flush_ctx *flush_open(struct world *w, int r)
     }
     ctx->w = w;
     ctx->rep = rep;
+    ctx->gen = ++rep->ref_gen;
     ctx->n = 0;
     geodb_clock_set(rep->db, world_ts_us(w, -1));
     return ctx;

@@ -214,6 +214,12 @@ struct view_candidates {
     struct placement_candidate *cand;
 };
 
+/* A refs key remembered by a flush (gen: which one). */
+struct ref_memo {
+    uint64_t gen;
+    int64_t key;
+};
+
 struct replica {
     struct geodb *db;
     char path[512];
@@ -233,6 +239,10 @@ struct replica {
     bool settings_table;
     int nsettings;
     struct geodb_setting *settings; /* CLUSTER_BACKENDS_MAX + sites + 1 per feature */
+    /* Keys of the sites' ids, then the backends' (CLUSTER_SITES_MAX +
+     * CLUSTER_BACKENDS_MAX), remembered within one flush (world.c). */
+    struct ref_memo *ref_memo;
+    uint64_t ref_gen; /* flushes begun */
 };
 
 /* A move the source backend is carrying out (between the user's access and
