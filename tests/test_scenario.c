@@ -503,6 +503,15 @@ static void test_pattern_expansion(void **state)
     char small[6];
     scenario_user_name(&users, 1, small, sizeof(small)); /* truncates, never overflows */
     assert_string_equal(small, "user0");
+    struct scn_name_format fmt;
+    scenario_name_format_init(&fmt, "%%u%05d%%x");
+    scenario_name_format(&fmt, 42, out, sizeof(out));
+    assert_string_equal(out, "%u00042%x");
+    scenario_name_format(&fmt, 42, small, sizeof(small));
+    assert_string_equal(small, "%u000");
+    scenario_name_format_init(&fmt, "50%% literal"); /* no conversion: the text as it is */
+    scenario_name_format(&fmt, 7, out, sizeof(out));
+    assert_string_equal(out, "50%% literal");
     /* The digits are written by hand; printf is the oracle, at every
      * length from one digit to the largest index, both kinds of padding. */
     static const char *const patterns[][2] = {
@@ -518,6 +527,10 @@ static void test_pattern_expansion(void **state)
                 snprintf(want, sizeof(want), patterns[p][1], (long long)j);
 #pragma GCC diagnostic pop
                 scenario_user_name(&users, j, out, sizeof(out));
+                assert_string_equal(out, want);
+                struct scn_name_format once; /* read once, the same names */
+                scenario_name_format_init(&once, users.name);
+                scenario_name_format(&once, j, out, sizeof(out));
                 assert_string_equal(out, want);
             }
         }

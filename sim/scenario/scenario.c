@@ -638,15 +638,8 @@ static const char *pattern_parse(const char *text, struct pattern *pat)
     return NULL;
 }
 
-static void out_put(char *out, size_t size, size_t *n, char c)
-{
-    if (*n + 1 < size)
-        out[(*n)++] = c;
-}
-
 /* number's decimal digits (no terminator); returns their count. By hand:
- * every user's name is formatted for its key and again for each write of
- * its row, and snprintf was most of that. */
+ * snprintf was most of formatting a name. */
 static int decimal_format(int64_t number, char out[24])
 {
     char rev[24];
@@ -664,32 +657,68 @@ static int decimal_format(int64_t number, char out[24])
     return len;
 }
 
-/* Expands the pattern for number (no printf: the pattern is user data). */
-static void pattern_format(const char *text, int64_t number, char *out, size_t size)
+/* Copies text[from, to) into out, "%%" as "%"; returns the length. */
+static size_t unescape(const char *text, size_t from, size_t to, char *out)
 {
-    assert(size > 0);
-    struct pattern pat;
     size_t n = 0;
-    if (pattern_parse(text, &pat) != NULL || pat.nconv != 1) {
-        snprintf(out, size, "%s", text);
-        return;
-    }
-    char digits[24];
-    int ndigits = decimal_format(number, digits);
-    for (size_t i = 0; text[i] != '\0'; i++) {
-        if (i == pat.conv_at) {
-            for (int pad = ndigits; pad < pat.width; pad++)
-                out_put(out, size, &n, pat.zero ? '0' : ' ');
-            for (int d = 0; d < ndigits; d++)
-                out_put(out, size, &n, digits[d]);
-            i += pat.conv_len - 1;
-            continue;
-        }
-        out_put(out, size, &n, text[i]);
+    for (size_t i = from; i < to; i++) {
+        out[n++] = text[i];
         if (text[i] == '%')
             i++; /* "%%" */
     }
     out[n] = '\0';
+    return n;
+}
+
+void scenario_name_format_init(struct scn_name_format *f, const char *pattern)
+{
+    memset(f, 0, sizeof(*f));
+    struct pattern pat;
+    size_t len = strnlen(pattern, SCN_PATTERN_SIZE - 1);
+    if (pattern_parse(pattern, &pat) != NULL || pat.nconv != 1) {
+        f->literal = true;
+        memcpy(f->prefix, pattern, len);
+        f->prefix_len = len;
+        return;
+    }
+    f->zero = pat.zero;
+    f->width = pat.width;
+    f->prefix_len = unescape(pattern, 0, pat.conv_at, f->prefix);
+    f->suffix_len = unescape(pattern, pat.conv_at + pat.conv_len, len, f->suffix);
+}
+
+/* Appends len bytes of text to out[*n], as far as size leaves room. */
+static void out_text(char *out, size_t size, size_t *n, const char *text, size_t len)
+{
+    size_t room = size - 1 - *n;
+    size_t k = len < room ? len : room;
+    memcpy(out + *n, text, k);
+    *n += k;
+}
+
+void scenario_name_format(const struct scn_name_format *f, int64_t number, char *out,
+                          size_t size)
+{
+    assert(size > 0);
+    size_t n = 0;
+    out_text(out, size, &n, f->prefix, f->prefix_len);
+    if (!f->literal) {
+        char digits[24];
+        int ndigits = decimal_format(number, digits);
+        for (int pad = ndigits; pad < f->width; pad++)
+            out_text(out, size, &n, f->zero ? "0" : " ", 1);
+        out_text(out, size, &n, digits, (size_t)ndigits);
+        out_text(out, size, &n, f->suffix, f->suffix_len);
+    }
+    out[n] = '\0';
+}
+
+/* Expands the pattern for number (no printf: the pattern is user data). */
+static void pattern_format(const char *text, int64_t number, char *out, size_t size)
+{
+    struct scn_name_format f;
+    scenario_name_format_init(&f, text);
+    scenario_name_format(&f, number, out, size);
 }
 
 void scenario_backend_name(const struct scn_backend_group *group, int i, char *out, size_t size)

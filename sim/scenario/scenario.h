@@ -262,4 +262,22 @@ void scenario_backend_name(const struct scn_backend_group *group, int i, char *o
 /* The user name for user index i (0-based) from the users pattern. */
 void scenario_user_name(const struct scn_users *users, int64_t i, char *out, size_t size);
 
+/* A name pattern read once, for formatting many names (a run formats
+ * every user's name for its key and again for each write of its row):
+ * the text before and after its one conversion ("%%" made "%"), with the
+ * conversion's width and padding; or, for a literal name, the text. */
+struct scn_name_format {
+    bool literal;
+    bool zero;
+    int width;
+    size_t prefix_len, suffix_len;
+    char prefix[SCN_PATTERN_SIZE];
+    char suffix[SCN_PATTERN_SIZE];
+};
+void scenario_name_format_init(struct scn_name_format *f, const char *pattern);
+/* The name for number, as scenario_user_name expands it (truncated to
+ * size - 1 characters). */
+void scenario_name_format(const struct scn_name_format *f, int64_t number, char *out,
+                          size_t size);
+
 #endif

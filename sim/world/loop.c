@@ -645,6 +645,7 @@ int loop_init(struct world *w, const struct scenario *scn, uint64_t seed,
     w->params = *params;
     w->report = report;
     w->nreplicas = 1;
+    scenario_name_format_init(&w->user_format, scn->users.name);
     timeline_init(w);
     if (init_models(w) != 0 || open_first_replica(w) != 0)
         return -1;

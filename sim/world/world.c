@@ -105,7 +105,7 @@ struct replica *world_replica_of_site(struct world *w, int site)
 
 void world_username(const struct world *w, uint32_t user, char *out, size_t size)
 {
-    scenario_user_name(&w->scn->users, user, out, size);
+    scenario_name_format(&w->user_format, user, out, size);
 }
 
 void world_set_resident(struct world *w, uint32_t user, int backend)

@@ -349,6 +349,7 @@ struct world {
     struct sessions sessions;
     struct alias alias; /* who acts, in proportion to activity weight */
     struct arrivals *arrivals; /* the workload's draws (arrivals.c) */
+    struct scn_name_format user_format; /* the users' name pattern, read once */
     bool writer_threaded;      /* the first replica was written on a second thread */
     /* topo_reload's buffers for a GeoDB's site and backend lists, kept from
      * one reload to the next (4 MB at CLUSTER_BACKENDS_MAX) */
