@@ -79,6 +79,22 @@ else
     [ -z "$bad" ] || fail "runs with one failed write (write number: problem):$bad"
 fi
 
+# limited_run_fails BLOCKS NAME PATTERN WHAT: $tmp/NAME.json run into
+# $tmp/NAME-fail with files limited to BLOCKS 512-byte blocks (SIGXFSZ
+# ignored: the write that passes the limit fails with EFBIG) must exit 2,
+# say what failed (PATTERN, in $tmp/NAME-fail.out) and leave no report.
+limited_run_fails() {
+    (
+        trap '' XFSZ
+        ulimit -f "$1"
+        exec "$bin" run "$tmp/$2.json" --out "$tmp/$2-fail"
+    ) > "$tmp/$2-fail.out" 2>&1
+    rc=$?
+    check "[ $rc -eq 2 ]" "$4 gave exit $rc"
+    check "grep -q '$3' '$tmp/$2-fail.out'" "$4 is not named: $(tail -1 "$tmp/$2-fail.out")"
+    check "[ -z \"\$(report_files $tmp/$2-fail)\" ]" "$4 left $(report_files "$tmp/$2-fail")"
+}
+
 # Past its first 50,000 rows timeseries.csv is written by a second thread,
 # which the write() counts above never reach (strace counts per thread).
 # A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored: write() fails with
@@ -93,16 +109,8 @@ JSON
 rows=$(($(wc -l < "$tmp/rows-ref/timeseries.csv") - 1))
 at=$(head -n 60001 "$tmp/rows-ref/timeseries.csv" | wc -c)
 check "[ $rows -gt 60000 ]" "rows.json has only $rows timeseries rows"
-(
-    trap '' XFSZ
-    ulimit -f $((at / 512))
-    exec "$bin" run "$tmp/rows.json" --out "$tmp/rows-fail"
-) > "$tmp/rows-fail.out" 2>&1
-rc=$?
-check "[ $rc -eq 2 ]" "a failed write of the timeseries thread gave exit $rc"
-check "grep -q 'clustersim run: .*timeseries.csv: write failed' '$tmp/rows-fail.out'" \
-    "the failed timeseries write is not named: $(tail -1 "$tmp/rows-fail.out")"
-check "[ -z \"\$(report_files $tmp/rows-fail)\" ]" "the failed run left $(report_files "$tmp/rows-fail")"
+limited_run_fails $((at / 512)) rows 'clustersim run: .*timeseries.csv: write failed' \
+    "a failed write of the timeseries thread"
 
 # The first replica's users are written by a second thread while the
 # first places them: a GeoDB write failure there (the file size limit
@@ -113,16 +121,8 @@ cat > "$tmp/big.json" <<'JSON'
   "sites": [ { "name": "DC1", "backends": { "count": 8, "name": "be%d.example.com" } } ],
   "users": { "count": 200000 } }
 JSON
-(
-    trap '' XFSZ
-    ulimit -f 8192
-    exec "$bin" run "$tmp/big.json" --out "$tmp/big-fail"
-) > "$tmp/big-fail.out" 2>&1
-rc=$?
-check "[ $rc -eq 2 ]" "a failed GeoDB write of the initial users gave exit $rc"
-check "grep -q 'clustersim run: .*geodb.sqlite: .*I/O error' '$tmp/big-fail.out'" \
-    "the failed GeoDB write is not named: $(tail -1 "$tmp/big-fail.out")"
-check "[ -z \"\$(report_files $tmp/big-fail)\" ]" "the failed run left $(report_files "$tmp/big-fail")"
+limited_run_fails 8192 big 'clustersim run: .*geodb.sqlite: .*I/O error' \
+    "a failed GeoDB write of the initial users"
 
 # A two-site scenario: its report has other files (geodb-DC1.sqlite,
 # geodb-DC2.sqlite) than the small one's (geodb.sqlite).
