@@ -20,17 +20,11 @@ checks=0
 for scn in scenarios/spikes.json scenarios/split-brain.json scenarios/director-rebalance.json; do
     name=$(basename "$scn" .json)
     echo "draw-thread: $name, draws on a second thread against draws in the loop"
-    for how in thread loop; do
-        case $how in thread) users=0 ;; loop) users=4294967295 ;; esac
-        if ! CLUSTERSIM_DRAW_THREAD_USERS=$users "$bin" run "$scn" --out "$tmp/$name-$how" \
-            --stats > "$tmp/$name-$how.out" 2>&1; then
-            fail "$name with the draws on the $how's thread did not complete: $(tail -1 "$tmp/$name-$how.out")"
-        fi
-    done
+    both_ways CLUSTERSIM_DRAW_THREAD_USERS "$scn" "$tmp/$name"
     check "grep -q 'draw_thread=1' '$tmp/$name-thread.out'" "$name: the draws did not run on a thread"
-    check "grep -q 'draw_thread=0 draw_rollbacks=0' '$tmp/$name-loop.out'" \
+    check "grep -q 'draw_thread=0 draw_rollbacks=0' '$tmp/$name-inline.out'" \
         "$name: the draws did not run in the loop"
-    same_reports "$name" "$tmp/$name-thread" "$tmp/$name-loop"
+    same_reports "$name" "$tmp/$name-thread" "$tmp/$name-inline"
 done
 # A load spike started and ended: the thread's draws were rolled back.
 check "grep -Eq 'draw_rollbacks=[2-9]' '$tmp/spikes-thread.out'" \

@@ -21,13 +21,7 @@ checks=0
 for scn in scenarios/split-brain.json scenarios/catastrophe.json scenarios/director-rebalance.json; do
     name=$(basename "$scn" .json)
     echo "writer-thread: $name, the first replica written on a second thread and after placement"
-    for how in thread inline; do
-        case $how in thread) users=0 ;; inline) users=4294967295 ;; esac
-        if ! CLUSTERSIM_WRITER_THREAD_USERS=$users "$bin" run "$scn" --out "$tmp/$name-$how" \
-            --stats > "$tmp/$name-$how.out" 2>&1; then
-            fail "$name with the writer $how did not complete: $(tail -1 "$tmp/$name-$how.out")"
-        fi
-    done
+    both_ways CLUSTERSIM_WRITER_THREAD_USERS "$scn" "$tmp/$name"
     check "grep -q 'writer_thread=1' '$tmp/$name-thread.out'" "$name: the writer did not run on a thread"
     check "grep -q 'writer_thread=0' '$tmp/$name-inline.out'" "$name: the writer ran on a thread"
     same_reports "$name" "$tmp/$name-thread" "$tmp/$name-inline"
