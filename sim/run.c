@@ -28,6 +28,7 @@
 #include "sim/base/csv.h"
 #include "sim/base/junit.h"
 #include "sim/base/report.h"
+#include "sim/base/split.h"
 #include "sim/scenario/override.h"
 #include "sim/scenario/scenario.h"
 #include "sim/report/html.h"
@@ -347,28 +348,79 @@ static void collect_settings(struct run_settings *rs, const struct scenario *scn
     collect_table(rs, sim_params_table, sim_params_count, sim);
 }
 
-/* report.html, after the digest it shows. Returns 0, or -1 (said). */
-static int write_html(struct report *report, const struct scenario *scn, const struct run_args *a,
-                      uint64_t seed, const char *out_dir, const struct ctl_settings *ctl,
-                      const struct sim_params *sim, const char *digest, int expectations,
-                      int failed)
+/* The digest, made on the second thread while report.html's inputs are
+ * read on this one (both only read the staged files). */
+struct digest_job {
+    const struct report *report;
+    char digest[REPORT_DIGEST_SIZE];
+    char err[1024];
+    int rc;
+};
+
+static void make_digest(void *arg)
 {
-    struct run_settings *rs = malloc(sizeof(*rs));
-    char replay[RUN_REPLAY_SIZE], err[1024];
-    if (rs == NULL) {
+    struct digest_job *job = arg;
+    job->rc = report_digest(job->report, job->digest, job->err, sizeof(job->err));
+}
+
+/* report.html's settings and replay command, from its reading to its
+ * writing. */
+struct html_job {
+    struct run_settings rs;
+    char replay[RUN_REPLAY_SIZE];
+    struct html_run run;
+};
+
+/* Seals the report and writes report.html, which shows the digest and so
+ * is written after it; the page's inputs are read while the digest is
+ * made. Returns 0 with digest set, or -1 (said, and the report aborted). */
+static int seal_with_html(struct report *report, const struct scenario *scn,
+                          const struct run_args *a, uint64_t seed, const char *out_dir,
+                          const struct ctl_settings *ctl, const struct sim_params *sim,
+                          int expectations, int failed, char digest[REPORT_DIGEST_SIZE])
+{
+    char err[1024];
+    struct html_job *hj = malloc(sizeof(*hj));
+    if (hj == NULL) {
         fprintf(stderr, "clustersim run: out of memory\n");
+        report_abort(report);
         return -1;
     }
-    collect_settings(rs, scn, a, ctl, sim);
-    replay_text(a, seed, out_dir, replay, sizeof(replay));
-    struct html_run run = {.scn = scn, .seed = seed, .replay = replay, .digest = digest,
-                           .expectations = expectations, .failed = failed,
-                           .noverrides = rs->noverrides, .overrides = rs->override_ptrs,
-                           .nparams = rs->nparams, .params = rs->param_ptrs};
-    int rc = html_write(report, &run, err, sizeof(err));
-    if (rc != 0)
+    if (report_seal_files(report, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clustersim run: %s\n", err);
+        free(hj);
+        return -1;
+    }
+    collect_settings(&hj->rs, scn, a, ctl, sim);
+    replay_text(a, seed, out_dir, hj->replay, sizeof(hj->replay));
+    hj->run = (struct html_run){.scn = scn, .seed = seed, .replay = hj->replay,
+                                .expectations = expectations, .failed = failed,
+                                .noverrides = hj->rs.noverrides, .overrides = hj->rs.override_ptrs,
+                                .nparams = hj->rs.nparams, .params = hj->rs.param_ptrs};
+    struct digest_job dj = {.report = report};
+    struct split_task task;
+    split_start(&task, make_digest, &dj);
+    struct html_page *page = html_read(report, &hj->run, err, sizeof(err));
+    split_join(&task);
+    int rc = 0;
+    if (dj.rc != 0) {
+        fprintf(stderr, "clustersim run: %s\n", dj.err);
+        html_discard(page);
+        rc = -1;
+    } else if (page == NULL) {
         fprintf(stderr, "clustersim run: %s/%s\n", out_dir, err);
-    free(rs);
+        rc = -1;
+    } else {
+        memcpy(digest, dj.digest, REPORT_DIGEST_SIZE);
+        hj->run.digest = digest;
+        if (html_finish(page, err, sizeof(err)) != 0) {
+            fprintf(stderr, "clustersim run: %s/%s\n", out_dir, err);
+            rc = -1;
+        }
+    }
+    free(hj);
+    if (rc != 0)
+        report_abort(report);
     return rc;
 }
 
@@ -476,14 +528,9 @@ static int simulate(const struct scenario *scn, const struct run_args *a, uint64
         }
     }
     char digest[REPORT_DIGEST_SIZE];
-    if (report_seal(report, digest, err, sizeof(err)) != 0) {
-        fprintf(stderr, "clustersim run: %s\n", err);
+    if (seal_with_html(report, scn, a, seed, out_dir, ctl, sim, expectations, failed, digest) !=
+        0)
         return EXIT_BAD_INPUT;
-    }
-    if (write_html(report, scn, a, seed, out_dir, ctl, sim, digest, expectations, failed) != 0) {
-        report_abort(report);
-        return EXIT_BAD_INPUT;
-    }
     printf("result: %s (%d expectations, %d failed)\n", failed ? "FAIL" : "PASS", expectations,
            failed);
     if (failed)

@@ -434,7 +434,7 @@ static int staged_cmp(const void *a, const void *b)
 
 /* A digest of every file (read where it was written), final names and
  * bytes, in name order. */
-static int digest_files(struct report *r, char digest[REPORT_DIGEST_SIZE])
+static int digest_files(const struct report *r, char digest[REPORT_DIGEST_SIZE])
 {
     struct staged_file files[REPORT_FILES_MAX];
     int n = 0;
@@ -515,15 +515,32 @@ int report_close(struct report *r, char *err, size_t err_size)
     return 0;
 }
 
-int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
+int report_seal_files(struct report *r, char *err, size_t err_size)
 {
     if (report_close(r, err, err_size) != 0)
         return -1;
     r->sealed = true;
     if (r->lean)
         drop_geodb_files(r);
+    return 0;
+}
+
+int report_digest(const struct report *r, char digest[REPORT_DIGEST_SIZE], char *err,
+                  size_t err_size)
+{
+    assert(r->sealed);
     if (digest_files(r, digest) != 0) {
         snprintf(err, err_size, "%s: cannot read back the report: %s", r->dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size)
+{
+    if (report_seal_files(r, err, err_size) != 0)
+        return -1;
+    if (report_digest(r, digest, err, err_size) != 0) {
         report_abort(r);
         return -1;
     }

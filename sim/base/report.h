@@ -30,6 +30,15 @@ int report_close(struct report *r, char *err, size_t err_size);
  * Returns 0 (then call report_commit or report_abort), or -1 with err
  * naming the file (r is then aborted and freed). */
 int report_seal(struct report *r, char digest[REPORT_DIGEST_SIZE], char *err, size_t err_size);
+/* report_seal in two steps, so that report.html can be read from the
+ * staged files while the digest is made on another thread:
+ * report_seal_files closes and seals (a lean report's GeoDB files go; -1:
+ * r is aborted and freed, as by report_close); report_digest only reads
+ * (others may read the staged files meanwhile, none may register one)
+ * and on failure leaves r to the caller to abort. */
+int report_seal_files(struct report *r, char *err, size_t err_size);
+int report_digest(const struct report *r, char digest[REPORT_DIGEST_SIZE], char *err,
+                  size_t err_size);
 /* Puts a sealed report in place under its final names and frees r.
  * Returns 0, or -1 with err set (r is then aborted). */
 int report_commit(struct report *r, char *err, size_t err_size);

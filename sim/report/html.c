@@ -178,7 +178,7 @@ struct expect_row {
     bool ok;
 };
 
-struct page {
+struct html_page {
     const struct html_run *run;
     struct report *report;
     struct grid grid;
@@ -216,7 +216,7 @@ static long file_size(const char *path)
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-static int open_csv(struct page *pg, struct csvread *c, const char *name)
+static int open_csv(struct html_page *pg, struct csvread *c, const char *name)
 {
     const char *path = report_staged_path(pg->report, name);
     if (path == NULL || csvread_open(c, path) != 0) {
@@ -227,7 +227,7 @@ static int open_csv(struct page *pg, struct csvread *c, const char *name)
     return 0;
 }
 
-static int close_csv(struct page *pg, struct csvread *c, const char *name, int rc)
+static int close_csv(struct html_page *pg, struct csvread *c, const char *name, int rc)
 {
     if (rc == 0 && c->error != 0) {
         snprintf(pg->err, sizeof(pg->err), "%s: cannot read back: %s", name,
@@ -314,7 +314,7 @@ static int family_fold(struct family *into, const struct family *later)
     return 0;
 }
 
-static int read_timeseries(struct page *pg)
+static int read_timeseries(struct html_page *pg)
 {
     const char *path = report_staged_path(pg->report, "timeseries.csv");
     struct family *out[TS_FAMILIES] = {&pg->users_be, &pg->cpu_be, &pg->mem_be, &pg->mc_be,
@@ -358,7 +358,7 @@ static int read_timeseries(struct page *pg)
     return error != 0 || rc != 0 ? -1 : 0;
 }
 
-static int read_sites(struct page *pg)
+static int read_sites(struct html_page *pg)
 {
     struct csvread c;
     if (open_csv(pg, &c, "sites.csv") != 0)
@@ -379,7 +379,7 @@ static int read_sites(struct page *pg)
     return close_csv(pg, &c, "sites.csv", rc);
 }
 
-static int read_replicas(struct page *pg)
+static int read_replicas(struct html_page *pg)
 {
     struct csvread c;
     if (open_csv(pg, &c, "replicas.csv") != 0)
@@ -394,7 +394,7 @@ static int read_replicas(struct page *pg)
     return close_csv(pg, &c, "replicas.csv", rc);
 }
 
-static int read_moves(struct page *pg)
+static int read_moves(struct html_page *pg)
 {
     struct csvread c;
     if (open_csv(pg, &c, "moves.csv") != 0)
@@ -407,7 +407,7 @@ static int read_moves(struct page *pg)
     return close_csv(pg, &c, "moves.csv", rc);
 }
 
-static int read_events(struct page *pg)
+static int read_events(struct html_page *pg)
 {
     struct csvread c;
     if (open_csv(pg, &c, "events.csv") != 0)
@@ -430,7 +430,7 @@ static int read_events(struct page *pg)
     return close_csv(pg, &c, "events.csv", rc);
 }
 
-static int read_expectations(struct page *pg)
+static int read_expectations(struct html_page *pg)
 {
     struct csvread c;
     if (open_csv(pg, &c, "expectations.csv") != 0)
@@ -454,7 +454,7 @@ static int read_expectations(struct page *pg)
     return close_csv(pg, &c, "expectations.csv", rc);
 }
 
-static int read_summary(struct page *pg)
+static int read_summary(struct html_page *pg)
 {
     struct csvread c;
     if (open_csv(pg, &c, "summary.csv") != 0)
@@ -471,7 +471,7 @@ static int read_summary(struct page *pg)
 
 /* ---- text ---- */
 
-static void wall(const struct page *pg, double t_s, char *out, size_t size)
+static void wall(const struct html_page *pg, double t_s, char *out, size_t size)
 {
     char iso[ISOTIME_SIZE];
     isotime_format(pg->run->scn->start_s + (int64_t)floor(t_s), iso, sizeof(iso));
@@ -482,7 +482,7 @@ static void wall(const struct page *pg, double t_s, char *out, size_t size)
         snprintf(out, size, "%s", iso);
 }
 
-static void mark_text(const struct page *pg, const struct mark *m, char *out, size_t size)
+static void mark_text(const struct html_page *pg, const struct mark *m, char *out, size_t size)
 {
     char when[32];
     wall(pg, m->t_s, when, sizeof(when));
@@ -553,7 +553,7 @@ static bool ends_fault(const struct mark *m)
     return strstr(m->detail, "recover") != NULL || strstr(m->detail, " up") != NULL;
 }
 
-static void overlay_bands(const struct page *pg, FILE *f)
+static void overlay_bands(const struct html_page *pg, FILE *f)
 {
     int64_t d = pg->grid.duration_s;
     char text[600];
@@ -578,7 +578,7 @@ static void overlay_bands(const struct page *pg, FILE *f)
     }
 }
 
-static int make_overlay(struct page *pg)
+static int make_overlay(struct html_page *pg)
 {
     FILE *f = open_memstream(&pg->overlay, &pg->overlay_size);
     if (f == NULL)
@@ -610,7 +610,7 @@ static int make_overlay(struct page *pg)
 
 /* ---- the page ---- */
 
-static void chart_with_overlay_begin(struct page *pg, struct svg_chart *c, FILE *f, int height,
+static void chart_with_overlay_begin(struct html_page *pg, struct svg_chart *c, FILE *f, int height,
                                      double ymax, const char *unit)
 {
     svg_chart_begin(c, f, pg->run->scn->start_s, pg->grid.duration_s, height, ymax, unit);
@@ -654,7 +654,7 @@ static void ramp_palette(uint8_t *pal)
 }
 
 /* Lines for a few series, a heat map for many. */
-static int series_chart(struct page *pg, FILE *f, const char *title, const char *unit,
+static int series_chart(struct html_page *pg, FILE *f, const char *title, const char *unit,
                         const struct family *fam)
 {
     fprintf(f, "<h3>%s</h3>\n", title);
@@ -699,7 +699,7 @@ static int series_chart(struct page *pg, FILE *f, const char *title, const char 
 }
 
 /* Rows of states (backend status, site status and catastrophe). */
-static int state_chart(struct page *pg, FILE *f, const char *title, const struct family **fams,
+static int state_chart(struct html_page *pg, FILE *f, const char *title, const struct family **fams,
                        const char *const *suffixes, int nfams)
 {
     int rows = 0;
@@ -751,7 +751,7 @@ static int state_chart(struct page *pg, FILE *f, const char *title, const struct
 }
 
 /* Every event and expectation in lanes, with their text on hover. */
-static void events_chart(struct page *pg, FILE *f)
+static void events_chart(struct html_page *pg, FILE *f)
 {
     static const char *const lanes[] = {"timeline", "controller", "proxy", "other",
                                         "expectations"};
@@ -813,7 +813,7 @@ static void events_chart(struct page *pg, FILE *f)
           f);
 }
 
-static void line_pair_chart(struct page *pg, FILE *f, const char *title, const char *unit,
+static void line_pair_chart(struct html_page *pg, FILE *f, const char *title, const char *unit,
                             const struct family *solid, const struct family *dashed,
                             const char *dashed_name)
 {
@@ -862,7 +862,7 @@ static const char css[] =
     "background:linear-gradient(90deg,#ffffcc,#41b6c4,#081d58)}"
     "details{margin:6px 0}summary{cursor:pointer;color:#1f3b73}";
 
-static void meta(struct page *pg, FILE *f)
+static void meta(struct html_page *pg, FILE *f)
 {
     const struct html_run *run = pg->run;
     const struct scenario *scn = run->scn;
@@ -890,7 +890,7 @@ static void meta(struct page *pg, FILE *f)
             run->digest);
 }
 
-static void figures(struct page *pg, FILE *f)
+static void figures(struct html_page *pg, FILE *f)
 {
     fputs("<h2>Key figures</h2>\n<div class=\"figs\">", f);
     for (int i = 0; i < pg->nsummary; i++) {
@@ -903,7 +903,7 @@ static void figures(struct page *pg, FILE *f)
     fputs("</div>\n", f);
 }
 
-static void expectations(struct page *pg, FILE *f)
+static void expectations(struct html_page *pg, FILE *f)
 {
     fputs("<h2>Expectations</h2>\n", f);
     if (pg->nexpects == 0) {
@@ -934,7 +934,7 @@ static void expectations(struct page *pg, FILE *f)
                 pg->nexpects - EXPECT_ROWS_MAX);
 }
 
-static void settings(struct page *pg, FILE *f)
+static void settings(struct html_page *pg, FILE *f)
 {
     const struct html_run *run = pg->run;
     fputs("<h2>Settings</h2>\n", f);
@@ -957,7 +957,7 @@ static void settings(struct page *pg, FILE *f)
     fputs("</pre></details>\n", f);
 }
 
-static int charts(struct page *pg, FILE *f)
+static int charts(struct html_page *pg, FILE *f)
 {
     int rc = 0;
     fputs("<h2>What happened</h2>\n", f);
@@ -997,7 +997,7 @@ static int charts(struct page *pg, FILE *f)
     return rc;
 }
 
-static int write_page(struct page *pg, FILE *f)
+static int write_page(struct html_page *pg, FILE *f)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", f);
     svg_escape(f, pg->run->scn->name);
@@ -1016,7 +1016,7 @@ static int write_page(struct page *pg, FILE *f)
     return rc;
 }
 
-static void page_init(struct page *pg, struct report *r, const struct html_run *run)
+static void page_init(struct html_page *pg, struct report *r, const struct html_run *run)
 {
     memset(pg, 0, sizeof(*pg));
     pg->run = run;
@@ -1037,7 +1037,7 @@ static void page_init(struct page *pg, struct report *r, const struct html_run *
         *sum[i] = (struct family){.agg = AGG_SUM, .nb = pg->grid.nb};
 }
 
-static void page_free(struct page *pg)
+static void page_free(struct html_page *pg)
 {
     struct family *all[] = {&pg->users_be,         &pg->cpu_be,          &pg->mem_be,
                             &pg->mc_be,            &pg->state_be,        &pg->users_site,
@@ -1051,12 +1051,13 @@ static void page_free(struct page *pg)
     free(pg->overlay);
 }
 
-int html_write(struct report *r, const struct html_run *run, char *err, size_t err_size)
+struct html_page *html_read(struct report *r, const struct html_run *run, char *err,
+                            size_t err_size)
 {
-    struct page *pg = malloc(sizeof(*pg));
+    struct html_page *pg = malloc(sizeof(*pg));
     if (pg == NULL) {
         snprintf(err, err_size, "report.html: out of memory");
-        return -1;
+        return NULL;
     }
     page_init(pg, r, run);
     int rc = read_timeseries(pg) | read_sites(pg) | read_replicas(pg) | read_moves(pg) |
@@ -1069,9 +1070,28 @@ int html_write(struct report *r, const struct html_run *run, char *err, size_t e
         snprintf(pg->err, sizeof(pg->err), "report.html: out of memory");
         rc = -1;
     }
+    if (rc != 0) {
+        snprintf(err, err_size, "%s", pg->err);
+        html_discard(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+void html_discard(struct html_page *pg)
+{
+    if (pg == NULL)
+        return;
+    page_free(pg);
+    free(pg);
+}
+
+int html_finish(struct html_page *pg, char *err, size_t err_size)
+{
     char path[1024];
     FILE *f = NULL;
-    if (rc == 0 && report_register_undigested(r, "report.html", path, sizeof(path)) != 0) {
+    int rc = 0;
+    if (report_register_undigested(pg->report, "report.html", path, sizeof(path)) != 0) {
         snprintf(pg->err, sizeof(pg->err), "report.html: cannot add to the report");
         rc = -1;
     }
@@ -1092,7 +1112,6 @@ int html_write(struct report *r, const struct html_run *run, char *err, size_t e
     }
     if (rc != 0)
         snprintf(err, err_size, "%s", pg->err);
-    page_free(pg);
-    free(pg);
+    html_discard(pg);
     return rc;
 }

@@ -26,9 +26,17 @@ struct html_run {
     const char *const *params;
 };
 
-/* Writes report.html into the report from its closed CSV files (call after
- * report_seal: the page shows the digest, so it is left out of it).
- * Returns 0, or -1 with err set. */
-int html_write(struct report *r, const struct html_run *run, char *err, size_t err_size);
+/* report.html, from the report's closed CSV files, in two steps so that
+ * they can be read while the digest is made on another thread (the page
+ * shows the digest, so it is left out of it): html_read reads them into a
+ * page (after report_seal_files; NULL with err set on failure; run must
+ * outlive the page), html_finish writes report.html with run->digest as
+ * it is then and frees the page (0, or -1 with err set); html_discard
+ * frees a page not written. */
+struct html_page;
+struct html_page *html_read(struct report *r, const struct html_run *run, char *err,
+                            size_t err_size);
+int html_finish(struct html_page *pg, char *err, size_t err_size);
+void html_discard(struct html_page *pg);
 
 #endif
