@@ -46,19 +46,17 @@ static void *task_thread(void *arg)
     return NULL;
 }
 
-void split_start(struct split_task *task, void (*fn)(void *ctx), void *ctx)
-{
-    *task = (struct split_task){.fn = fn, .ctx = ctx};
-    task->started = pthread_create(&task->thread, NULL, task_thread, task) == 0;
-    if (!task->started)
-        fn(ctx);
-}
-
 bool split_spawn(struct split_task *task, void (*fn)(void *ctx), void *ctx)
 {
     *task = (struct split_task){.fn = fn, .ctx = ctx};
     task->started = pthread_create(&task->thread, NULL, task_thread, task) == 0;
     return task->started;
+}
+
+void split_start(struct split_task *task, void (*fn)(void *ctx), void *ctx)
+{
+    if (!split_spawn(task, fn, ctx))
+        fn(ctx);
 }
 
 void split_join(struct split_task *task)

@@ -31,7 +31,7 @@ struct split_task {
 void split_start(struct split_task *task, void (*fn)(void *ctx), void *ctx);
 /* The same without the fallback, for a step that waits on the caller's:
  * true when fn runs on the second thread, false (fn not run) when no
- * thread could start. Joined with split_join only when true. */
+ * thread could start (split_join then returns at once). */
 bool split_spawn(struct split_task *task, void (*fn)(void *ctx), void *ctx);
 /* Returns once fn has returned. */
 void split_join(struct split_task *task);

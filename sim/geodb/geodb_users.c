@@ -92,11 +92,13 @@ static const char move_list_sql[] =
     " coalesce(count, 0), coalesce(min_last_moved, -1), req_ts, state, moved FROM user_moves"
     " WHERE (?1 = 0 OR state IN ('queued', 'running')) ORDER BY req_ts, id";
 
-static const char proxy_stats_sql[] =
-    "INSERT INTO proxy_dest_stats (proxy, dest_host, ok, fail, redirect, ts, w)"
-    " VALUES (?3, ?4, ?5, ?6, ?7, ?1, ?2) ON CONFLICT (proxy, dest_host) DO UPDATE"
-    " SET ok = excluded.ok, fail = excluded.fail, redirect = excluded.redirect,"
-    " ts = excluded.ts, w = excluded.w WHERE (ts, w) <= (excluded.ts, excluded.w)";
+#define STATS_INSERT \
+    "INSERT INTO proxy_dest_stats (proxy, dest_host, ok, fail, redirect, ts, w) VALUES "
+#define STATS_UPSERT                                                                     \
+    " ON CONFLICT (proxy, dest_host) DO UPDATE"                                          \
+    " SET ok = excluded.ok, fail = excluded.fail, redirect = excluded.redirect,"         \
+    " ts = excluded.ts, w = excluded.w WHERE (ts, w) <= (excluded.ts, excluded.w)"
+static const char proxy_stats_sql[] = STATS_INSERT "(?3, ?4, ?5, ?6, ?7, ?1, ?2)" STATS_UPSERT;
 /* GEODB_STATS_BATCH rows of seven values each: the same upsert, with the
  * timestamp and writer bound in every row. */
 #define STATS_ROW1 "(?,?,?,?,?,?,?)"
@@ -106,10 +108,7 @@ static const char proxy_stats_sql[] =
 #define STATS_ROW16 STATS_ROW8 "," STATS_ROW8
 #define STATS_PARAMS 7
 static const char proxy_stats_batch_sql[] =
-    "INSERT INTO proxy_dest_stats (proxy, dest_host, ok, fail, redirect, ts, w)"
-    " VALUES " STATS_ROW16 "," STATS_ROW16 " ON CONFLICT (proxy, dest_host) DO UPDATE"
-    " SET ok = excluded.ok, fail = excluded.fail, redirect = excluded.redirect,"
-    " ts = excluded.ts, w = excluded.w WHERE (ts, w) <= (excluded.ts, excluded.w)";
+    STATS_INSERT STATS_ROW16 "," STATS_ROW16 STATS_UPSERT;
 _Static_assert(GEODB_STATS_BATCH == 32, "two STATS_ROW16 must match the batch size");
 static const char proxy_stale_sql[] =
     "DELETE FROM proxy_dest_stats WHERE dest_host NOT IN"

@@ -208,8 +208,8 @@ struct place_job {
     struct first_place *out; /* out[i]: user base + i */
 };
 
-/* Users [base + from, base + to)'s first placement (split_run: reads the
- * replica's view only, writes each user's own slot). */
+/* Users [base + from, base + to)'s first placement: reads the replica's
+ * view only, writes each user's own slot. */
 static void place_range(void *ctx, uint32_t from, uint32_t to)
 {
     struct place_job *job = ctx;
@@ -280,7 +280,8 @@ static void initial_write(void *arg)
 
 /* Users placed at t = 0, in the first replica (the others start as copies
  * of it), in user order, each step handed to the writer. Placed on this
- * thread while the writer has the second core; on both cores without it. */
+ * thread: the writer has the second core (below its bound a step is too
+ * small for split_run to split anyway). */
 static void preplace_users(struct world *w, struct initial_flush *f)
 {
     struct replica *rep = &w->replicas[0];
@@ -292,10 +293,7 @@ static void preplace_users(struct world *w, struct initial_flush *f)
     for (uint32_t base = 0; base < w->users.n; base += PLACE_STEP_USERS) {
         uint32_t n = w->users.n - base < PLACE_STEP_USERS ? w->users.n - base : PLACE_STEP_USERS;
         struct place_job job = {w, base, place};
-        if (f->threaded)
-            place_range(&job, 0, n);
-        else
-            split_run(n, place_range, &job);
+        place_range(&job, 0, n);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t u = base + i;
             int site = w->users.state[u].home_site, b = place[i].backend, alt = place[i].alt;

@@ -174,15 +174,15 @@ struct flush_ctx {
  * (hashing the id) was a tenth of writing a million users. */
 static int ref_key(struct flush_ctx *ctx, size_t slot, const char *id, int64_t *key)
 {
-    struct ref_memo *m = ctx->rep->ref_memo != NULL ? &ctx->rep->ref_memo[slot] : NULL;
-    if (m != NULL && m->gen == ctx->gen) {
+    assert(ctx->rep->ref_memo != NULL); /* allocated with the replica's views */
+    struct ref_memo *m = &ctx->rep->ref_memo[slot];
+    if (m->gen == ctx->gen) {
         *key = m->key;
         return 0;
     }
     if (geodb_ref_key(ctx->rep->db, id, key) != GEODB_OK)
         return -1;
-    if (m != NULL)
-        *m = (struct ref_memo){.gen = ctx->gen, .key = *key};
+    *m = (struct ref_memo){.gen = ctx->gen, .key = *key};
     return 0;
 }
 
