@@ -126,6 +126,39 @@ static void session_remove(struct sessions *s, uint32_t idx)
     s->used--;
 }
 
+/* How far touch_due walks each user's list: in bench-1m one session in
+ * seven that ends is not its user's newest and needs a step past a newer
+ * one, one in 31 two steps, one in 115 three or more. */
+#define TOUCH_LEVELS 3
+#define TOUCH_CHUNK 256
+
+/* Ending a session reads its user's record and unlinks the session from
+ * the user's list, newest first, past the user's newer sessions: one
+ * dependent cache miss after another, a stall each. Here they are loaded
+ * for a chunk of the due list at a time, a level of the lists per loop, so
+ * that the misses within a loop are independent and overlap (the ends'
+ * own pool entries are in cache from advance_second's first loop). */
+static void touch_due(struct sessions *s)
+{
+    uint32_t at[TOUCH_CHUNK];
+    uint32_t sink = 0;
+    for (uint32_t from = 0; from < s->ndue; from += TOUCH_CHUNK) {
+        uint32_t n = s->ndue - from < TOUCH_CHUNK ? s->ndue - from : TOUCH_CHUNK;
+        const struct session_due *due = &s->due[from];
+        for (uint32_t i = 0; i < n; i++)
+            at[i] = s->users[s->pool[due[i].idx].user].head;
+        for (int level = 0; level < TOUCH_LEVELS; level++) {
+            for (uint32_t i = 0; i < n; i++) {
+                if (at[i] != due[i].idx && at[i] != NONE)
+                    at[i] = s->pool[at[i]].next_of_user;
+            }
+        }
+        for (uint32_t i = 0; i < n; i++)
+            sink += at[i];
+    }
+    s->touch_sink += sink;
+}
+
 /* Moves the next second's bucket into the due list, sorted by end time and
  * then opening order: a counting sort on the millisecond, stable over the
  * bucket's opening order. Stale ends are dropped first, so the due list
@@ -164,13 +197,7 @@ static void advance_second(struct sessions *s)
     }
     s->ndue = n;
     bk->n = 0;
-    /* Ending a session reads its user's record: load the second's records
-     * in one loop, where their misses overlap, rather than one stall per
-     * end (the pool entries are in cache from the loop above). */
-    uint32_t sink = 0;
-    for (uint32_t i = 0; i < n; i++)
-        sink += s->users[s->pool[s->due[i].idx].user].head;
-    s->touch_sink += sink;
+    touch_due(s);
 }
 
 bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uint16_t *backend)
