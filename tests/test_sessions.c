@@ -24,22 +24,25 @@ struct ref {
     bool live;
 };
 
-static void test_ends_in_reference_order(void **state)
+/* Opens sessions of up to max_ms (all of them at least a second) at times
+ * drawn from seed, kicking a user now and then, and checks that everything
+ * ends in (end time, opening order) order exactly when due. */
+static void check_reference_order(uint64_t seed, int64_t max_ms, int64_t step_ms, int kick_in)
 {
-    (void)state;
     enum { USERS = 50, OPS = 20000 };
     struct sessions s;
-    assert_int_equal(sessions_init(&s, USERS, 4096, 600000), 0);
+    assert_int_equal(sessions_init(&s, USERS, 4096, max_ms), 0);
     static struct ref ref[OPS];
     int nref = 0;
-    uint64_t x = 7;
+    uint64_t x = seed;
     int64_t now = 0;
     for (int op = 0; op < OPS; op++) {
-        now += (int64_t)(hash_splitmix_next(&x) % 200);
+        now += (int64_t)(hash_splitmix_next(&x) % (uint64_t)step_ms);
         /* Everything due by now ends, in reference order. */
         uint32_t user;
         uint16_t backend;
-        while (sessions_expire_one(&s, now, &user, &backend)) {
+        int rc;
+        while ((rc = sessions_expire_one(&s, now, &user, &backend)) == 1) {
             int best = -1;
             for (int i = 0; i < nref; i++) {
                 if (ref[i].live && (best < 0 || ref[i].end_ms < ref[best].end_ms ||
@@ -52,14 +55,38 @@ static void test_ends_in_reference_order(void **state)
             assert_int_equal(ref[best].user, user);
             ref[best].live = false;
         }
+        assert_int_equal(rc, 0);
         for (int i = 0; i < nref; i++)
             assert_false(ref[i].live && ref[i].end_ms <= now);
         uint32_t u = (uint32_t)(hash_splitmix_next(&x) % USERS);
-        int64_t end = now + 1000 + (int64_t)(hash_splitmix_next(&x) % 300000);
+        if (kick_in > 0 && hash_splitmix_next(&x) % (uint64_t)kick_in == 0) {
+            /* its ends stay in their buckets, stale */
+            sessions_kick_user(&s, u);
+            for (int i = 0; i < nref; i++)
+                ref[i].live &= ref[i].user != u;
+        }
+        int64_t end = now + 1000 + (int64_t)(hash_splitmix_next(&x) % (uint64_t)(max_ms - 999));
         assert_int_equal(sessions_open(&s, u, (uint16_t)(u % 4), end), 0);
         ref[nref++] = (struct ref){end, s.next_seq - 1, u, true};
     }
     sessions_free(&s);
+}
+
+static void test_ends_in_reference_order(void **state)
+{
+    (void)state;
+    check_reference_order(7, 300000, 200, 0);
+}
+
+/* Sessions of every length up to the longest, so that ends land in every
+ * window the wheel holds and on its seconds' edges; kicks leave stale
+ * ends in windows not yet due. */
+static void test_ends_in_order_across_windows(void **state)
+{
+    (void)state;
+    check_reference_order(11, 20 * SESSIONS_WINDOW_S * 1000, 1500, 40);
+    check_reference_order(13, SESSIONS_WINDOW_S * 1000 + 1, 700, 0);
+    check_reference_order(17, 2000, 97, 25);
 }
 
 static void test_kicks_moves_and_counts(void **state)
@@ -81,8 +108,8 @@ static void test_kicks_moves_and_counts(void **state)
     assert_int_equal(sessions_kick_user(&s, 1), 1);
     uint32_t user;
     uint16_t backend;
-    assert_false(sessions_expire_one(&s, 8999, &user, &backend));
-    assert_true(sessions_expire_one(&s, 9000, &user, &backend));
+    assert_int_equal(sessions_expire_one(&s, 8999, &user, &backend), 0);
+    assert_int_equal(sessions_expire_one(&s, 9000, &user, &backend), 1);
     assert_int_equal(user, 0);
     assert_int_equal(backend, 3);
     assert_int_equal(s.used, 0);
@@ -242,6 +269,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ends_in_reference_order),
+        cmocka_unit_test(test_ends_in_order_across_windows),
         cmocka_unit_test(test_kicks_moves_and_counts),
         cmocka_unit_test(test_pool_is_bounded),
         cmocka_unit_test(test_pool_takes_slots_in_list_order),

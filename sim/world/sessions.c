@@ -1,11 +1,14 @@
 /*
  * Session pool and timing wheel. Sessions live at least one second and at
  * most max_length_ms, and ends are taken out in time order, so a wheel of
- * (max length in seconds + 2) one-second buckets never holds two seconds in
- * one bucket. A bucket is an array of ends appended in opening order; when
- * its second comes due it is sorted by millisecond (a stable counting sort,
- * so equal ends stay in opening order) into the due list. Removing a
- * session leaves its end in the bucket, recognised later as stale.
+ * (max length in windows + 2) window buckets never holds two windows in one
+ * bucket. A bucket is an array of ends appended in opening order. When a
+ * window comes due its ends are spread, in that order, into the buckets of
+ * its seconds, where later openings ending in it are appended directly: a
+ * second's bucket is in opening order too. When a second comes due its
+ * bucket is sorted by millisecond (a stable counting sort, so equal ends
+ * stay in opening order) into the due list. Removing a session leaves its
+ * end in its bucket, recognised later as stale.
  */
 #include "sim/world/sessions.h"
 
@@ -27,13 +30,13 @@ int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_
     assert(capacity > 0 && max_length_ms > 0);
     s->capacity = capacity;
     s->nusers = nusers;
-    s->nbuckets = (uint32_t)(max_length_ms / 1000 + 2);
+    s->nwindows = (uint32_t)(max_length_ms / 1000 / SESSIONS_WINDOW_S + 2);
     size_t n = nusers ? nusers : 1;
     s->pool = bigmem_calloc(capacity, sizeof(*s->pool));
     s->users = bigmem_calloc(n, sizeof(*s->users));
-    s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+    s->windows = calloc(s->nwindows, sizeof(*s->windows));
     s->due = bigmem_calloc(capacity, sizeof(*s->due));
-    if (!s->pool || !s->users || !s->buckets || !s->due) {
+    if (!s->pool || !s->users || !s->windows || !s->due) {
         sessions_free(s);
         return -1;
     }
@@ -51,11 +54,13 @@ int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_
 
 void sessions_free(struct sessions *s)
 {
-    for (uint32_t b = 0; s->buckets != NULL && b < s->nbuckets; b++)
-        free(s->buckets[b].ends);
+    for (uint32_t b = 0; s->windows != NULL && b < s->nwindows; b++)
+        free(s->windows[b].ends);
+    for (int b = 0; b < SESSIONS_WINDOW_S; b++)
+        free(s->seconds[b].ends);
     bigmem_free(s->pool);
     bigmem_free(s->users);
-    free(s->buckets);
+    free(s->windows);
     bigmem_free(s->due);
     memset(s, 0, sizeof(*s));
 }
@@ -79,10 +84,14 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
 {
     assert(user < s->nusers && backend < CLUSTER_BACKENDS_MAX);
     assert(end_ms / 1000 > s->due_s);
-    assert(end_ms / 1000 - s->due_s < (int64_t)s->nbuckets);
+    int64_t end_s = end_ms / 1000;
+    /* not so far ahead that its window's bucket holds a window not due yet */
+    assert(end_s / SESSIONS_WINDOW_S - (s->due_s + 1) / SESSIONS_WINDOW_S <
+           (int64_t)s->nwindows);
     if (s->free_head == NONE && s->unused == s->capacity)
         return -1;
-    struct session_bucket *bk = &s->buckets[(end_ms / 1000) % s->nbuckets];
+    /* the bucket is s's own, which this function may change */
+    struct session_bucket *bk = (struct session_bucket *)sessions_bucket(s, end_s);
     if (bk->n == bk->cap && bucket_grow(bk) != 0)
         return -1;
     uint32_t idx;
@@ -97,7 +106,8 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
     *e = (struct session){.end_ms = end_ms, .seq = seq, .user = user,
                           .next_of_user = s->users[user].head, .backend = backend,
                           .live = true};
-    bk->ends[bk->n++] = (struct session_end){seq, idx, (uint16_t)(end_ms % 1000)};
+    bk->ends[bk->n++] = (struct session_end){seq, idx, (uint16_t)(end_ms % 1000),
+                                             (uint16_t)(end_s % SESSIONS_WINDOW_S)};
     s->users[user].head = idx;
     s->users[user].count++;
     s->per_backend[backend]++;
@@ -159,18 +169,46 @@ static void touch_due(struct sessions *s)
     s->touch_sink += sink;
 }
 
+/* The window starting at spread_s comes due: its ends go, in opening
+ * order, to the buckets of its seconds, which are empty (every earlier
+ * second has come due). Returns 0, or -1 when a bucket cannot grow (then
+ * nothing moved). */
+static int spread_window(struct sessions *s)
+{
+    struct session_bucket *win = &s->windows[(s->spread_s / SESSIONS_WINDOW_S) % s->nwindows];
+    uint32_t count[SESSIONS_WINDOW_S] = {0};
+    for (uint32_t i = 0; i < win->n; i++)
+        count[win->ends[i].sec]++;
+    for (int sec = 0; sec < SESSIONS_WINDOW_S; sec++) {
+        assert(s->seconds[sec].n == 0);
+        while (s->seconds[sec].cap < count[sec]) {
+            if (bucket_grow(&s->seconds[sec]) != 0)
+                return -1;
+        }
+    }
+    for (uint32_t i = 0; i < win->n; i++) {
+        struct session_bucket *bk = &s->seconds[win->ends[i].sec];
+        bk->ends[bk->n++] = win->ends[i];
+    }
+    win->n = 0;
+    s->spread_s += SESSIONS_WINDOW_S;
+    return 0;
+}
+
 /* Moves the next second's bucket into the due list, sorted by end time and
  * then opening order: a counting sort on the millisecond, stable over the
  * bucket's opening order. Stale ends are dropped first, so the due list
  * never holds more than the pool. */
-static void advance_second(struct sessions *s)
+static int advance_second(struct sessions *s)
 {
+    if (s->due_s + 1 == s->spread_s && spread_window(s) != 0)
+        return -1;
     s->due_s++;
-    struct session_bucket *bk = &s->buckets[s->due_s % s->nbuckets];
+    struct session_bucket *bk = &s->seconds[s->due_s % SESSIONS_WINDOW_S];
     s->ndue = 0;
     s->due_pos = 0;
     if (bk->n == 0)
-        return;
+        return 0;
     memset(s->ms_count, 0, sizeof(s->ms_count));
     uint32_t n = 0;
     for (uint32_t i = 0; i < bk->n; i++) {
@@ -198,9 +236,10 @@ static void advance_second(struct sessions *s)
     s->ndue = n;
     bk->n = 0;
     touch_due(s);
+    return 0;
 }
 
-bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uint16_t *backend)
+int sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uint16_t *backend)
 {
     int64_t now_s = now_ms / 1000;
     for (;;) {
@@ -208,7 +247,7 @@ bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uin
             const struct session_due *d = &s->due[s->due_pos];
             /* Sorted: the first not yet due means none is. */
             if (d->end_ms > now_ms)
-                return false;
+                return 0;
             s->due_pos++;
             struct session *e = &s->pool[d->idx];
             if (!e->live || e->seq != d->seq)
@@ -216,11 +255,12 @@ bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uin
             *user = e->user;
             *backend = e->backend;
             session_remove(s, d->idx);
-            return true;
+            return 1;
         }
         if (s->due_s >= now_s)
-            return false;
-        advance_second(s);
+            return 0;
+        if (advance_second(s) != 0)
+            return -1;
     }
 }
 

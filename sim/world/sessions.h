@@ -5,12 +5,17 @@
  * the backend it was opened on until it ends, is kicked, or its user's move
  * completes, because status changes do not kick connections in Palomar.
  *
- * Ends are ordered by (end time, opening order). The wheel has one bucket
- * per second, an array of ends appended in opening order; a bucket is
- * sorted when its second comes due, reading the array in order, so that
+ * Ends are ordered by (end time, opening order). The wheel has two levels
+ * of buckets, arrays of ends appended in opening order: one per window of
+ * SESSIONS_WINDOW_S seconds, and one per second of the window due now. A
+ * window's ends are spread into its seconds when it comes due, and a
+ * second's sorted when it comes due, reading each array in order, so that
  * opening or removing a session is O(1) and ending one costs about two
  * cache misses (a binary heap over a million sessions misses cache at every
- * level, and a linked bucket one per session to walk it).
+ * level, and a linked bucket one per session to walk it). The windows keep
+ * the arrays being appended to few, so that their tails stay in cache: with
+ * a bucket per second of the longest session (28,802 at 8 h), nearly every
+ * opening missed cache at its bucket's tail.
  */
 #ifndef SESSIONS_H
 #define SESSIONS_H
@@ -41,10 +46,14 @@ struct session_user {
 struct session_end {
     uint64_t seq;
     uint32_t idx;
-    uint16_t ms; /* the end's millisecond within the bucket's second */
+    uint16_t ms;  /* the end's millisecond within its second */
+    uint16_t sec; /* its second within its window */
 };
 
-/* The ends of one second, in opening order. */
+/* Seconds per window: a few hundred windows cover the longest sessions. */
+#define SESSIONS_WINDOW_S 64
+
+/* The ends of one window or one second, in opening order. */
 struct session_bucket {
     struct session_end *ends;
     uint32_t n;
@@ -67,11 +76,15 @@ struct sessions {
     uint32_t nusers;
     struct session_user *users;
     uint64_t next_seq;
-    /* the wheel: bucket i holds the sessions ending in a second s with
-     * s % nbuckets == i; sessions never last longer than the wheel */
-    uint32_t nbuckets;
-    struct session_bucket *buckets;
-    int64_t due_s; /* the last second moved into the due list */
+    /* The wheel: window bucket i holds the ends in windows w with
+     * w % nwindows == i until w comes due, second bucket i those in
+     * seconds s of the window due with s % SESSIONS_WINDOW_S == i.
+     * Sessions never last longer than the wheel. */
+    uint32_t nwindows;
+    struct session_bucket *windows;
+    struct session_bucket seconds[SESSIONS_WINDOW_S];
+    int64_t spread_s; /* ends before this second are in second buckets */
+    int64_t due_s;    /* the last second moved into the due list */
     struct session_due *due; /* room for the whole pool */
     uint32_t ndue;
     uint32_t due_pos;
@@ -93,10 +106,11 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
  * connection), if any. */
 void sessions_close_first(struct sessions *s, uint32_t user);
 
-/* Ends the earliest session if it ends at or before now_ms; returns false
- * when none does. Calls must come with non-decreasing now_ms. */
-bool sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user,
-                         uint16_t *backend);
+/* Ends the earliest session if it ends at or before now_ms: returns 1,
+ * 0 when none does, or -1 when a bucket cannot grow to take a window's
+ * ends (out of memory; nothing ended). Calls must come with non-decreasing
+ * now_ms. */
+int sessions_expire_one(struct sessions *s, int64_t now_ms, uint32_t *user, uint16_t *backend);
 
 /* Moves every session of the user to backend (clients reconnect there
  * after a move). Returns how many moved. */
@@ -112,9 +126,18 @@ uint32_t sessions_kick_user(struct sessions *s, uint32_t user);
 /* Reads what opening a session of the user ending at end_ms will touch
  * (its per-user record and its bucket's tail), so that a caller can bring
  * a batch of them into cache in one loop; the value means nothing. */
+/* The bucket an end in second end_s is appended to. */
+static inline const struct session_bucket *sessions_bucket(const struct sessions *s,
+                                                           int64_t end_s)
+{
+    if (end_s < s->spread_s)
+        return &s->seconds[end_s % SESSIONS_WINDOW_S];
+    return &s->windows[(end_s / SESSIONS_WINDOW_S) % s->nwindows];
+}
+
 static inline uint64_t sessions_touch_open(const struct sessions *s, uint32_t user, int64_t end_ms)
 {
-    const struct session_bucket *bk = &s->buckets[(end_ms / 1000) % s->nbuckets];
+    const struct session_bucket *bk = sessions_bucket(s, end_ms / 1000);
     uint64_t v = s->users[user].count;
     if (bk->n < bk->cap) /* the slot is not written yet: read it as bytes */
         v += *(const volatile unsigned char *)&bk->ends[bk->n];

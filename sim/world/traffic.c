@@ -469,8 +469,11 @@ void traffic_expire_sessions(struct world *w, int64_t t_ms)
 {
     uint32_t user;
     uint16_t backend;
-    while (sessions_expire_one(&w->sessions, t_ms, &user, &backend))
+    int rc;
+    while ((rc = sessions_expire_one(&w->sessions, t_ms, &user, &backend)) == 1)
         ;
+    if (rc < 0)
+        world_fail(w, "out of memory for session ends");
 }
 
 int traffic_init(struct world *w)
