@@ -278,10 +278,20 @@ static void initial_write(void *arg)
  * while the rest are placed (16,384 take about 3 ms at 40 backends). */
 #define PLACE_STEP_USERS 16384u
 
+/* Whether users are placed at t = 0: then their keys and home sites are
+ * found a step at a time as they are placed, so that the writer starts on
+ * the first step's users at once, and their activity is drawn while it
+ * writes (placement never reads it). */
+static bool placed_at_start(const struct world *w)
+{
+    return w->scn->mode == SCN_PALOMAR && w->scn->users.preplaced;
+}
+
 /* Users placed at t = 0, in the first replica (the others start as copies
  * of it), in user order, each step handed to the writer. Placed on this
  * thread: the writer has the second core (below its bound a step is too
- * small for split_run to split anyway). */
+ * small for split_run to split anyway). Their residency waits for their
+ * activity weights (settle_residents). */
 static void preplace_users(struct world *w, struct initial_flush *f)
 {
     struct replica *rep = &w->replicas[0];
@@ -293,6 +303,7 @@ static void preplace_users(struct world *w, struct initial_flush *f)
     for (uint32_t base = 0; base < w->users.n; base += PLACE_STEP_USERS) {
         uint32_t n = w->users.n - base < PLACE_STEP_USERS ? w->users.n - base : PLACE_STEP_USERS;
         struct place_job job = {w, base, place};
+        workload_identify(w, base, base + n);
         place_range(&job, 0, n);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t u = base + i;
@@ -305,11 +316,22 @@ static void preplace_users(struct world *w, struct initial_flush *f)
                 .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = (uint8_t)site};
             usercache_put(&rep->users, u, &route);
             usercache_put_pref(&rep->users, u, (uint8_t)site, route.ts_us, (uint8_t)site);
-            world_set_resident(w, u, b);
         }
         initial_publish(f, rep->users.ndirty, false);
     }
     free(place);
+}
+
+/* The users placed at t = 0 hold their backends' metacache, each in
+ * proportion to its activity weight, in user order as they were placed. */
+static void settle_residents(struct world *w)
+{
+    const struct usercache *uc = &w->replicas[0].users;
+    for (uint32_t u = 0; u < w->users.n; u++) {
+        uint16_t b = usercache_route(uc, u)->backend;
+        if (b != UC_NO_BACKEND)
+            world_set_resident(w, u, b);
+    }
 }
 
 /* ---- init ---- */
@@ -572,8 +594,11 @@ static int place_and_write(struct world *w)
                                                WRITER_THREAD_USERS) &&
                  split_spawn(&writer, initial_write, &f);
     w->writer_threaded = f.threaded;
-    if (w->scn->mode == SCN_PALOMAR && w->scn->users.preplaced)
+    if (placed_at_start(w)) {
         preplace_users(w, &f);
+        if (w->error[0] == '\0' && workload_init_activity(w) == 0)
+            settle_residents(w);
+    }
     initial_publish(&f, w->replicas[0].users.ndirty, true);
     struct site_caches_job job = {.w = w};
     if (w->error[0] == '\0') {
@@ -652,6 +677,11 @@ int loop_init(struct world *w, const struct scenario *scn, uint64_t seed,
         return -1;
     if (workload_init(w) != 0 || traffic_init(w) != 0)
         return -1;
+    if (!placed_at_start(w)) {
+        workload_identify_all(w);
+        if (workload_init_activity(w) != 0)
+            return -1;
+    }
     if (sessions_init(&w->sessions, w->users.n, session_capacity(w),
                       scn->workload.session_max_ms) != 0) {
         world_fail(w, "out of memory for sessions");

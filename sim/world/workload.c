@@ -69,35 +69,41 @@ static void draw_weights(struct world *w, double *weights)
     }
 }
 
-/* Home sites in proportion to the sites' user shares, from the user's key
- * (so a user's home does not depend on who else exists). */
-static void assign_home_sites(struct world *w)
+/* Users [from, to)'s placement keys and home sites: a pure function of
+ * each user's name into the user's own record (split_run may run it on
+ * both cores). Home sites are in proportion to the sites' user shares, from
+ * the user's key, so a user's home does not depend on who else exists. */
+static void identify_users(void *ctx, uint32_t from, uint32_t to)
 {
+    struct world *w = ctx;
     uint64_t units[CLUSTER_SITES_MAX];
     uint64_t total = 0;
     for (int s = 0; s < w->nsites; s++) {
         units[s] = (uint64_t)llround(w->sites[s].user_share * 1000.0);
         total += units[s];
     }
-    for (uint32_t i = 0; i < w->users.n; i++) {
-        uint64_t pick = total ? hash_mix64(w->users.state[i].key ^ 0x686f6d65ULL) % total : 0;
+    char name[CLUSTER_USERNAME_SIZE];
+    for (uint32_t i = from; i < to; i++) {
+        world_username(w, i, name, sizeof(name));
+        uint64_t key = placement_key(name);
+        uint64_t pick = total ? hash_mix64(key ^ 0x686f6d65ULL) % total : 0;
         int s = 0;
         while (s + 1 < w->nsites && pick >= units[s])
             pick -= units[s++];
+        w->users.state[i].key = key;
         w->users.state[i].home_site = (uint8_t)s;
     }
 }
 
-/* Users [from, to)'s placement keys (split_run: a pure function of the
- * name into each user's own record). */
-static void compute_keys(void *ctx, uint32_t from, uint32_t to)
+void workload_identify(struct world *w, uint32_t from, uint32_t to)
 {
-    struct world *w = ctx;
-    char name[CLUSTER_USERNAME_SIZE];
-    for (uint32_t i = from; i < to; i++) {
-        world_username(w, i, name, sizeof(name));
-        w->users.state[i].key = placement_key(name);
-    }
+    assert(from <= to && to <= w->users.n);
+    identify_users(w, from, to);
+}
+
+void workload_identify_all(struct world *w)
+{
+    split_run(w->users.n, identify_users, w);
 }
 
 /* Below this many users the draws are made on the loop's thread: a tick's
@@ -132,8 +138,12 @@ int workload_init(struct world *w)
         world_fail(w, "out of memory for %lld users", (long long)scn->users.count);
         return -1;
     }
-    split_run(w->users.n, compute_keys, w);
-    assign_home_sites(w);
+    return 0;
+}
+
+int workload_init_activity(struct world *w)
+{
+    const struct scenario *scn = w->scn;
     double *weights = malloc((w->users.n ? w->users.n : 1) * sizeof(double));
     if (weights == NULL) {
         world_fail(w, "out of memory");

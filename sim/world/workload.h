@@ -14,10 +14,20 @@
 
 #include "sim/world/world.h"
 
-/* Weights, keys and home sites of every user, and the alias table.
- * Returns 0, or -1 with w->error set. */
+/* Every user's record, allocated. Returns 0, or -1 with w->error set. */
 int workload_init(struct world *w);
 void workload_free(struct world *w);
+
+/* The placement keys and home sites of users [from, to), on this thread,
+ * or of every user, on both cores: each a pure function of the user's
+ * name. Placement reads them. */
+void workload_identify(struct world *w, uint32_t from, uint32_t to);
+void workload_identify_all(struct world *w);
+
+/* The users' activity weights, the alias table drawn from them, and the
+ * arrivals (their drawer thread starts here). Returns 0, or -1 with
+ * w->error set. */
+int workload_init_activity(struct world *w);
 
 /* Opens the sessions in progress at t = 0 (steady state). */
 void workload_warm_start(struct world *w);
