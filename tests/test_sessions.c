@@ -175,6 +175,50 @@ static int collect(void *ctx, uint32_t user)
     return 0;
 }
 
+static bool same_route(const struct uc_route *a, const struct uc_route *b)
+{
+    return a->ts_us == b->ts_us && a->last_moved_s == b->last_moved_s &&
+           a->backend == b->backend && a->alt == b->alt && a->site == b->site &&
+           a->dest_site == b->dest_site && a->moving == b->moving && a->writer == b->writer;
+}
+
+/* A cache started a range of users at a time, as the first placement
+ * starts the first replica's, is the cache usercache_init makes: every
+ * record, preferred site and list link, and the same after writes. */
+static void test_usercache_started_in_steps(void **state)
+{
+    (void)state;
+    enum { USERS = 70 };
+    struct usercache whole, steps;
+    assert_int_equal(usercache_init(&whole, USERS), 0);
+    assert_int_equal(usercache_alloc(&steps, USERS), 0);
+    /* pages handed out dirty would show through a missed field */
+    memset(steps.routes, 0xa5, USERS * sizeof(*steps.routes));
+    memset(steps.pref_site, 0xa5, USERS);
+    memset(steps.next, 0xa5, USERS * sizeof(*steps.next));
+    memset(steps.prev, 0xa5, USERS * sizeof(*steps.prev));
+    usercache_init_users(&steps, 0, 16);
+    usercache_init_users(&steps, 16, 16);
+    usercache_init_users(&steps, 16, USERS);
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t u = 0; u < USERS; u++) /* field by field: padding is not a record's */
+            assert_true(same_route(usercache_route(&whole, u), usercache_route(&steps, u)));
+        assert_memory_equal(whole.pref_site, steps.pref_site, USERS);
+        assert_memory_equal(whole.next, steps.next, USERS * sizeof(*whole.next));
+        assert_memory_equal(whole.prev, steps.prev, USERS * sizeof(*whole.prev));
+        assert_memory_equal(whole.head, steps.head, sizeof(whole.head));
+        assert_memory_equal(whole.count, steps.count, sizeof(whole.count));
+        assert_int_equal(whole.placed, steps.placed);
+        for (uint32_t u = 0; u < USERS; u += 3) {
+            struct uc_route r = route_at((uint16_t)(u % 5), 10 + u, 1);
+            assert_true(usercache_put(&whole, u, &r));
+            assert_true(usercache_put(&steps, u, &r));
+        }
+    }
+    usercache_free(&whole);
+    usercache_free(&steps);
+}
+
 static void test_usercache_lww_and_lists(void **state)
 {
     (void)state;
@@ -273,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_kicks_moves_and_counts),
         cmocka_unit_test(test_pool_is_bounded),
         cmocka_unit_test(test_pool_takes_slots_in_list_order),
+        cmocka_unit_test(test_usercache_started_in_steps),
         cmocka_unit_test(test_usercache_lww_and_lists),
         cmocka_unit_test(test_usercache_moving_list_and_copy),
     };

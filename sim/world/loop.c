@@ -195,6 +195,15 @@ static uint32_t session_capacity(const struct world *w)
     return cap > 4e9 ? 4000000000u : (uint32_t)cap;
 }
 
+/* Whether users are placed at t = 0: then their records (in the world and
+ * the first replica's cache) are started a step at a time as they are
+ * placed, so that the writer starts on the first step's users at once, and
+ * their activity is drawn while it writes (placement never reads it). */
+static bool placed_at_start(const struct world *w)
+{
+    return w->scn->mode == SCN_PALOMAR && w->scn->users.preplaced;
+}
+
 /* Where preplacement puts a user: its backend and failover target (-1:
  * the user stays unplaced). */
 struct first_place {
@@ -278,15 +287,6 @@ static void initial_write(void *arg)
  * while the rest are placed (16,384 take about 3 ms at 40 backends). */
 #define PLACE_STEP_USERS 16384u
 
-/* Whether users are placed at t = 0: then their keys and home sites are
- * found a step at a time as they are placed, so that the writer starts on
- * the first step's users at once, and their activity is drawn while it
- * writes (placement never reads it). */
-static bool placed_at_start(const struct world *w)
-{
-    return w->scn->mode == SCN_PALOMAR && w->scn->users.preplaced;
-}
-
 /* Users placed at t = 0, in the first replica (the others start as copies
  * of it), in user order, each step handed to the writer. Placed on this
  * thread: the writer has the second core (below its bound a step is too
@@ -304,6 +304,7 @@ static void preplace_users(struct world *w, struct initial_flush *f)
         uint32_t n = w->users.n - base < PLACE_STEP_USERS ? w->users.n - base : PLACE_STEP_USERS;
         struct place_job job = {w, base, place};
         workload_identify(w, base, base + n);
+        usercache_init_users(&rep->users, base, base + n);
         place_range(&job, 0, n);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t u = base + i;
@@ -386,6 +387,14 @@ static void replica_views_free(struct replica *rep)
     }
 }
 
+/* The first replica's user cache: every user unplaced, or, when users are
+ * placed at start, each started as placement reaches it (preplace_users). */
+static int first_cache(const struct world *w, struct usercache *uc)
+{
+    uint32_t n = (uint32_t)w->scn->users.count;
+    return placed_at_start(w) ? usercache_alloc(uc, n) : usercache_init(uc, n);
+}
+
 /* users_ready: the user cache was built already (prepare_site_caches). */
 static int replica_caches(struct world *w, struct replica *rep, bool users_ready)
 {
@@ -393,7 +402,7 @@ static int replica_caches(struct world *w, struct replica *rep, bool users_ready
                            (CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX + 1) * FEATURE_COUNT);
     rep->ref_memo = calloc(CLUSTER_SITES_MAX + CLUSTER_BACKENDS_MAX, sizeof(*rep->ref_memo));
     if (rep->settings == NULL || rep->ref_memo == NULL || replica_views(rep) != 0 ||
-        (!users_ready && usercache_init(&rep->users, (uint32_t)w->scn->users.count))) {
+        (!users_ready && first_cache(w, &rep->users) != 0)) {
         world_fail(w, "out of memory for the user cache");
         return -1;
     }
@@ -449,7 +458,7 @@ static void prepare_site_caches(void *arg)
     struct world *w = job->w;
     for (int s = 1; s < w->scn->nsites; s++) {
         struct usercache *uc = &w->replicas[s].users;
-        if (usercache_init(uc, (uint32_t)w->scn->users.count) != 0) {
+        if (usercache_alloc(uc, (uint32_t)w->scn->users.count) != 0) {
             job->failed = true;
             return;
         }

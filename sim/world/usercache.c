@@ -25,7 +25,7 @@ const char *move_reason_name(enum move_reason reason)
     return reason_names[reason];
 }
 
-int usercache_init(struct usercache *uc, uint32_t nusers)
+int usercache_alloc(struct usercache *uc, uint32_t nusers)
 {
     memset(uc, 0, sizeof(*uc));
     uc->nusers = nusers;
@@ -45,23 +45,36 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
         usercache_free(uc);
         return -1;
     }
-    for (uint32_t u = 0; u < nusers; u++) {
+    /* mnext and mprev are read only for users in the moving list, which
+     * sets them: left untouched, their pages (8 bytes a user) stay out of
+     * memory until moves reach them. */
+    uc->moving_head = UC_NO_USER;
+    uc->moving_tail = UC_NO_USER;
+    for (int b = 0; b < CLUSTER_BACKENDS_MAX; b++) {
+        uc->head[b] = UC_NO_USER;
+        uc->tail[b] = UC_NO_USER;
+    }
+    return 0;
+}
+
+void usercache_init_users(struct usercache *uc, uint32_t from, uint32_t to)
+{
+    assert(from <= to && to <= uc->nusers);
+    for (uint32_t u = from; u < to; u++) {
         uc->routes[u] = (struct uc_route){
             .ts_us = 0, .last_moved_s = -1, .backend = UC_NO_BACKEND, .alt = UC_NO_BACKEND,
             .site = UC_NO_SITE, .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = 0};
         uc->next[u] = UC_NO_USER;
         uc->prev[u] = UC_NO_USER;
     }
-    /* mnext and mprev are read only for users in the moving list, which
-     * sets them: left untouched, their pages (8 bytes a user) stay out of
-     * memory until moves reach them. */
-    uc->moving_head = UC_NO_USER;
-    uc->moving_tail = UC_NO_USER;
-    memset(uc->pref_site, UC_NO_SITE, n);
-    for (int b = 0; b < CLUSTER_BACKENDS_MAX; b++) {
-        uc->head[b] = UC_NO_USER;
-        uc->tail[b] = UC_NO_USER;
-    }
+    memset(uc->pref_site + from, UC_NO_SITE, to - from);
+}
+
+int usercache_init(struct usercache *uc, uint32_t nusers)
+{
+    if (usercache_alloc(uc, nusers) != 0)
+        return -1;
+    usercache_init_users(uc, 0, nusers);
     return 0;
 }
 

@@ -88,6 +88,12 @@ struct usercache {
 
 /* Returns 0, or -1 out of memory. Every user starts unplaced. */
 int usercache_init(struct usercache *uc, uint32_t nusers);
+/* The same in two steps, so that a caller can start users as it reaches
+ * them (their pages are touched then): usercache_alloc leaves every
+ * user's record undefined until usercache_init_users or usercache_copy
+ * starts it. */
+int usercache_alloc(struct usercache *uc, uint32_t nusers);
+void usercache_init_users(struct usercache *uc, uint32_t from, uint32_t to);
 void usercache_free(struct usercache *uc);
 
 static inline const struct uc_route *usercache_route(const struct usercache *uc, uint32_t user)
@@ -107,7 +113,7 @@ bool usercache_put_pref(struct usercache *uc, uint32_t user, uint8_t site, int64
 bool usercache_pair_wins(const struct usercache *uc, int64_t old_ts, uint8_t old_w, int64_t ts,
                          uint8_t w);
 
-/* Makes dst (initialised for the same user count) a copy of src: records,
+/* Makes dst (allocated for the same user count) a copy of src: records,
  * lists and counts; dst's dirty list is left empty (src's file is copied
  * with it). */
 void usercache_copy(struct usercache *dst, const struct usercache *src);

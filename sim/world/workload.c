@@ -32,13 +32,6 @@ static int alloc_users(struct world *w, uint32_t n)
     if (!u->state || !u->prev_move_s || !u->requested_s || !u->move_attempts ||
         !u->saw_failure)
         return -1;
-    for (uint32_t i = 0; i < n; i++) {
-        u->state[i] = (struct user_state){
-            .weight = 1.0f, .inflight = UC_NO_USER, .referral_until_s = 0,
-            .resident = UC_NO_BACKEND, .referral_from = UC_NO_BACKEND,
-            .referral_to = UC_NO_BACKEND, .home_site = 0};
-        u->prev_move_s[i] = -1;
-    }
     return 0;
 }
 
@@ -69,10 +62,11 @@ static void draw_weights(struct world *w, double *weights)
     }
 }
 
-/* Users [from, to)'s placement keys and home sites: a pure function of
- * each user's name into the user's own record (split_run may run it on
- * both cores). Home sites are in proportion to the sites' user shares, from
- * the user's key, so a user's home does not depend on who else exists. */
+/* Users [from, to)'s records, started: their placement keys and home
+ * sites, a pure function of each user's name, into each user's own record
+ * (split_run may run it on both cores). Home sites are in proportion to the
+ * sites' user shares, from the user's key, so a user's home does not depend
+ * on who else exists. */
 static void identify_users(void *ctx, uint32_t from, uint32_t to)
 {
     struct world *w = ctx;
@@ -90,8 +84,11 @@ static void identify_users(void *ctx, uint32_t from, uint32_t to)
         int s = 0;
         while (s + 1 < w->nsites && pick >= units[s])
             pick -= units[s++];
-        w->users.state[i].key = key;
-        w->users.state[i].home_site = (uint8_t)s;
+        w->users.state[i] = (struct user_state){
+            .key = key, .weight = 1.0f, .inflight = UC_NO_USER, .referral_until_s = 0,
+            .resident = UC_NO_BACKEND, .referral_from = UC_NO_BACKEND,
+            .referral_to = UC_NO_BACKEND, .home_site = (uint8_t)s};
+        w->users.prev_move_s[i] = -1;
     }
 }
 

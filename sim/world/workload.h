@@ -14,13 +14,14 @@
 
 #include "sim/world/world.h"
 
-/* Every user's record, allocated. Returns 0, or -1 with w->error set. */
+/* Every user's record, allocated; a record is undefined until
+ * workload_identify starts it. Returns 0, or -1 with w->error set. */
 int workload_init(struct world *w);
 void workload_free(struct world *w);
 
-/* The placement keys and home sites of users [from, to), on this thread,
- * or of every user, on both cores: each a pure function of the user's
- * name. Placement reads them. */
+/* The records of users [from, to), on this thread, or of every user, on
+ * both cores, started with their placement keys and home sites (a pure
+ * function of each user's name). Placement reads them. */
 void workload_identify(struct world *w, uint32_t from, uint32_t to);
 void workload_identify_all(struct world *w);
 
