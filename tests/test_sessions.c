@@ -31,7 +31,7 @@ static void check_reference_order(uint64_t seed, int64_t max_ms, int64_t step_ms
 {
     enum { USERS = 50, OPS = 20000 };
     struct sessions s;
-    assert_int_equal(sessions_init(&s, USERS, 4096, max_ms), 0);
+    assert_int_equal(sessions_init(&s, USERS, OPS, max_ms), 0);
     static struct ref ref[OPS];
     int nref = 0;
     uint64_t x = seed;
@@ -87,6 +87,14 @@ static void test_ends_in_order_across_windows(void **state)
     check_reference_order(11, 20 * SESSIONS_WINDOW_S * 1000, 1500, 40);
     check_reference_order(13, SESSIONS_WINDOW_S * 1000 + 1, 700, 0);
     check_reference_order(17, 2000, 97, 25);
+}
+
+/* Openings every few milliseconds: a window's ends fill a list of many
+ * chunks, and spread windows' chunks are taken again by later ones. */
+static void test_ends_in_order_through_many_chunks(void **state)
+{
+    (void)state;
+    check_reference_order(23, 2 * SESSIONS_WINDOW_S * 1000, 9, 30);
 }
 
 static void test_kicks_moves_and_counts(void **state)
@@ -314,6 +322,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ends_in_reference_order),
         cmocka_unit_test(test_ends_in_order_across_windows),
+        cmocka_unit_test(test_ends_in_order_through_many_chunks),
         cmocka_unit_test(test_kicks_moves_and_counts),
         cmocka_unit_test(test_pool_is_bounded),
         cmocka_unit_test(test_pool_takes_slots_in_list_order),

@@ -2,10 +2,11 @@
  * Session pool and timing wheel. Sessions live at least one second and at
  * most max_length_ms, and ends are taken out in time order, so a wheel of
  * (max length in windows + 2) window buckets never holds two windows in one
- * bucket. A bucket is an array of ends appended in opening order. When a
- * window comes due its ends are spread, in that order, into the buckets of
- * its seconds, where later openings ending in it are appended directly: a
- * second's bucket is in opening order too. When a second comes due its
+ * bucket. A window's ends are appended in opening order to a list of
+ * chunks, a second's to an array. When a window comes due its ends are
+ * spread, in that order, into the arrays of its seconds, where later
+ * openings ending in it are appended directly: a second's array is in
+ * opening order too. When a second comes due its
  * bucket is sorted by millisecond (a stable counting sort, so equal ends
  * stay in opening order) into the due list. Removing a session leaves its
  * end in its bucket, recognised later as stale.
@@ -23,6 +24,11 @@
 #define BUCKET_MIN_CAP 64u
 /* A bucket holds the ends of one second: far more than any workload opens. */
 #define BUCKET_MAX_CAP (1u << 30)
+/* Window chunks come from slabs of 4 MiB, large enough for huge pages;
+ * at most a billion ends wait in windows, as in second buckets. */
+#define SLAB_CHUNKS 1024u
+#define SLABS_MAX 4096u
+_Static_assert(sizeof(struct session_chunk) == 4096, "a window chunk is a page");
 
 int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_t max_length_ms)
 {
@@ -35,8 +41,9 @@ int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_
     s->pool = bigmem_calloc(capacity, sizeof(*s->pool));
     s->users = bigmem_calloc(n, sizeof(*s->users));
     s->windows = calloc(s->nwindows, sizeof(*s->windows));
+    s->slabs = calloc(SLABS_MAX, sizeof(*s->slabs));
     s->due = bigmem_calloc(capacity, sizeof(*s->due));
-    if (!s->pool || !s->users || !s->windows || !s->due) {
+    if (!s->pool || !s->users || !s->windows || !s->slabs || !s->due) {
         sessions_free(s);
         return -1;
     }
@@ -54,13 +61,14 @@ int sessions_init(struct sessions *s, uint32_t nusers, uint32_t capacity, int64_
 
 void sessions_free(struct sessions *s)
 {
-    for (uint32_t b = 0; s->windows != NULL && b < s->nwindows; b++)
-        free(s->windows[b].ends);
+    for (uint32_t i = 0; s->slabs != NULL && i < s->nslabs; i++)
+        bigmem_free(s->slabs[i]);
     for (int b = 0; b < SESSIONS_WINDOW_S; b++)
         free(s->seconds[b].ends);
     bigmem_free(s->pool);
     bigmem_free(s->users);
     free(s->windows);
+    free(s->slabs);
     bigmem_free(s->due);
     memset(s, 0, sizeof(*s));
 }
@@ -80,6 +88,64 @@ static int bucket_grow(struct session_bucket *bk)
     return 0;
 }
 
+/* An empty chunk: a spread window's, or the next of the last slab. NULL
+ * at the bound or out of memory. */
+static struct session_chunk *chunk_take(struct sessions *s)
+{
+    struct session_chunk *c = s->free_chunks;
+    if (c != NULL) {
+        s->free_chunks = c->next;
+    } else {
+        if (s->nslabs == 0 || s->slab_used == SLAB_CHUNKS) {
+            if (s->nslabs == SLABS_MAX)
+                return NULL;
+            struct session_chunk *slab = bigmem_calloc(SLAB_CHUNKS, sizeof(*slab));
+            if (slab == NULL)
+                return NULL;
+            s->slabs[s->nslabs++] = slab;
+            s->slab_used = 0;
+        }
+        c = &s->slabs[s->nslabs - 1][s->slab_used++];
+    }
+    c->next = NULL;
+    c->n = 0;
+    return c;
+}
+
+/* Room for one more end in second end_s's bucket. Returns 0, or -1 when
+ * there is none (nothing changed). */
+static int end_room(struct sessions *s, int64_t end_s)
+{
+    if (end_s < s->spread_s) {
+        struct session_bucket *bk = &s->seconds[end_s % SESSIONS_WINDOW_S];
+        return bk->n < bk->cap ? 0 : bucket_grow(bk);
+    }
+    struct session_window *win = &s->windows[(end_s / SESSIONS_WINDOW_S) % s->nwindows];
+    if (win->last != NULL && win->last->n < SESSIONS_CHUNK_ENDS)
+        return 0;
+    struct session_chunk *c = chunk_take(s);
+    if (c == NULL)
+        return -1;
+    if (win->last == NULL)
+        win->first = c;
+    else
+        win->last->next = c;
+    win->last = c;
+    return 0;
+}
+
+/* Appends an end where end_room made room. */
+static void end_append(struct sessions *s, int64_t end_s, const struct session_end *end)
+{
+    if (end_s < s->spread_s) {
+        struct session_bucket *bk = &s->seconds[end_s % SESSIONS_WINDOW_S];
+        bk->ends[bk->n++] = *end;
+        return;
+    }
+    struct session_chunk *c = s->windows[(end_s / SESSIONS_WINDOW_S) % s->nwindows].last;
+    c->ends[c->n++] = *end;
+}
+
 int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t end_ms)
 {
     assert(user < s->nusers && backend < CLUSTER_BACKENDS_MAX);
@@ -88,11 +154,7 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
     /* not so far ahead that its window's bucket holds a window not due yet */
     assert(end_s / SESSIONS_WINDOW_S - (s->due_s + 1) / SESSIONS_WINDOW_S <
            (int64_t)s->nwindows);
-    if (s->free_head == NONE && s->unused == s->capacity)
-        return -1;
-    /* the bucket is s's own, which this function may change */
-    struct session_bucket *bk = (struct session_bucket *)sessions_bucket(s, end_s);
-    if (bk->n == bk->cap && bucket_grow(bk) != 0)
+    if ((s->free_head == NONE && s->unused == s->capacity) || end_room(s, end_s) != 0)
         return -1;
     uint32_t idx;
     if (s->free_head != NONE) {
@@ -106,8 +168,9 @@ int sessions_open(struct sessions *s, uint32_t user, uint16_t backend, int64_t e
     *e = (struct session){.end_ms = end_ms, .seq = seq, .user = user,
                           .next_of_user = s->users[user].head, .backend = backend,
                           .live = true};
-    bk->ends[bk->n++] = (struct session_end){seq, idx, (uint16_t)(end_ms % 1000),
-                                             (uint16_t)(end_s % SESSIONS_WINDOW_S)};
+    struct session_end end = {seq, idx, (uint16_t)(end_ms % 1000),
+                              (uint16_t)(end_s % SESSIONS_WINDOW_S)};
+    end_append(s, end_s, &end);
     s->users[user].head = idx;
     s->users[user].count++;
     s->per_backend[backend]++;
@@ -175,10 +238,12 @@ static void touch_due(struct sessions *s)
  * nothing moved). */
 static int spread_window(struct sessions *s)
 {
-    struct session_bucket *win = &s->windows[(s->spread_s / SESSIONS_WINDOW_S) % s->nwindows];
+    struct session_window *win = &s->windows[(s->spread_s / SESSIONS_WINDOW_S) % s->nwindows];
     uint32_t count[SESSIONS_WINDOW_S] = {0};
-    for (uint32_t i = 0; i < win->n; i++)
-        count[win->ends[i].sec]++;
+    for (const struct session_chunk *c = win->first; c != NULL; c = c->next) {
+        for (uint32_t i = 0; i < c->n; i++)
+            count[c->ends[i].sec]++;
+    }
     for (int sec = 0; sec < SESSIONS_WINDOW_S; sec++) {
         assert(s->seconds[sec].n == 0);
         while (s->seconds[sec].cap < count[sec]) {
@@ -186,11 +251,17 @@ static int spread_window(struct sessions *s)
                 return -1;
         }
     }
-    for (uint32_t i = 0; i < win->n; i++) {
-        struct session_bucket *bk = &s->seconds[win->ends[i].sec];
-        bk->ends[bk->n++] = win->ends[i];
+    for (const struct session_chunk *c = win->first; c != NULL; c = c->next) {
+        for (uint32_t i = 0; i < c->n; i++) {
+            struct session_bucket *bk = &s->seconds[c->ends[i].sec];
+            bk->ends[bk->n++] = c->ends[i];
+        }
     }
-    win->n = 0;
+    if (win->last != NULL) { /* back to the free list, just read: warm */
+        win->last->next = s->free_chunks;
+        s->free_chunks = win->first;
+    }
+    *win = (struct session_window){NULL, NULL};
     s->spread_s += SESSIONS_WINDOW_S;
     return 0;
 }

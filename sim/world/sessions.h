@@ -53,11 +53,31 @@ struct session_end {
 /* Seconds per window: a few hundred windows cover the longest sessions. */
 #define SESSIONS_WINDOW_S 64
 
-/* The ends of one window or one second, in opening order. */
+/* The ends of one second, in opening order. */
 struct session_bucket {
     struct session_end *ends;
     uint32_t n;
     uint32_t cap;
+};
+
+/* The ends of a window not yet due, in opening order, in a list of chunks
+ * of a page each. A spread window's chunks go back to a free list, so the
+ * windows share what the sessions in flight need, in pages faulted in
+ * already and mostly still in cache, rather than each keeping an array as
+ * large as its busiest fill (60 MB at a million users, growing by
+ * copies). */
+#define SESSIONS_CHUNK_ENDS 255
+
+struct session_chunk {
+    struct session_chunk *next;
+    uint32_t n;
+    uint32_t unused_;
+    struct session_end ends[SESSIONS_CHUNK_ENDS];
+};
+
+struct session_window {
+    struct session_chunk *first;
+    struct session_chunk *last;
 };
 
 /* A due end, sorted by (end time, opening order). */
@@ -81,8 +101,12 @@ struct sessions {
      * seconds s of the window due with s % SESSIONS_WINDOW_S == i.
      * Sessions never last longer than the wheel. */
     uint32_t nwindows;
-    struct session_bucket *windows;
+    struct session_window *windows;
     struct session_bucket seconds[SESSIONS_WINDOW_S];
+    struct session_chunk *free_chunks; /* chunks of spread windows */
+    struct session_chunk **slabs;      /* where chunks come from, ... */
+    uint32_t nslabs;                   /* ... the last one in use ... */
+    uint32_t slab_used;                /* ... up to here */
     int64_t spread_s; /* ends before this second are in second buckets */
     int64_t due_s;    /* the last second moved into the due list */
     struct session_due *due; /* room for the whole pool */
@@ -126,21 +150,22 @@ uint32_t sessions_kick_user(struct sessions *s, uint32_t user);
 /* Reads what opening a session of the user ending at end_ms will touch
  * (its per-user record and its bucket's tail), so that a caller can bring
  * a batch of them into cache in one loop; the value means nothing. */
-/* The bucket an end in second end_s is appended to. */
-static inline const struct session_bucket *sessions_bucket(const struct sessions *s,
-                                                           int64_t end_s)
-{
-    if (end_s < s->spread_s)
-        return &s->seconds[end_s % SESSIONS_WINDOW_S];
-    return &s->windows[(end_s / SESSIONS_WINDOW_S) % s->nwindows];
-}
-
 static inline uint64_t sessions_touch_open(const struct sessions *s, uint32_t user, int64_t end_ms)
 {
-    const struct session_bucket *bk = sessions_bucket(s, end_ms / 1000);
+    int64_t end_s = end_ms / 1000;
+    const struct session_end *slot = NULL; /* where the end will go */
+    if (end_s < s->spread_s) {
+        const struct session_bucket *bk = &s->seconds[end_s % SESSIONS_WINDOW_S];
+        if (bk->n < bk->cap)
+            slot = &bk->ends[bk->n];
+    } else {
+        const struct session_chunk *c = s->windows[(end_s / SESSIONS_WINDOW_S) % s->nwindows].last;
+        if (c != NULL && c->n < SESSIONS_CHUNK_ENDS)
+            slot = &c->ends[c->n];
+    }
     uint64_t v = s->users[user].count;
-    if (bk->n < bk->cap) /* the slot is not written yet: read it as bytes */
-        v += *(const volatile unsigned char *)&bk->ends[bk->n];
+    if (slot != NULL) /* not written yet: read it as bytes */
+        v += *(const volatile unsigned char *)slot;
     return v;
 }
 
