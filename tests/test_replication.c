@@ -52,9 +52,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static const struct uc_route *route_in(struct world *w, int r, uint32_t user)
+static struct uc_route route_in(struct world *w, int r, uint32_t user)
 {
-    return usercache_route(&w->replicas[r].users, user);
+    return usercache_get(&w->replicas[r].users, user);
 }
 
 static uint32_t user_of(struct world *w, int site, uint32_t from)
@@ -85,9 +85,9 @@ static void repair_all(struct world *w)
 /* A move on another backend of the user's site, written by `site`. */
 static int move_within(struct world *w, int r, int site, uint32_t u)
 {
-    const struct uc_route *route = route_in(w, r, u);
-    int to = route->backend == 0 || route->backend == 3 ? route->backend + 1 : route->backend - 1;
-    moves_apply(w, r, site, u, to, route->site, REASON_MANUAL, COMPLETION_IMMEDIATE);
+    const struct uc_route route = route_in(w, r, u);
+    int to = route.backend == 0 || route.backend == 3 ? route.backend + 1 : route.backend - 1;
+    moves_apply(w, r, site, u, to, route.site, REASON_MANUAL, COMPLETION_IMMEDIATE);
     return to;
 }
 
@@ -100,14 +100,14 @@ static void test_writes_arrive_after_the_delay(void **state)
     uint32_t u = user_of(w, 0, 0);
     at(w, 1000);
     int to = move_within(w, 0, 0, u);
-    assert_int_equal(route_in(w, 0, u)->backend, to);
-    assert_int_not_equal(route_in(w, 1, u)->backend, to);
+    assert_int_equal(route_in(w, 0, u).backend, to);
+    assert_int_not_equal(route_in(w, 1, u).backend, to);
     assert_int_equal(w->repl->nstale[1], 1);
     at(w, 1499);
-    assert_int_not_equal(route_in(w, 1, u)->backend, to);
+    assert_int_not_equal(route_in(w, 1, u).backend, to);
     at(w, 1500);
-    assert_int_equal(route_in(w, 1, u)->backend, to);
-    assert_int_equal(route_in(w, 1, u)->ts_us, route_in(w, 0, u)->ts_us);
+    assert_int_equal(route_in(w, 1, u).backend, to);
+    assert_int_equal(route_in(w, 1, u).ts_us, route_in(w, 0, u).ts_us);
     assert_int_equal(w->repl->nstale[1], 0);
     assert_int_equal(w->repl->stats.delivered, 1);
 }
@@ -127,18 +127,18 @@ static void test_delay_spike_keeps_writes_in_order(void **state)
     repl_set_delay(w, 500);
     int to_b = move_within(w, 0, 0, b);
     at(w, 60999);
-    assert_int_not_equal(route_in(w, 1, a)->backend, to_a);
-    assert_int_not_equal(route_in(w, 1, b)->backend, to_b); /* due at 2500, behind a */
+    assert_int_not_equal(route_in(w, 1, a).backend, to_a);
+    assert_int_not_equal(route_in(w, 1, b).backend, to_b); /* due at 2500, behind a */
     assert_int_equal(w->repl->nstale[1], 2);
     at(w, 61000);
-    assert_int_equal(route_in(w, 1, a)->backend, to_a);
-    assert_int_equal(route_in(w, 1, b)->backend, to_b);
+    assert_int_equal(route_in(w, 1, a).backend, to_a);
+    assert_int_equal(route_in(w, 1, b).backend, to_b);
     assert_int_equal(w->repl->nstale[1], 0);
     at(w, 62000);
     uint32_t c = user_of(w, 0, b + 1);
     int to_c = move_within(w, 0, 0, c); /* the backlog is gone: 500 ms again */
     at(w, 62500);
-    assert_int_equal(route_in(w, 1, c)->backend, to_c);
+    assert_int_equal(route_in(w, 1, c).backend, to_c);
 }
 
 /* The timeline's spikes and clock steps, run as the event loop runs them:
@@ -205,8 +205,8 @@ static void test_partition_hints_and_heal(void **state)
     int to_a = move_within(w, 0, 0, a);
     int to_b = move_within(w, 1, 1, b);
     at(w, 5000);
-    assert_int_not_equal(route_in(w, 1, a)->backend, to_a); /* not delivered */
-    assert_int_not_equal(route_in(w, 0, b)->backend, to_b);
+    assert_int_not_equal(route_in(w, 1, a).backend, to_a); /* not delivered */
+    assert_int_not_equal(route_in(w, 0, b).backend, to_b);
     assert_int_equal(w->repl->nhints[1], 1);
     assert_int_equal(w->repl->nhints[0], 1);
     assert_int_equal(w->repl->nstale[0] + w->repl->nstale[1], 2);
@@ -215,8 +215,8 @@ static void test_partition_hints_and_heal(void **state)
     char detail[256];
     assert_int_equal(repl_identical(w, detail, sizeof(detail)), -1); /* still replaying */
     repair_all(w);
-    assert_int_equal(route_in(w, 1, a)->backend, to_a);
-    assert_int_equal(route_in(w, 0, b)->backend, to_b);
+    assert_int_equal(route_in(w, 1, a).backend, to_a);
+    assert_int_equal(route_in(w, 0, b).backend, to_b);
     assert_int_equal(w->repl->nhints[0] + w->repl->nhints[1], 0);
     assert_int_equal(w->repl->stats.merge_users, 2);
     assert_int_equal(w->repl->stats.merge_conflicts, 0); /* one side wrote each */
@@ -240,7 +240,7 @@ static void test_conflict_resolves_to_newest(void **state)
     assert_int_equal(repl_partition(w, groups), 0);
     int first = move_within(w, 0, 0, u); /* DC1 at 1 s */
     at(w, 2000);
-    int second = route_in(w, 1, u)->backend == 2 ? 1 : 2;
+    int second = route_in(w, 1, u).backend == 2 ? 1 : 2;
     assert_int_not_equal(first, second);
     moves_apply(w, 1, 1, u, second, 0, REASON_MANUAL, COMPLETION_IMMEDIATE); /* DC2 at 2 s */
     at(w, 3000);
@@ -249,8 +249,8 @@ static void test_conflict_resolves_to_newest(void **state)
     at(w, 10000);
     assert_int_equal(repl_heal(w), 0);
     repair_all(w);
-    assert_int_equal(route_in(w, 0, u)->backend, second);
-    assert_int_equal(route_in(w, 1, u)->backend, second);
+    assert_int_equal(route_in(w, 0, u).backend, second);
+    assert_int_equal(route_in(w, 1, u).backend, second);
     assert_int_equal(w->repl->stats.merge_conflicts, 1);
     assert_int_equal(w->repl->stats.merge_relocations, 1);
     assert_int_equal(w->stats.moves_by_reason[REASON_MERGE], 1);
@@ -297,12 +297,12 @@ static void test_placement_and_preferred_site_replicate(void **state)
     snprintf(line, sizeof(line), "cluster user delete %s", name);
     assert_int_equal(timeline_doveadm(w, 1, line, err, sizeof(err)), 0);
     at(w, 2000);
-    assert_int_equal(route_in(w, 0, u)->backend, UC_NO_BACKEND);
+    assert_int_equal(route_in(w, 0, u).backend, UC_NO_BACKEND);
     traffic_login(w, u, 2000, 60000);
-    int b = route_in(w, 1, u)->backend;
+    int b = route_in(w, 1, u).backend;
     assert_int_not_equal(b, UC_NO_BACKEND);
     at(w, 3000);
-    assert_int_equal(route_in(w, 0, u)->backend, b);
+    assert_int_equal(route_in(w, 0, u).backend, b);
     assert_int_equal(w->replicas[0].users.pref_site[u], w->replicas[1].users.pref_site[u]);
     assert_int_equal(w->repl->stats.merge_conflicts, 0);
 }
@@ -320,7 +320,7 @@ static void test_deletion_replicates(void **state)
     snprintf(line, sizeof(line), "cluster user delete %s", name);
     assert_int_equal(timeline_doveadm(w, 0, line, err, sizeof(err)), 0);
     at(w, 2000);
-    assert_int_equal(route_in(w, 1, u)->backend, UC_NO_BACKEND);
+    assert_int_equal(route_in(w, 1, u).backend, UC_NO_BACKEND);
     for (int r = 0; r < w->nreplicas; r++)
         assert_int_equal(world_flush(w, r), 0);
     struct geodb_user gu;

@@ -45,9 +45,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static const struct uc_route *route_of(struct world *w, uint32_t user)
+static struct uc_route route_of(struct world *w, uint32_t user)
 {
-    return usercache_route(&w->replicas[0].users, user);
+    return usercache_get(&w->replicas[0].users, user);
 }
 
 /* A user of DC1 (almost every user lives there). */
@@ -74,16 +74,16 @@ static void test_first_login_places_user(void **state)
     struct tw_fixture *f = *state;
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
-    assert_int_equal(route_of(w, u)->backend, UC_NO_BACKEND);
+    assert_int_equal(route_of(w, u).backend, UC_NO_BACKEND);
     traffic_login(w, u, 0, 60000);
-    const struct uc_route *r = route_of(w, u);
-    assert_int_not_equal(r->backend, UC_NO_BACKEND);
-    assert_int_equal(w->backends[r->backend].site, 0);
-    assert_int_not_equal(r->alt, UC_NO_BACKEND);
-    assert_int_not_equal(r->alt, r->backend);
+    const struct uc_route r = route_of(w, u);
+    assert_int_not_equal(r.backend, UC_NO_BACKEND);
+    assert_int_equal(w->backends[r.backend].site, 0);
+    assert_int_not_equal(r.alt, UC_NO_BACKEND);
+    assert_int_not_equal(r.alt, r.backend);
     assert_int_equal(w->stats.placements, 1);
-    assert_int_equal(w->sessions.per_backend[r->backend], 1);
-    assert_int_equal(w->backends[r->backend].counters[COUNTER_LOGIN_OK], 1);
+    assert_int_equal(w->sessions.per_backend[r.backend], 1);
+    assert_int_equal(w->backends[r.backend].counters[COUNTER_LOGIN_OK], 1);
 }
 
 static void test_standby_gets_nothing_new_sessions_stay(void **state)
@@ -92,15 +92,15 @@ static void test_standby_gets_nothing_new_sessions_stay(void **state)
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 600000);
-    int b = route_of(w, u)->backend;
-    int alt = route_of(w, u)->alt;
+    int b = route_of(w, u).backend;
+    int alt = route_of(w, u).alt;
     char line[256];
     snprintf(line, sizeof(line), "cluster backend update --status standby %s",
              w->backends[b].name);
     doveadm_ok(w, line);
     assert_false(topo_backend_usable(&w->replicas[0], b));
     traffic_login(w, u, 1000, 600000);
-    assert_int_equal(route_of(w, u)->backend, alt); /* the stored failover target */
+    assert_int_equal(route_of(w, u).backend, alt); /* the stored failover target */
     assert_int_equal(w->sessions.per_backend[b], 1); /* the old session stays */
     assert_int_equal(w->sessions.per_backend[alt], 1);
     assert_int_equal(w->stats.moves_by_reason[REASON_FAILOVER], 1);
@@ -108,7 +108,7 @@ static void test_standby_gets_nothing_new_sessions_stay(void **state)
     for (uint32_t v = 0; v < w->users.n; v++) {
         if (w->users.state[v].home_site == 0 && v != u) {
             traffic_delivery(w, v, 2000);
-            assert_int_not_equal(route_of(w, v)->backend, b);
+            assert_int_not_equal(route_of(w, v).backend, b);
         }
     }
 }
@@ -119,17 +119,17 @@ static void test_moving_user_is_referred_then_moved(void **state)
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 600000);
-    int src = route_of(w, u)->backend;
+    int src = route_of(w, u).backend;
     int dst = (src + 1) % 3;
     assert_true(moves_request(w, 0, 0, u, dst, -1, REASON_BALANCE));
-    assert_int_equal(route_of(w, u)->moving, REASON_BALANCE);
+    assert_int_equal(route_of(w, u).moving, REASON_BALANCE);
     int64_t failed_before = w->stats.logins_failed;
     traffic_login(w, u, 0, 600000);
     /* Referred by the source: a redirect there, a login at the destination. */
     assert_int_equal(w->backends[src].counters[COUNTER_REDIRECT], 1);
     assert_int_equal(w->backends[dst].counters[COUNTER_LOGIN_OK], 1);
     assert_int_equal(w->stats.logins_failed, failed_before);
-    assert_int_equal(route_of(w, u)->backend, src); /* the source is still finishing */
+    assert_int_equal(route_of(w, u).backend, src); /* the source is still finishing */
     struct event ev;
     while (engine_pop(&w->engine, &ev)) {
         if (ev.kind == EV_MOVE_DONE) {
@@ -137,11 +137,11 @@ static void test_moving_user_is_referred_then_moved(void **state)
             break;
         }
     }
-    const struct uc_route *r = route_of(w, u);
-    assert_int_equal(r->backend, dst);
-    assert_int_equal(r->moving, REASON_NONE);
-    assert_true(r->last_moved_s >= 0);
-    assert_int_not_equal(r->alt, dst);
+    const struct uc_route r = route_of(w, u);
+    assert_int_equal(r.backend, dst);
+    assert_int_equal(r.moving, REASON_NONE);
+    assert_true(r.last_moved_s >= 0);
+    assert_int_not_equal(r.alt, dst);
     assert_int_equal(w->sessions.per_backend[src], 0); /* the source kicked them over */
     assert_int_equal(w->stats.moves_by_reason[REASON_BALANCE], 1);
 }
@@ -152,7 +152,7 @@ static void test_user_of_other_site_is_served_there(void **state)
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 60000);
-    int src = route_of(w, u)->backend;
+    int src = route_of(w, u).backend;
     int dst = 3; /* be1.dc2 */
     assert_int_equal(w->backends[dst].site, 1);
     assert_true(moves_request(w, 0, 0, u, dst, 1, REASON_MANUAL));
@@ -163,8 +163,8 @@ static void test_user_of_other_site_is_served_there(void **state)
     doveadm_ok(w, "cluster backend update --status offline be3.dc1.example.com");
     /* The source is down: the access finishes the move at once. */
     traffic_login(w, u, 1000, 60000);
-    assert_int_equal(route_of(w, u)->backend, dst);
-    assert_int_equal(route_of(w, u)->site, 1);
+    assert_int_equal(route_of(w, u).backend, dst);
+    assert_int_equal(route_of(w, u).site, 1);
     /* DC2's replica has not heard of the move yet: its proxies serve the
      * backend DC1's proxies named instead of sending the user back. */
     assert_int_not_equal(usercache_route(&w->replicas[1].users, u)->backend, dst);
@@ -175,7 +175,7 @@ static void test_user_of_other_site_is_served_there(void **state)
     /* Once replication delivers, both replicas agree. */
     repl_settle(w);
     assert_int_equal(usercache_route(&w->replicas[1].users, u)->backend, dst);
-    assert_int_equal(usercache_route(&w->replicas[1].users, u)->ts_us, route_of(w, u)->ts_us);
+    assert_int_equal(usercache_ts(&w->replicas[1].users, u), route_of(w, u).ts_us);
 }
 
 static void test_deleted_user_is_placed_again(void **state)
@@ -189,9 +189,9 @@ static void test_deleted_user_is_placed_again(void **state)
     world_username(w, u, name, sizeof(name));
     snprintf(line, sizeof(line), "cluster user delete %s", name);
     doveadm_ok(w, line);
-    assert_int_equal(route_of(w, u)->backend, UC_NO_BACKEND);
+    assert_int_equal(route_of(w, u).backend, UC_NO_BACKEND);
     traffic_login(w, u, 5000, 60000);
-    assert_int_not_equal(route_of(w, u)->backend, UC_NO_BACKEND);
+    assert_int_not_equal(route_of(w, u).backend, UC_NO_BACKEND);
     assert_int_equal(w->stats.placements, 2);
 }
 
@@ -201,7 +201,7 @@ static void test_crashed_backend_fails_accesses(void **state)
     struct world *w = &f->w;
     uint32_t u = dc1_user(w, 0);
     traffic_login(w, u, 0, 60000);
-    int b = route_of(w, u)->backend;
+    int b = route_of(w, u).backend;
     w->backends[b].crashed = true;
     traffic_delivery(w, u, 1000);
     traffic_login(w, u, 1000, 60000);

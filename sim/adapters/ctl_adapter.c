@@ -72,7 +72,7 @@ static int store_stuck_moves(void *ctx, int64_t older_than_s, uint32_t *users, i
          u = usercache_moving_next(uc, u)) {
         if (w->users.requested_s[u] > older_than_s)
             break; /* the list is in request order */
-        const struct uc_route *route = usercache_route(uc, u);
+        const struct uc_loc *route = usercache_route(uc, u);
         if (route->site != sc->site || w->users.state[u].inflight != UC_NO_USER)
             continue;
         users[n] = u;
@@ -275,8 +275,9 @@ static uint32_t action_move_users(void *ctx, int src, int dst, uint32_t count,
     uint32_t u = usercache_first(uc, (uint16_t)src);
     while (u != UC_NO_USER && marked < count) {
         uint32_t next = usercache_next(uc, u);
-        const struct uc_route *route = usercache_route(uc, u);
-        bool recent = route->last_moved_s >= 0 && now_s - route->last_moved_s < min_last_moved_s;
+        const struct uc_loc *route = usercache_route(uc, u);
+        int32_t last_moved_s = usercache_last_moved(uc, u);
+        bool recent = last_moved_s >= 0 && now_s - last_moved_s < min_last_moved_s;
         if (!recent && route->moving == REASON_NONE &&
             moves_request(w, r, sc->site, u, dst, -1, reason_of(reason))) {
             marked++;

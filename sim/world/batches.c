@@ -64,13 +64,14 @@ static int write_state(struct world *w, struct batch *b, enum geodb_move_state s
     return 0;
 }
 
-static bool pickable(const struct world *w, const struct uc_route *route, int64_t min_last_moved)
+static bool pickable(const struct world *w, const struct usercache *uc, uint32_t u,
+                     int64_t min_last_moved)
 {
-    if (route->moving != REASON_NONE)
+    if (usercache_route(uc, u)->moving != REASON_NONE)
         return false;
     int64_t now_s = w->engine.now_ms / 1000;
-    return min_last_moved < 0 || route->last_moved_s < 0 ||
-           now_s - route->last_moved_s >= min_last_moved;
+    int32_t last_moved_s = usercache_last_moved(uc, u);
+    return min_last_moved < 0 || last_moved_s < 0 || now_s - last_moved_s >= min_last_moved;
 }
 
 static void mark(struct world *w, struct batch *b, int slot, uint32_t u, int to_backend,
@@ -102,7 +103,7 @@ static void select_backend(struct world *w, struct batch *b, int slot, const str
     uint32_t u = usercache_first(uc, (uint16_t)src);
     while (u != UC_NO_USER && b->marked < limit) {
         uint32_t next = usercache_next(uc, u);
-        if (pickable(w, usercache_route(uc, u), m->min_last_moved_s))
+        if (pickable(w, uc, u, m->min_last_moved_s))
             mark(w, b, slot, u, dests[b->marked % (uint32_t)n], -1);
         u = next;
     }
@@ -132,7 +133,7 @@ static void select_site(struct world *w, struct batch *b, int slot, const struct
         uint32_t u = usercache_first(uc, (uint16_t)be);
         while (u != UC_NO_USER && b->marked < limit) {
             uint32_t next = usercache_next(uc, u);
-            if (pickable(w, usercache_route(uc, u), m->min_last_moved_s))
+            if (pickable(w, uc, u, m->min_last_moved_s))
                 mark(w, b, slot, u, -1, topo_site_by_hash(w, w->users.state[u].key, dests, n));
             u = next;
         }
@@ -211,7 +212,7 @@ static void stop(struct world *w, struct batch *b, int slot)
             continue;
         w->batches->slot_of[u] = 0;
         b->dropped++;
-        struct uc_route route = *usercache_route(uc, u);
+        struct uc_route route = usercache_get(uc, u);
         if (route.moving != REASON_BATCH || w->users.state[u].inflight != UC_NO_USER)
             continue;
         int alt = topo_place(w, &w->replicas[b->replica], route.site, w->users.state[u].key,

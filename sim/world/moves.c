@@ -94,7 +94,7 @@ bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int t
                    int to_site, enum move_reason reason)
 {
     struct replica *rep = &w->replicas[r];
-    struct uc_route route = *usercache_route(&rep->users, user);
+    struct uc_route route = usercache_get(&rep->users, user);
     if (route.backend == UC_NO_BACKEND || route.moving != REASON_NONE)
         return false;
     assert(to_backend >= 0 || to_site >= 0);
@@ -122,7 +122,7 @@ bool moves_request(struct world *w, int r, int writer_site, uint32_t user, int t
  * connections, else a target in the destination site (by
  * FAILOVER_TARGET). -1: nowhere. */
 static int move_destination(const struct world *w, const struct replica *rep, uint32_t user,
-                            const struct uc_route *route)
+                            const struct uc_loc *route)
 {
     /* An operator's single-user move goes where it was told if that backend
      * is usable; every other move's destination must take users. */
@@ -231,7 +231,7 @@ static void apply_move(struct world *w, int r, int writer, uint32_t user, int to
                        int to_site, enum move_reason reason, enum move_completion how)
 {
     struct replica *rep = &w->replicas[r];
-    struct uc_route route = *usercache_route(&rep->users, user);
+    struct uc_route route = usercache_get(&rep->users, user);
     int from = route.backend;
     int32_t seen_s = route.last_moved_s;
     assert(from != UC_NO_BACKEND && to_backend >= 0);
@@ -270,7 +270,7 @@ static bool source_down(const struct world *w, const struct replica *rep, int ba
 int moves_on_access(struct world *w, int r, uint32_t user, enum move_completion how)
 {
     struct replica *rep = &w->replicas[r];
-    const struct uc_route *route = usercache_route(&rep->users, user);
+    const struct uc_loc *route = usercache_route(&rep->users, user);
     assert(route->moving != REASON_NONE);
     int from = route->backend;
     if (w->users.state[user].inflight != UC_NO_USER)
@@ -316,7 +316,7 @@ void moves_finish_inflight(struct world *w, uint32_t slot)
     if (slot < w->inflight_free)
         w->inflight_free = slot;
     w->users.state[m.user].inflight = UC_NO_USER;
-    const struct uc_route *route = usercache_route(&w->replicas[m.replica].users, m.user);
+    const struct uc_loc *route = usercache_route(&w->replicas[m.replica].users, m.user);
     /* Another writer may have moved the user meanwhile (a merge, an
      * operator); the source then has nothing left to finish. */
     if (route->backend != m.from || route->moving == REASON_NONE)
@@ -328,7 +328,7 @@ void moves_finish_inflight(struct world *w, uint32_t slot)
 int moves_force(struct world *w, int r, uint32_t user)
 {
     struct replica *rep = &w->replicas[r];
-    const struct uc_route *route = usercache_route(&rep->users, user);
+    const struct uc_loc *route = usercache_route(&rep->users, user);
     if (route->moving == REASON_NONE || w->users.state[user].inflight != UC_NO_USER)
         return 0;
     int to = move_destination(w, rep, user, route);
@@ -342,7 +342,7 @@ int moves_force(struct world *w, int r, uint32_t user)
 int moves_finish_unreachable(struct world *w, int r, int acting_site, uint32_t user)
 {
     struct replica *rep = &w->replicas[r];
-    const struct uc_route *route = usercache_route(&rep->users, user);
+    const struct uc_loc *route = usercache_route(&rep->users, user);
     assert(route->moving != REASON_NONE);
     int to = move_destination(w, rep, user, route);
     if (to < 0)

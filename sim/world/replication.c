@@ -96,9 +96,10 @@ bool repl_reachable(const struct world *w, int a, int b)
 
 /* ---- comparing a user's cells between replicas ---- */
 
-static bool route_same(const struct uc_route *a, const struct uc_route *b)
+static bool route_same(const struct usercache *a, const struct usercache *b, uint32_t u)
 {
-    return a->ts_us == b->ts_us && a->writer == b->writer;
+    return usercache_ts(a, u) == usercache_ts(b, u) &&
+           usercache_route(a, u)->writer == usercache_route(b, u)->writer;
 }
 
 static bool pref_same(const struct usercache *a, const struct usercache *b, uint32_t u)
@@ -120,10 +121,10 @@ static int newest_route(const struct world *w, uint16_t mask, uint32_t u)
     for (int r = 0; r < w->repl->n; r++) {
         if (!(mask & bit(r)))
             continue;
-        const struct uc_route *cur = usercache_route(cache(w, r), u);
-        if (best < 0 || usercache_pair_wins(cache(w, r), usercache_route(cache(w, best), u)->ts_us,
+        const struct usercache *c = cache(w, r);
+        if (best < 0 || usercache_pair_wins(c, usercache_ts(cache(w, best), u),
                                             usercache_route(cache(w, best), u)->writer,
-                                            cur->ts_us, cur->writer))
+                                            usercache_ts(c, u), usercache_route(c, u)->writer))
             best = r;
     }
     return best;
@@ -154,10 +155,9 @@ static void refresh_stale(struct world *w, uint32_t u)
 {
     struct replication *rp = w->repl;
     int nr = newest_route(w, all_replicas(w), u), np = newest_pref(w, all_replicas(w), u);
-    const struct uc_route *best = usercache_route(cache(w, nr), u);
     uint16_t stale = 0;
     for (int r = 0; r < rp->n; r++) {
-        if (!route_same(usercache_route(cache(w, r), u), best) ||
+        if (!route_same(cache(w, r), cache(w, nr), u) ||
             !pref_same(cache(w, r), cache(w, np), u))
             stale |= bit(r);
     }
@@ -179,9 +179,10 @@ static void copy_cells(struct world *w, int from, int to, uint32_t u)
 {
     const struct usercache *a = cache(w, from);
     struct usercache *b = &w->replicas[to].users;
-    const struct uc_route *ra = usercache_route(a, u);
-    if (!route_same(ra, usercache_route(b, u)))
-        usercache_put(b, u, ra);
+    if (!route_same(a, b, u)) {
+        struct uc_route ra = usercache_get(a, u);
+        usercache_put(b, u, &ra);
+    }
     if (!pref_same(a, b, u) && a->pref_ts_us[u] != 0)
         usercache_put_pref(b, u, a->pref_site[u], a->pref_ts_us[u], a->pref_writer[u]);
 }
@@ -448,7 +449,7 @@ void repl_user_moved(struct world *w, uint32_t user)
         count_change(w, user);
 }
 
-static bool same_location(const struct uc_route *a, const struct uc_route *b)
+static bool same_location(const struct uc_loc *a, const struct uc_loc *b)
 {
     return a->site == b->site && a->backend == b->backend;
 }
@@ -459,11 +460,11 @@ static bool same_location(const struct uc_route *a, const struct uc_route *b)
 static void measure(struct world *w, uint32_t u, uint16_t comp, int winner)
 {
     struct replication *rp = w->repl;
-    const struct uc_route *best = usercache_route(cache(w, winner), u);
+    const struct uc_loc *best = usercache_route(cache(w, winner), u);
     uint16_t writers = rp->wrote[u] & comp;
     bool conflict = false;
     for (int r = 0; r < rp->n; r++) {
-        const struct uc_route *route = usercache_route(cache(w, r), u);
+        const struct uc_loc *route = usercache_route(cache(w, r), u);
         if ((writers & bit(r)) && writers != bit(r) && route->backend != UC_NO_BACKEND &&
             best->backend != UC_NO_BACKEND && !same_location(route, best))
             conflict = true;
@@ -504,9 +505,9 @@ static bool sync_user(struct world *w, int t, uint32_t u)
     /* Planted defect for `make explore-selftest` (docs/explore.md): the
      * merge keeps the older route cell. Never in a normal build. */
     for (int r = 0; r < rp->n; r++)
-        if ((comp & bit(r)) && usercache_pair_wins(cache(w, r), usercache_route(cache(w, r), u)->ts_us,
+        if ((comp & bit(r)) && usercache_pair_wins(cache(w, r), usercache_ts(cache(w, r), u),
                                                    usercache_route(cache(w, r), u)->writer,
-                                                   usercache_route(cache(w, nr), u)->ts_us,
+                                                   usercache_ts(cache(w, nr), u),
                                                    usercache_route(cache(w, nr), u)->writer))
             nr = r;
 #endif
@@ -712,7 +713,7 @@ static int compare_users(struct world *w, char *detail, size_t size)
     for (int r = 1; r < w->repl->n; r++) {
         const struct usercache *b = cache(w, r);
         for (uint32_t u = 0; u < w->users.n; u++) {
-            if (route_same(usercache_route(a, u), usercache_route(b, u)) && pref_same(a, b, u))
+            if (route_same(a, b, u) && pref_same(a, b, u))
                 continue;
             char name[CLUSTER_USERNAME_SIZE];
             world_username(w, u, name, sizeof(name));
@@ -774,10 +775,10 @@ int repl_identical(struct world *w, char *detail, size_t size)
 bool repl_put_route(struct world *w, int r, uint32_t user, const struct uc_route *route)
 {
     struct usercache *uc = &w->replicas[r].users;
-    const struct uc_route *cur = usercache_route(uc, user);
+    int64_t cur_ts = usercache_ts(uc, user);
     struct uc_route next = *route;
-    if (cur->ts_us != 0 && cur->writer == next.writer && next.ts_us <= cur->ts_us)
-        next.ts_us = cur->ts_us + 1;
+    if (cur_ts != 0 && usercache_route(uc, user)->writer == next.writer && next.ts_us <= cur_ts)
+        next.ts_us = cur_ts + 1;
     if (!usercache_put(uc, user, &next))
         return false;
     repl_user_written(w, r, user);

@@ -85,7 +85,7 @@ static int place_user(struct world *w, int r, int entry, uint32_t user)
 static int failover(struct world *w, int r, int acting, uint32_t user)
 {
     struct replica *rep = &w->replicas[r];
-    const struct uc_route *route = usercache_route(&rep->users, user);
+    const struct uc_loc *route = usercache_route(&rep->users, user);
     int to = route->alt;
     /* The stored target is checked again: it may have been set offline,
      * standby or drained (load factor 0) since the record was written. */
@@ -110,7 +110,7 @@ static int failover(struct world *w, int r, int acting, uint32_t user)
 static int site_failover(struct world *w, int r, int acting, uint32_t user)
 {
     struct replica *rep = &w->replicas[r];
-    const struct uc_route *route = usercache_route(&rep->users, user);
+    const struct uc_loc *route = usercache_route(&rep->users, user);
     int site = topo_pick_site(w, rep, acting, w->users.state[user].key, route->site, acting);
     int to = site >= 0 ? topo_target(w, rep, site, w->users.state[user].key, -1) : -1;
     if (to < 0)
@@ -154,7 +154,7 @@ static void count_redirect(struct world *w, int site, uint32_t user, int backend
 static int leave_site(struct world *w, int r, int here, uint32_t user)
 {
     const struct replica *rep = &w->replicas[r];
-    const struct uc_route *route = usercache_route(&rep->users, user);
+    const struct uc_loc *route = usercache_route(&rep->users, user);
     if (!topo_site_accepts(rep, route->site))
         return site_failover(w, r, here, user); /* offline or standby: documented */
     if (repl_reachable(w, here, route->site))
@@ -198,7 +198,7 @@ static bool login_move(struct world *w, int r, int here, int entry, uint32_t use
                        int *to_backend, int *to_site, enum move_reason *reason)
 {
     const struct replica *rep = &w->replicas[r];
-    const struct uc_route *route = usercache_route(&rep->users, user);
+    const struct uc_loc *route = usercache_route(&rep->users, user);
     const struct view_site *vs = &rep->sites[here];
     const struct view_backend *vb = &rep->backends[route->backend];
     char name[CLUSTER_USERNAME_SIZE];
@@ -229,7 +229,7 @@ static bool login_move(struct world *w, int r, int here, int entry, uint32_t use
 static int serve(struct world *w, int r, int here, int entry, uint32_t user, bool login)
 {
     struct replica *rep = &w->replicas[r];
-    const struct uc_route *route = usercache_route(&rep->users, user);
+    const struct uc_loc *route = usercache_route(&rep->users, user);
     int source = route->backend;
     if (!topo_site_accepts(rep, here))
         return site_failover(w, r, here, user);
@@ -270,7 +270,7 @@ static int route_access(struct world *w, uint32_t user, bool login, int *site)
         return -1;
     for (int hops = 0; hops < 2; hops++) {
         int r = w->sites[here].replica;
-        const struct uc_route *route = usercache_route(&w->replicas[r].users, user);
+        const struct uc_loc *route = usercache_route(&w->replicas[r].users, user);
         if (route->backend == UC_NO_BACKEND && hops == 0)
             return place_user(w, r, here, user);
         if (route->site == here)

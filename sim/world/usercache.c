@@ -1,7 +1,9 @@
 /*
- * Flat per-user arrays for one replica. Memory per user: a 24-byte routing
- * record, the preferred-site cell (10 bytes), list links (8) and a dirty
- * byte; about 44 MB per million users per replica.
+ * Flat per-user arrays for one replica. Memory per user: a routing record
+ * of 20 bytes in three arrays (the 8-byte location an access reads, the
+ * timestamp, the last move), the preferred-site cell (10 bytes), list links
+ * (8), a dirty byte and a dirty-list entry (4); about 43 MB per million
+ * users per replica.
  */
 #include "sim/world/usercache.h"
 
@@ -30,7 +32,9 @@ int usercache_alloc(struct usercache *uc, uint32_t nusers)
     memset(uc, 0, sizeof(*uc));
     uc->nusers = nusers;
     size_t n = nusers ? nusers : 1;
-    uc->routes = bigmem_calloc(n, sizeof(*uc->routes));
+    uc->locs = bigmem_calloc(n, sizeof(*uc->locs));
+    uc->ts_us = bigmem_calloc(n, sizeof(*uc->ts_us));
+    uc->last_moved_s = bigmem_calloc(n, sizeof(*uc->last_moved_s));
     uc->pref_site = bigmem_calloc(n, 1);
     uc->pref_ts_us = bigmem_calloc(n, sizeof(*uc->pref_ts_us));
     uc->pref_writer = bigmem_calloc(n, 1);
@@ -40,7 +44,7 @@ int usercache_alloc(struct usercache *uc, uint32_t nusers)
     uc->mprev = bigmem_calloc(n, sizeof(*uc->mprev));
     uc->dirty = bigmem_calloc(n, 1);
     uc->dirty_list = bigmem_calloc(n, sizeof(*uc->dirty_list));
-    if (!uc->routes || !uc->pref_site || !uc->pref_ts_us || !uc->pref_writer || !uc->next ||
+    if (!uc->locs || !uc->ts_us || !uc->last_moved_s || !uc->pref_site || !uc->pref_ts_us || !uc->pref_writer || !uc->next ||
         !uc->prev || !uc->mnext || !uc->mprev || !uc->dirty || !uc->dirty_list) {
         usercache_free(uc);
         return -1;
@@ -61,9 +65,11 @@ void usercache_init_users(struct usercache *uc, uint32_t from, uint32_t to)
 {
     assert(from <= to && to <= uc->nusers);
     for (uint32_t u = from; u < to; u++) {
-        uc->routes[u] = (struct uc_route){
-            .ts_us = 0, .last_moved_s = -1, .backend = UC_NO_BACKEND, .alt = UC_NO_BACKEND,
-            .site = UC_NO_SITE, .dest_site = UC_NO_SITE, .moving = REASON_NONE, .writer = 0};
+        uc->locs[u] = (struct uc_loc){.backend = UC_NO_BACKEND, .alt = UC_NO_BACKEND,
+                                      .site = UC_NO_SITE, .dest_site = UC_NO_SITE,
+                                      .moving = REASON_NONE, .writer = 0};
+        uc->ts_us[u] = 0;
+        uc->last_moved_s[u] = -1;
         uc->next[u] = UC_NO_USER;
         uc->prev[u] = UC_NO_USER;
     }
@@ -80,7 +86,9 @@ int usercache_init(struct usercache *uc, uint32_t nusers)
 
 void usercache_free(struct usercache *uc)
 {
-    bigmem_free(uc->routes);
+    bigmem_free(uc->locs);
+    bigmem_free(uc->ts_us);
+    bigmem_free(uc->last_moved_s);
     bigmem_free(uc->pref_site);
     bigmem_free(uc->pref_ts_us);
     bigmem_free(uc->pref_writer);
@@ -158,7 +166,7 @@ static void moving_append(struct usercache *uc, uint32_t user)
 
 void usercache_moving_requeue(struct usercache *uc, uint32_t user)
 {
-    assert(uc->routes[user].moving != REASON_NONE);
+    assert(uc->locs[user].moving != REASON_NONE);
     moving_remove(uc, user);
     moving_append(uc, user);
 }
@@ -183,8 +191,9 @@ bool usercache_pair_wins(const struct usercache *uc, int64_t old_ts, uint8_t old
 bool usercache_put(struct usercache *uc, uint32_t user, const struct uc_route *route)
 {
     assert(user < uc->nusers);
-    struct uc_route *cur = &uc->routes[user];
-    if (cur->ts_us != 0 && !usercache_pair_wins(uc, cur->ts_us, cur->writer, route->ts_us, route->writer))
+    struct uc_loc *cur = &uc->locs[user];
+    if (uc->ts_us[user] != 0 &&
+        !usercache_pair_wins(uc, uc->ts_us[user], cur->writer, route->ts_us, route->writer))
         return false;
     if (cur->backend != route->backend) {
         if (cur->backend != UC_NO_BACKEND)
@@ -197,7 +206,11 @@ bool usercache_put(struct usercache *uc, uint32_t user, const struct uc_route *r
         moving_remove(uc, user);
     else if (!was_moving && moving)
         moving_append(uc, user);
-    *cur = *route;
+    *cur = (struct uc_loc){.backend = route->backend, .alt = route->alt, .site = route->site,
+                           .dest_site = route->dest_site, .moving = route->moving,
+                           .writer = route->writer};
+    uc->ts_us[user] = route->ts_us;
+    uc->last_moved_s[user] = route->last_moved_s;
     mark_dirty(uc, user);
     return true;
 }
@@ -236,7 +249,9 @@ void usercache_copy(struct usercache *dst, const struct usercache *src)
 {
     assert(dst->nusers == src->nusers);
     size_t n = src->nusers;
-    memcpy(dst->routes, src->routes, n * sizeof(*src->routes));
+    memcpy(dst->locs, src->locs, n * sizeof(*src->locs));
+    memcpy(dst->ts_us, src->ts_us, n * sizeof(*src->ts_us));
+    memcpy(dst->last_moved_s, src->last_moved_s, n * sizeof(*src->last_moved_s));
     memcpy(dst->pref_site, src->pref_site, n);
     memcpy(dst->pref_ts_us, src->pref_ts_us, n * sizeof(*src->pref_ts_us));
     memcpy(dst->pref_writer, src->pref_writer, n);

@@ -229,7 +229,7 @@ static void touch_records(struct world *w, const struct arrival_batch *bt)
     }
     for (uint32_t i = 0; i < bt->count; i++) {
         const struct replica *rep = &w->replicas[w->sites[home[i]].replica];
-        sink += rep->users.routes[bt->user[i]].backend;
+        sink += usercache_route(&rep->users, bt->user[i])->backend;
     }
     w->touch_sink += sink;
 }

@@ -224,24 +224,24 @@ static int flush_user(void *arg, uint32_t user)
     struct flush_ctx *ctx = arg;
     const struct world *w = ctx->w;
     const struct usercache *uc = &ctx->rep->users;
-    const struct uc_route *route = usercache_route(uc, user);
+    const struct uc_route route = usercache_get(uc, user);
     char *name = ctx->names[ctx->n];
     world_username(w, user, name, CLUSTER_USERNAME_SIZE);
-    if (route->backend == UC_NO_BACKEND) {
+    if (route.backend == UC_NO_BACKEND) {
         /* A deleted user: its tombstone, not a routing record, so that every
          * replica's file says the same as the one the command ran on. */
-        return geodb_user_put_tombstone(ctx->rep->db, name, route->ts_us,
-                                        uc->writer_keys[route->writer]) == GEODB_OK ? 0 : -1;
+        return geodb_user_put_tombstone(ctx->rep->db, name, route.ts_us,
+                                        uc->writer_keys[route.writer]) == GEODB_OK ? 0 : -1;
     }
     ctx->refs[ctx->n] = (struct cell_refs){
-        .site = route->site, .dest_site = route->dest_site, .pref_site = uc->pref_site[user],
-        .backend = route->backend, .alt = route->alt};
+        .site = route.site, .dest_site = route.dest_site, .pref_site = uc->pref_site[user],
+        .backend = route.backend, .alt = route.alt};
     ctx->cells[ctx->n++] = (struct geodb_route_cells){
         .username = name,
-        .moving = route->moving ? move_reason_name((enum move_reason)route->moving) : NULL,
-        .last_moved_s = route->last_moved_s,
-        .route_ts = route->ts_us,
-        .route_w = uc->writer_keys[route->writer],
+        .moving = route.moving ? move_reason_name((enum move_reason)route.moving) : NULL,
+        .last_moved_s = route.last_moved_s,
+        .route_ts = route.ts_us,
+        .route_w = uc->writer_keys[route.writer],
         .pref_ts = uc->pref_ts_us[user],
         .pref_w = uc->writer_keys[uc->pref_writer[user]],
     };
