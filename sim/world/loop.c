@@ -587,10 +587,11 @@ static int init_models(struct world *w)
     return 0;
 }
 
-/* The first placement, the sessions in progress at t = 0 and the other
- * sites' caches on this thread, while the second writes the users placed
- * into the first replica's file in one bulk load (the other files are
- * copies of it). Every path here joins the writer before it returns. */
+/* The first placement, the session pool, the sessions in progress at
+ * t = 0 and the other sites' caches on this thread, while the second
+ * writes the users placed into the first replica's file in one bulk load
+ * (the other files are copies of it). Every path here joins the writer
+ * before it returns. */
 static int place_and_write(struct world *w)
 {
     assert(w->nreplicas == 1);
@@ -609,6 +610,10 @@ static int place_and_write(struct world *w)
             settle_residents(w);
     }
     initial_publish(&f, w->replicas[0].users.ndirty, true);
+    /* The session pool is first used by the sessions in progress. */
+    if (w->error[0] == '\0' && sessions_init(&w->sessions, w->users.n, session_capacity(w),
+                                             w->scn->workload.session_max_ms) != 0)
+        world_fail(w, "out of memory for sessions");
     struct site_caches_job job = {.w = w};
     if (w->error[0] == '\0') {
         workload_warm_start(w);
@@ -690,11 +695,6 @@ int loop_init(struct world *w, const struct scenario *scn, uint64_t seed,
         workload_identify_all(w);
         if (workload_init_activity(w) != 0)
             return -1;
-    }
-    if (sessions_init(&w->sessions, w->users.n, session_capacity(w),
-                      scn->workload.session_max_ms) != 0) {
-        world_fail(w, "out of memory for sessions");
-        return -1;
     }
     /* Director mode: the director places users; no controller runs. */
     if (scn->mode == SCN_DIRECTOR && dirmode_init(w) != 0)
