@@ -203,9 +203,10 @@ static void account_move(struct world *w, uint32_t user, int from, int to,
         w->backends[from].handovers++; /* the destination pulls its metacache */
     }
     world_set_resident(w, user, to);
-    u->state[user].referral_from = (uint16_t)from;
-    u->state[user].referral_to = (uint16_t)to;
-    u->state[user].referral_until_s = (int32_t)(t + w->params.move_memory_s);
+    assert(u->state[user].moved); /* moves_referral reads referrals of moved users only */
+    u->cold[user].referral_from = (uint16_t)from;
+    u->cold[user].referral_to = (uint16_t)to;
+    u->cold[user].referral_until_s = (int32_t)(t + w->params.move_memory_s);
     log_move(w, user, from, to, reason, how);
 }
 
@@ -355,9 +356,10 @@ int moves_finish_unreachable(struct world *w, int r, int acting_site, uint32_t u
 int moves_referral(const struct world *w, uint32_t user, int backend)
 {
     const struct world_users *u = &w->users;
-    if (u->state[user].referral_from != backend)
+    if (!u->state[user].moved) /* no referral without a finished move */
         return -1;
-    if (w->engine.now_ms / 1000 >= u->state[user].referral_until_s)
+    const struct user_cold *c = &u->cold[user];
+    if (c->referral_from != backend || w->engine.now_ms / 1000 >= c->referral_until_s)
         return -1;
-    return u->state[user].referral_to;
+    return c->referral_to;
 }

@@ -25,11 +25,12 @@ static int alloc_users(struct world *w, uint32_t n)
     size_t m = n ? n : 1;
     u->n = n;
     u->state = bigmem_calloc(m, sizeof(*u->state));
+    u->cold = bigmem_calloc(m, sizeof(*u->cold));
     u->prev_move_s = bigmem_calloc(m, sizeof(*u->prev_move_s));
     u->requested_s = bigmem_calloc(m, sizeof(*u->requested_s));
     u->move_attempts = bigmem_calloc(m, 1);
     u->saw_failure = bigmem_calloc(m, 1);
-    if (!u->state || !u->prev_move_s || !u->requested_s || !u->move_attempts ||
+    if (!u->state || !u->cold || !u->prev_move_s || !u->requested_s || !u->move_attempts ||
         !u->saw_failure)
         return -1;
     return 0;
@@ -58,7 +59,7 @@ static void draw_weights(struct world *w, double *weights)
     double scale = w->users.n > 0 && sum > 0.0 ? w->users.n / sum : 1.0;
     for (uint32_t i = 0; i < w->users.n; i++) {
         weights[i] *= scale;
-        w->users.state[i].weight = (float)weights[i];
+        w->users.cold[i].weight = (float)weights[i];
     }
 }
 
@@ -85,9 +86,11 @@ static void identify_users(void *ctx, uint32_t from, uint32_t to)
         while (s + 1 < w->nsites && pick >= units[s])
             pick -= units[s++];
         w->users.state[i] = (struct user_state){
-            .key = key, .weight = 1.0f, .inflight = UC_NO_USER, .referral_until_s = 0,
-            .resident = UC_NO_BACKEND, .referral_from = UC_NO_BACKEND,
-            .referral_to = UC_NO_BACKEND, .home_site = (uint8_t)s};
+            .key = key, .inflight = UC_NO_USER, .resident = UC_NO_BACKEND,
+            .home_site = (uint8_t)s};
+        w->users.cold[i] = (struct user_cold){
+            .weight = 1.0f, .referral_until_s = 0, .referral_from = UC_NO_BACKEND,
+            .referral_to = UC_NO_BACKEND};
         w->users.prev_move_s[i] = -1;
     }
 }
@@ -169,6 +172,7 @@ void workload_free(struct world *w)
     w->arrivals = NULL;
     alias_free(&w->alias);
     bigmem_free(u->state);
+    bigmem_free(u->cold);
     bigmem_free(u->prev_move_s);
     bigmem_free(u->requested_s);
     bigmem_free(u->move_attempts);

@@ -113,7 +113,7 @@ void world_set_resident(struct world *w, uint32_t user, int backend)
     uint16_t old = w->users.state[user].resident;
     if (old == backend)
         return;
-    float weight = w->users.state[user].weight;
+    float weight = w->users.cold[user].weight;
     if (old != UC_NO_BACKEND) {
         w->backends[old].resident--;
         w->backends[old].resident_weight -= weight;

@@ -259,21 +259,26 @@ struct inflight_move {
     int64_t started_ms;
 };
 
-/* Per-user simulation state that is not a replica's belief. The fields an
- * access touches share one 20-byte record, so that routing a login costs
- * two cache misses (this record and the replica's routing record). */
-/* What an access reads of a user, in one 32-byte record (two to a cache
- * line): each separate per-user array was one more miss per access. */
+/* Per-user simulation state that is not a replica's belief. What every
+ * access reads of a user is one 16-byte record (four to a cache line; 16 MB
+ * at a million users, one of the two random reads of an access); what
+ * only some read is kept apart. */
 struct user_state {
     uint64_t key;             /* placement_key(username) */
-    float weight;             /* activity weight, mean 1 */
     uint32_t inflight;        /* slot of the move in progress, or UC_NO_USER */
-    int32_t referral_until_s; /* until when referral_from refers the user */
     uint16_t resident;        /* backend holding the user's metacache */
-    uint16_t referral_from;   /* backend that remembers a finished move */
-    uint16_t referral_to;     /* where it refers the user */
     uint8_t home_site;        /* the site whose front door the user's clients use */
     uint8_t moved;            /* its backend changed at least once */
+};
+_Static_assert(sizeof(struct user_state) == 16, "a user's hot record is 16 bytes");
+
+/* Read when the user's residency changes, or by the accesses of a user
+ * that has moved (only a finished move leaves a referral). */
+struct user_cold {
+    float weight;             /* activity weight, mean 1 */
+    int32_t referral_until_s; /* until when referral_from refers the user */
+    uint16_t referral_from;   /* backend that remembers a finished move */
+    uint16_t referral_to;     /* where it refers the user */
 };
 
 struct arrivals;
@@ -281,6 +286,7 @@ struct arrivals;
 struct world_users {
     uint32_t n;
     struct user_state *state;
+    struct user_cold *cold;
     int32_t *prev_move_s; /* time of the user's previous completed move */
     int32_t *requested_s; /* when the pending move was requested (or last retried) */
     uint8_t *move_attempts; /* retries of the pending move */
