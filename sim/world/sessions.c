@@ -6,10 +6,10 @@
  * chunks, a second's to an array. When a window comes due its ends are
  * spread, in that order, into the arrays of its seconds, where later
  * openings ending in it are appended directly: a second's array is in
- * opening order too. When a second comes due its
- * bucket is sorted by millisecond (a stable counting sort, so equal ends
- * stay in opening order) into the due list. Removing a session leaves its
- * end in its bucket, recognised later as stale.
+ * opening order too. When a second comes due its array is sorted by
+ * millisecond (a stable counting sort, so equal ends stay in opening
+ * order) into the due list. Removing a session leaves its end in its
+ * bucket, recognised later as stale.
  */
 #include "sim/world/sessions.h"
 

@@ -6,16 +6,16 @@
  * completes, because status changes do not kick connections in Palomar.
  *
  * Ends are ordered by (end time, opening order). The wheel has two levels
- * of buckets, arrays of ends appended in opening order: one per window of
- * SESSIONS_WINDOW_S seconds, and one per second of the window due now. A
- * window's ends are spread into its seconds when it comes due, and a
- * second's sorted when it comes due, reading each array in order, so that
- * opening or removing a session is O(1) and ending one costs about two
- * cache misses (a binary heap over a million sessions misses cache at every
- * level, and a linked bucket one per session to walk it). The windows keep
- * the arrays being appended to few, so that their tails stay in cache: with
- * a bucket per second of the longest session (28,802 at 8 h), nearly every
- * opening missed cache at its bucket's tail.
+ * of buckets, ends appended in opening order: one per window of
+ * SESSIONS_WINDOW_S seconds (a list of chunks), and one per second of the
+ * window due now (an array). A window's ends are spread into its seconds
+ * when it comes due, and a second's sorted when it comes due, reading each
+ * in order, so that opening or removing a session is O(1) and ending one
+ * costs about two cache misses (a binary heap over a million sessions
+ * misses cache at every level, and a linked bucket one per session to walk
+ * it). The windows keep the places being appended to few, so that they
+ * stay in cache: with a bucket per second of the longest session (28,802
+ * at 8 h), nearly every opening missed cache at its bucket's tail.
  */
 #ifndef SESSIONS_H
 #define SESSIONS_H
