@@ -614,6 +614,75 @@ static void test_stats_put_many_matches_single_puts(void **state)
     }
 }
 
+/* Users rows a replica writes, at ts with writer key w: GEODB_CELLS_BATCH
+ * to a statement while whole batches remain (as a flush does), or one to
+ * a statement. */
+static void put_users(struct geodb *db, struct geodb_route_cells *cells, int n, bool batched)
+{
+    int i = 0;
+    for (; batched && i + GEODB_CELLS_BATCH <= n; i += GEODB_CELLS_BATCH)
+        assert_int_equal(geodb_user_put_cells_batch(db, &cells[i]), GEODB_OK);
+    for (; i < n; i++)
+        assert_int_equal(geodb_user_put_cells(db, &cells[i]), GEODB_OK);
+}
+
+/* Users written a batch to a statement leave the file byte for byte as
+ * the same rows written one to a statement: new rows, rows they replace,
+ * and a row newer than theirs that stays, at counts around the batch. */
+static void test_cells_batch_matches_single_puts(void **state)
+{
+    struct fixture *f = *state;
+    tx_at(f->db, 50, SITE_A);
+    add_site(f->db, SITE_A, "DC1");
+    assert_int_equal(geodb_tx_commit(f->db), GEODB_OK);
+    enum { MAX = 2 * GEODB_CELLS_BATCH + 3 };
+    static const int counts[] = {1, GEODB_CELLS_BATCH - 1, GEODB_CELLS_BATCH, MAX};
+    for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+        char p1[TL_PATH_SIZE * 2], p2[TL_PATH_SIZE * 2];
+        struct geodb *one, *many;
+        two_replicas(f, p1, p2, sizeof(p1), &one, &many);
+        static char names[MAX][32];
+        struct geodb_route_cells cells[MAX];
+        struct geodb *both[] = {one, many};
+        for (int d = 0; d < 2; d++) {
+            int64_t site_k = 0;
+            /* rows the writes meet: two older, one newer (user 1) */
+            for (int pass = 0; pass < 2; pass++) {
+                tx_at(both[d], pass ? 500 : 100, SITE_A);
+                assert_int_equal(geodb_ref_key(both[d], SITE_A, &site_k), GEODB_OK);
+                int n = pass ? counts[k] : 3;
+                for (int i = 0; i < n; i++) {
+                    snprintf(names[i], sizeof(names[i]), "user%03d@example.com", i);
+                    int64_t ts = pass == 0 && i == 1 ? 900 : pass ? 500 : 100;
+                    cells[i] = (struct geodb_route_cells){
+                        .username = names[i], .site_k = site_k, .moving = i % 5 ? NULL : "manual",
+                        .last_moved_s = i % 3 ? -1 : 40 + i, .route_ts = ts, .route_w = 7,
+                        .pref_site_k = site_k, .pref_ts = ts, .pref_w = 7};
+                }
+                put_users(both[d], cells, n, pass == 1 && d == 1);
+                assert_int_equal(geodb_tx_commit(both[d]), GEODB_OK);
+            }
+        }
+        char d1[GEODB_DIGEST_SIZE], d2[GEODB_DIGEST_SIZE];
+        digest_of(one, d1);
+        digest_of(many, d2);
+        assert_string_equal(d1, d2);
+        geodb_close(one);
+        geodb_close(many);
+        char out[64];
+        assert_int_equal(tl_shell(out, sizeof(out), "cmp '%s' '%s' && echo same", p1, p2), 0);
+        assert_string_equal(out, "same\n");
+        assert_int_equal(tl_shell(out, sizeof(out),
+                                  "sqlite3 '%s' \"SELECT count(*), sum(route_ts = 500) FROM users\"",
+                                  p2),
+                         0);
+        char want[32];
+        int n = counts[k] > 3 ? counts[k] : 3;
+        snprintf(want, sizeof(want), "%d|%d\n", n, counts[k] - (counts[k] > 1 ? 1 : 0));
+        assert_string_equal(out, want);
+    }
+}
+
 /* A merge restricted to one writer's recent statistics takes exactly the
  * rows of that writer at or after the timestamp, and still merges the
  * other tables asked for in full; with no writer it takes no statistics.
@@ -721,6 +790,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merge_translates_user_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_table_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_put_many_matches_single_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cells_batch_matches_single_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_since_takes_one_writers_recent_rows, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_copy_reseeded_makes_other_ids, setup, teardown),
